@@ -1,0 +1,114 @@
+"""Roles, what each may do, and whose files each may see.
+
+Permissions follow duties (DOMAIN.md "Access"): a clerk or technician sees the
+tenants of the buildings assigned to them, a department head those of the
+department's buildings; archive, finance and management see every building;
+the auditor reads but never changes; the admin manages accounts and does not
+read tenant files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CLERK = "clerk"
+    ARCHIVIST = "archivist"
+    FINANCE = "finance"
+    DEPT_HEAD = "dept_head"
+    SUPERVISOR = "supervisor"
+    GENERAL_MANAGER = "general_manager"
+    TECHNICIAN = "technician"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class Perm(StrEnum):
+    TENANT_READ = "tenant.read"
+    TENANT_WRITE = "tenant.write"
+    TENANT_CREATE = "tenant.create"
+    TENANT_DEACTIVATE = "tenant.deactivate"
+    PORTAL_INVITE = "portal.invite"
+    REVIEW_DECIDE = "review.decide"
+    STAFF_MANAGE = "staff.manage"
+    AUDIT_READ = "audit.read"
+
+
+_ALL_READ = {Perm.TENANT_READ}
+_EDIT = {Perm.TENANT_READ, Perm.TENANT_WRITE, Perm.PORTAL_INVITE, Perm.REVIEW_DECIDE}
+
+ROLE_PERMS: dict[Role, frozenset[Perm]] = {
+    Role.CLERK: frozenset(_EDIT | {Perm.TENANT_CREATE}),
+    Role.ARCHIVIST: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE}),
+    Role.FINANCE: frozenset(_ALL_READ),
+    Role.DEPT_HEAD: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE}),
+    Role.SUPERVISOR: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE}),
+    Role.GENERAL_MANAGER: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE}),
+    Role.TECHNICIAN: frozenset(_ALL_READ),
+    Role.AUDITOR: frozenset({Perm.TENANT_READ, Perm.AUDIT_READ}),
+    Role.ADMIN: frozenset({Perm.STAFF_MANAGE}),
+}
+
+# Roles whose duties cover every building; the others are limited to theirs.
+ALL_BUILDINGS = frozenset(
+    {Role.ARCHIVIST, Role.FINANCE, Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.AUDITOR}
+)
+
+ROLE_LABELS = {
+    Role.CLERK: "Clerk",
+    Role.ARCHIVIST: "Archivist",
+    Role.FINANCE: "Finance",
+    Role.DEPT_HEAD: "Department head",
+    Role.SUPERVISOR: "Supervisor",
+    Role.GENERAL_MANAGER: "General manager",
+    Role.TECHNICIAN: "Technician",
+    Role.AUDITOR: "Auditor",
+    Role.ADMIN: "Administrator",
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making the request: a staff member or a tenant's portal user."""
+
+    kind: str  # "staff" | "portal"
+    user_id: int
+    name: str
+    roles: frozenset[Role] = frozenset()
+    building_ids: frozenset[int] = frozenset()
+    tenant_id: int | None = None  # portal users only
+    session_id: str = field(default="", repr=False)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+    @property
+    def is_portal(self) -> bool:
+        return self.kind == "portal"
+
+    @property
+    def perms(self) -> frozenset[Perm]:
+        out: set[Perm] = set()
+        for role in self.roles:
+            out |= ROLE_PERMS.get(role, frozenset())
+        return frozenset(out)
+
+    def can(self, perm: Perm) -> bool:
+        return self.is_staff and perm in self.perms
+
+    @property
+    def sees_all_buildings(self) -> bool:
+        return bool(self.roles & ALL_BUILDINGS)
+
+    def building_scope(self) -> frozenset[int] | None:
+        """None means every building; otherwise the buildings this person covers."""
+        return None if self.sees_all_buildings else self.building_ids
+
+    def may_see_tenant(self, tenant_building_ids) -> bool:
+        if not self.can(Perm.TENANT_READ):
+            return False
+        scope = self.building_scope()
+        return scope is None or bool(scope & set(tenant_building_ids or ()))

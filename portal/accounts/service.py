@@ -1,0 +1,314 @@
+"""Staff accounts, portal users, invitations and sign-in checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any, Mapping
+
+from portal import audit
+from portal.accounts.roles import Perm, Principal, Role
+from portal.db import DB
+from portal.errors import Conflict, FormErrors, Forbidden, NotFound
+from portal.security.passwords import hash_password, needs_rehash, password_problems, verify_password
+from tenants import validators
+
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = "") -> Principal | None:
+    """The signed-in person, or None if the account is gone, disabled or the
+    session predates a 'sign out everywhere' / password change."""
+    if kind == "staff":
+        row = await DB.pool.fetchrow(
+            "SELECT id, display_name, roles, building_ids, active, session_epoch FROM core.staff_user WHERE id = $1",
+            user_id,
+        )
+        if not row or not row["active"] or row["session_epoch"] != epoch:
+            return None
+        return Principal(
+            kind="staff", user_id=row["id"], name=row["display_name"],
+            roles=frozenset(Role(r) for r in row["roles"] if r in Role._value2member_map_),
+            building_ids=frozenset(row["building_ids"]), session_id=session_id,
+        )
+    if kind == "portal":
+        row = await DB.pool.fetchrow(
+            "SELECT u.id, u.display_name, u.tenant_id, u.active, u.session_epoch, t.active AS tenant_active"
+            " FROM core.portal_user u JOIN core.tenant t ON t.id = u.tenant_id WHERE u.id = $1",
+            user_id,
+        )
+        if not row or not row["active"] or not row["tenant_active"] or row["session_epoch"] != epoch:
+            return None
+        return Principal(kind="portal", user_id=row["id"], name=row["display_name"], tenant_id=row["tenant_id"],
+                         session_id=session_id)
+    return None
+
+
+async def authenticate(kind: str, login: str, password: str) -> tuple[int, int] | None:
+    """(user id, session epoch) when the credentials are right and the account is usable."""
+    table, column = ("core.staff_user", "username") if kind == "staff" else ("core.portal_user", "email")
+    row = await DB.pool.fetchrow(
+        f"SELECT id, password_hash, active, session_epoch FROM {table} WHERE {column} = $1", login.strip().lower()
+    )
+    ok = verify_password(row["password_hash"] if row else None, password)
+    if not ok or not row["active"]:
+        return None
+    if needs_rehash(row["password_hash"]):
+        await DB.pool.execute(f"UPDATE {table} SET password_hash = $2 WHERE id = $1", row["id"], hash_password(password))
+    await DB.pool.execute(f"UPDATE {table} SET last_login_at = now() WHERE id = $1", row["id"])
+    return row["id"], row["session_epoch"]
+
+
+async def sign_out_everywhere(principal: Principal) -> None:
+    table = "core.staff_user" if principal.is_staff else "core.portal_user"
+    await DB.pool.execute(f"UPDATE {table} SET session_epoch = session_epoch + 1 WHERE id = $1", principal.user_id)
+
+
+# --- staff accounts -------------------------------------------------------------------------------
+
+def _clean_staff(raw: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    if creating:
+        username = str(raw.get("username") or "").strip().lower()
+        if not (3 <= len(username) <= 40) or not set(username) <= USERNAME_CHARS:
+            errors["username"] = "Use 3-40 lower-case letters, digits, dots, dashes or underscores."
+        out["username"] = username
+    out["display_name"] = str(raw.get("display_name") or "").strip()
+    if not out["display_name"] or len(out["display_name"]) > 60:
+        errors["display_name"] = "The name is required."
+    out["department"] = str(raw.get("department") or "").strip()[:60]
+    email = str(raw.get("email") or "").strip()
+    out["email"] = ""
+    if email:
+        try:
+            out["email"] = validators.validate_email(email)
+        except validators.ValidationError as exc:
+            errors["email"] = exc.message
+    roles = raw.get("roles") or []
+    roles = [roles] if isinstance(roles, str) else list(roles)
+    if not roles or any(r not in Role._value2member_map_ for r in roles):
+        errors["roles"] = "Choose at least one role."
+    out["roles"] = sorted(set(roles))
+    buildings = raw.get("building_ids") or []
+    buildings = [buildings] if isinstance(buildings, (str, int)) else list(buildings)
+    try:
+        out["building_ids"] = sorted({int(b) for b in buildings})
+    except (TypeError, ValueError):
+        errors["building_ids"] = "Choose buildings from the list."
+    if errors:
+        raise FormErrors(errors)
+    return out
+
+
+async def _check_buildings(ids: list[int]) -> None:
+    if ids:
+        found = await DB.pool.fetchval("SELECT count(*) FROM core.building WHERE id = ANY($1::int[])", ids)
+        if found != len(ids):
+            raise FormErrors({"building_ids": "Choose buildings from the list."})
+
+
+async def create_staff(raw: Mapping[str, Any], password: str, actor: Principal | None) -> int:
+    """Create a staff account. ``actor`` None is the CLI/demo loader."""
+    if actor is not None and not actor.can(Perm.STAFF_MANAGE):
+        raise Forbidden()
+    data = _clean_staff(raw, creating=True)
+    problems = password_problems(password, data["username"], data["display_name"])
+    if problems:
+        raise FormErrors({"password": problems[0]})
+    await _check_buildings(data["building_ids"])
+    async with DB.transaction() as tx:
+        if await tx.connection.fetchval("SELECT 1 FROM core.staff_user WHERE username = $1", data["username"]):
+            raise FormErrors({"username": "This user name is taken."})
+        staff_id = await tx.connection.fetchval(
+            "INSERT INTO core.staff_user (username, display_name, email, department, password_hash, roles,"
+            " building_ids, must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            data["username"], data["display_name"], data["email"], data["department"], hash_password(password),
+            data["roles"], data["building_ids"], actor is not None,
+        )
+        await audit.record("staff.create", principal=actor, actor_name="system", target=f"staff:{staff_id}",
+                           detail={"username": data["username"], "roles": data["roles"]})
+    return staff_id
+
+
+async def update_staff(staff_id: int, raw: Mapping[str, Any], actor: Principal) -> None:
+    if not actor.can(Perm.STAFF_MANAGE):
+        raise Forbidden()
+    data = _clean_staff(raw, creating=False)
+    await _check_buildings(data["building_ids"])
+    if staff_id == actor.user_id and Role.ADMIN not in data["roles"]:
+        raise FormErrors({"roles": "You cannot remove your own administrator role."})
+    async with DB.transaction() as tx:
+        old = await tx.connection.fetchrow("SELECT roles, building_ids FROM core.staff_user WHERE id = $1", staff_id)
+        if old is None:
+            raise NotFound("No such staff account.")
+        await tx.connection.execute(
+            "UPDATE core.staff_user SET display_name = $2, email = $3, department = $4, roles = $5,"
+            " building_ids = $6 WHERE id = $1",
+            staff_id, data["display_name"], data["email"], data["department"], data["roles"], data["building_ids"],
+        )
+        await audit.record("staff.update", principal=actor, target=f"staff:{staff_id}", detail={
+            "roles": [list(old["roles"]), data["roles"]], "buildings": [list(old["building_ids"]), data["building_ids"]],
+        })
+
+
+async def reset_staff_password(staff_id: int, actor: Principal) -> str:
+    """Set a one-off password the person must change at next sign-in; ends their sessions."""
+    if not actor.can(Perm.STAFF_MANAGE):
+        raise Forbidden()
+    temporary = secrets.token_urlsafe(12)
+    status = await DB.pool.execute(
+        "UPDATE core.staff_user SET password_hash = $2, must_change_password = true, session_epoch = session_epoch + 1,"
+        " password_changed_at = now() WHERE id = $1",
+        staff_id, hash_password(temporary),
+    )
+    if status.endswith(" 0"):
+        raise NotFound("No such staff account.")
+    await audit.record("staff.password_reset", principal=actor, target=f"staff:{staff_id}")
+    return temporary
+
+
+async def set_staff_active(staff_id: int, active: bool, actor: Principal) -> None:
+    if not actor.can(Perm.STAFF_MANAGE):
+        raise Forbidden()
+    if staff_id == actor.user_id:
+        raise Conflict("You cannot disable your own account.")
+    status = await DB.pool.execute(
+        "UPDATE core.staff_user SET active = $2, session_epoch = session_epoch + 1 WHERE id = $1", staff_id, active
+    )
+    if status.endswith(" 0"):
+        raise NotFound("No such staff account.")
+    await audit.record("staff.enable" if active else "staff.disable", principal=actor, target=f"staff:{staff_id}")
+
+
+async def change_password(principal: Principal, current: str, new: str) -> None:
+    table, login = ("core.staff_user", "username") if principal.is_staff else ("core.portal_user", "email")
+    row = await DB.pool.fetchrow(f"SELECT {login} AS login, display_name, password_hash FROM {table} WHERE id = $1",
+                                 principal.user_id)
+    if not row or not verify_password(row["password_hash"], current):
+        raise FormErrors({"current_password": "The current password is wrong."})
+    problems = password_problems(new, row["login"], row["display_name"])
+    if problems:
+        raise FormErrors({"new_password": problems[0]})
+    extra = ", must_change_password = false" if principal.is_staff else ""
+    await DB.pool.execute(
+        f"UPDATE {table} SET password_hash = $2{extra}"
+        + (", password_changed_at = now()" if principal.is_staff else "")
+        + " WHERE id = $1",
+        principal.user_id, hash_password(new),
+    )
+    await audit.record("account.password_change", principal=principal)
+
+
+async def list_staff() -> list[dict]:
+    rows = await DB.pool.fetch(
+        "SELECT id, username, display_name, email, department, roles, building_ids, active, must_change_password,"
+        " last_login_at, created_at FROM core.staff_user ORDER BY active DESC, username"
+    )
+    return [dict(r) for r in rows]
+
+
+async def get_staff(staff_id: int) -> dict:
+    row = await DB.pool.fetchrow("SELECT * FROM core.staff_user WHERE id = $1", staff_id)
+    if row is None:
+        raise NotFound("No such staff account.")
+    return dict(row)
+
+
+# --- portal users and invitations -----------------------------------------------------------------
+
+async def invite_portal_user(
+    tenant_id: int, raw: Mapping[str, Any], actor: Principal, valid_hours: int
+) -> tuple[int, str]:
+    """A one-time invitation; returns (invite id, token for the link). The
+    token is shown once; only its hash is stored."""
+    if not actor.can(Perm.PORTAL_INVITE):
+        raise Forbidden()
+    errors = {}
+    name = str(raw.get("display_name") or "").strip()
+    if not name or len(name) > 60:
+        errors["display_name"] = "The name is required."
+    email = ""
+    try:
+        email = validators.validate_email(str(raw.get("email") or "").strip()).lower()
+    except validators.ValidationError as exc:
+        errors["email"] = exc.message
+    if not errors and await DB.pool.fetchval("SELECT 1 FROM core.portal_user WHERE email = $1", email):
+        errors["email"] = "This e-mail address already has a portal account."
+    if errors:
+        raise FormErrors(errors)
+    token = secrets.token_urlsafe(32)
+    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=valid_hours)
+    async with DB.transaction() as tx:
+        invite_id = await tx.connection.fetchval(
+            "INSERT INTO core.portal_invite (tenant_id, email, display_name, token_hash, expires_at, created_by)"
+            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            tenant_id, email, name, _token_hash(token), expires, actor.user_id,
+        )
+        await audit.record("portal.invite", principal=actor, tenant_id=tenant_id, target=f"invite:{invite_id}",
+                           detail={"email": email})
+    return invite_id, token
+
+
+async def find_invite(token: str) -> dict:
+    """The invitation for a link, if it can still be used."""
+    row = await DB.pool.fetchrow(
+        "SELECT i.*, t.name AS tenant_name, t.active AS tenant_active FROM core.portal_invite i"
+        " JOIN core.tenant t ON t.id = i.tenant_id WHERE i.token_hash = $1",
+        _token_hash(token or ""),
+    )
+    if row is None or row["revoked_at"] or not row["tenant_active"]:
+        raise NotFound("This invitation link is not valid.")
+    if row["accepted_at"]:
+        raise Conflict("This invitation has already been used. Sign in instead.")
+    if row["expires_at"] < dt.datetime.now(dt.timezone.utc):
+        raise Conflict("This invitation has expired. Ask the management office for a new one.")
+    return dict(row)
+
+
+async def accept_invite(token: str, password: str, password_again: str) -> int:
+    invite = await find_invite(token)
+    if password != password_again:
+        raise FormErrors({"password_again": "The two passwords differ."})
+    problems = password_problems(password, invite["email"].split("@")[0], invite["display_name"])
+    if problems:
+        raise FormErrors({"password": problems[0]})
+    async with DB.transaction() as tx:
+        conn = tx.connection
+        # Lock the invitation so two clicks cannot create two accounts.
+        state = await conn.fetchval("SELECT accepted_at FROM core.portal_invite WHERE id = $1 FOR UPDATE", invite["id"])
+        if state is not None:
+            raise Conflict("This invitation has already been used. Sign in instead.")
+        if await conn.fetchval("SELECT 1 FROM core.portal_user WHERE email = $1", invite["email"]):
+            raise Conflict("This e-mail address already has a portal account.")
+        user_id = await conn.fetchval(
+            "INSERT INTO core.portal_user (tenant_id, email, display_name, password_hash) VALUES ($1, $2, $3, $4)"
+            " RETURNING id",
+            invite["tenant_id"], invite["email"], invite["display_name"], hash_password(password),
+        )
+        await conn.execute("UPDATE core.portal_invite SET accepted_at = now() WHERE id = $1", invite["id"])
+        await audit.record("portal.invite.accept", actor_name=invite["email"], tenant_id=invite["tenant_id"],
+                           target=f"portal_user:{user_id}")
+    return user_id
+
+
+async def list_portal_users(tenant_id: int) -> dict:
+    users = await DB.pool.fetch(
+        "SELECT id, email, display_name, active, last_login_at, created_at FROM core.portal_user WHERE tenant_id = $1"
+        " ORDER BY id", tenant_id)
+    invites = await DB.pool.fetch(
+        "SELECT id, email, display_name, expires_at, accepted_at, revoked_at, created_at FROM core.portal_invite"
+        " WHERE tenant_id = $1 AND accepted_at IS NULL ORDER BY id DESC LIMIT 20", tenant_id)
+    return {"users": [dict(u) for u in users], "invites": [dict(i) for i in invites]}
+
+
+async def create_portal_user(tenant_id: int, email: str, name: str, password: str) -> int:
+    """Direct creation, for the demo loader and tests (staff use invitations)."""
+    return await DB.pool.fetchval(
+        "INSERT INTO core.portal_user (tenant_id, email, display_name, password_hash) VALUES ($1, $2, $3, $4)"
+        " RETURNING id", tenant_id, email.lower(), name, hash_password(password))

@@ -1,0 +1,43 @@
+from piccolo.columns import Array, Boolean, Integer, Text, Timestamptz
+from piccolo.table import Table
+
+from portal.db import DB
+
+
+class StaffUser(Table, tablename="staff_user", schema="core", db=DB):
+    username = Text()
+    display_name = Text()
+    email = Text()
+    department = Text()
+    password_hash = Text()
+    roles = Array(base_column=Text())
+    building_ids = Array(base_column=Integer())
+    active = Boolean(default=True)
+    must_change_password = Boolean(default=False)
+    session_epoch = Integer(default=0)
+    created_at = Timestamptz()
+    password_changed_at = Timestamptz()
+    last_login_at = Timestamptz(null=True, default=None)
+
+
+class PortalUser(Table, tablename="portal_user", schema="core", db=DB):
+    tenant_id = Integer()
+    email = Text()
+    display_name = Text()
+    password_hash = Text()
+    active = Boolean(default=True)
+    session_epoch = Integer(default=0)
+    created_at = Timestamptz()
+    last_login_at = Timestamptz(null=True, default=None)
+
+
+class PortalInvite(Table, tablename="portal_invite", schema="core", db=DB):
+    tenant_id = Integer()
+    email = Text()
+    display_name = Text()
+    token_hash = Text()
+    expires_at = Timestamptz()
+    accepted_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    created_by = Integer(null=True)
+    created_at = Timestamptz()

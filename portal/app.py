@@ -1,0 +1,87 @@
+"""``create_app(settings)``: the Litestar application with its three faces."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from litestar import Litestar, get
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+from redis.asyncio import Redis
+
+from portal import db
+from portal.errors import DomainError
+from portal.security.sessions import SessionStore
+from portal.security.throttle import LoginThrottle
+from portal.settings import Settings
+from portal.web.middleware import SecurityMiddleware
+from portal.web.render import handle_domain_error, handle_http_error, handle_server_error, make_environment
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+@get("/", include_in_schema=False)
+async def index() -> Redirect:
+    return Redirect("/console/")
+
+
+@get("/healthz", include_in_schema=False)
+async def healthz() -> dict:
+    await db.DB.pool.fetchval("SELECT 1")
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings) -> Litestar:
+    settings.check()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await db.open_pool(settings)
+        redis = Redis.from_url(settings.redis_url)
+        app.state.redis = redis
+        app.state.sessions = SessionStore(
+            redis, settings.session_idle_minutes * 60, settings.session_absolute_hours * 3600
+        )
+        app.state.throttle = LoginThrottle(redis, settings.login_max_failures, settings.login_lockout_minutes * 60)
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            await db.close_pool()
+
+    from portal.routes import api, console, portal as tenant_portal
+
+    return Litestar(
+        route_handlers=[
+            index,
+            healthz,
+            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+            *console.ROUTES,
+            *tenant_portal.ROUTES,
+            api.router(),
+        ],
+        lifespan=[lifespan],
+        state={"settings": settings},
+        middleware=[SecurityMiddleware],
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(make_environment())),
+        exception_handlers={
+            DomainError: handle_domain_error,
+            HTTPException: handle_http_error,
+            Exception: handle_server_error,
+        },
+        openapi_config=OpenAPIConfig(
+            title="Tenant archive API",
+            version="1.0.0",
+            path="/api/docs",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        request_max_body_size=settings.upload_max_mb * 1024 * 1024 + 1024 * 1024,
+        debug=False,
+    )

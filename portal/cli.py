@@ -1,0 +1,230 @@
+"""The ``portal`` command: run everything, migrate, reconcile, test, benchmark."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from portal.settings import Settings, load_settings, settings_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings() -> Settings:
+    return load_settings().check()
+
+
+def _env_for(settings: Settings) -> dict[str, str]:
+    """Environment that hands ``settings`` to child processes (web, worker, beat)."""
+    env = dict(os.environ)
+    for name, _ in settings_table():
+        field = name[len("PORTAL_"):].lower()
+        env[name] = str(getattr(settings, field)).lower() if isinstance(getattr(settings, field), bool) \
+            else str(getattr(settings, field))
+    return env
+
+
+async def _with_pool(settings: Settings, coro_fn, pool_size: int | None = None):
+    from portal import db
+
+    await db.open_pool(settings, max_size=pool_size)
+    try:
+        return await coro_fn()
+    finally:
+        await db.close_pool()
+
+
+@click.group()
+def main() -> None:
+    """Tenant archive portal of a property-management office."""
+
+
+@main.command()
+def config() -> None:
+    """Show the configuration variables and their current values."""
+    settings = load_settings()
+    for name, default in settings_table():
+        value = getattr(settings, name[len("PORTAL_"):].lower())
+        secret = any(s in name for s in ("SECRET", "KEY", "PASSWORD"))
+        click.echo(f"{name:32} {'***' if secret else value}   (default: {'***' if secret else default})")
+
+
+async def prepare_database(settings: Settings, jobs: int = 2, echo=click.echo) -> dict:
+    """Create the database if needed and migrate core and every tenant schema."""
+    from portal.db import ensure_database
+    from tenants.migrate import migrate_all
+
+    if await ensure_database(settings):
+        echo(f"created database {settings.database_url.rsplit('/', 1)[-1]}")
+
+    def progress(done: int, failed: int, total: int) -> None:
+        if total and (done + failed) % 100 == 0 or done + failed == total:
+            echo(f"  tenants migrated {done}/{total}, failed {failed}")
+
+    report = await _with_pool(settings, lambda: migrate_all(jobs=jobs, progress=progress), pool_size=jobs + 1)
+    return report.as_dict()
+
+
+@main.command()
+@click.option("--jobs", default=2, show_default=True, help="Tenant schemas migrated at once.")
+def migrate(jobs: int) -> None:
+    """Migrate the core schema and every tenant schema."""
+    settings = _settings()
+    report = asyncio.run(prepare_database(settings, jobs=jobs))
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    if report["failures"]:
+        click.echo("Some tenant schemas failed; they are retried on the next run.", err=True)
+        sys.exit(1)
+
+
+@main.group()
+def tenants() -> None:
+    """Tenant registry commands."""
+
+
+@tenants.command()
+@click.option("--fix/--no-fix", default=True, show_default=True, help="Rewrite drifted summary rows.")
+def reconcile(fix: bool) -> None:
+    """Rebuild the core summary rows from the tenant schemas and report drift."""
+    from tenants.registry.reconcile import reconcile_all
+
+    settings = _settings()
+    report = asyncio.run(_with_pool(settings, lambda: reconcile_all(fix=fix)))
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo office (3 buildings, 60 tenants, staff, portal users) once."""
+    from portal.demo import load_demo
+
+    settings = _settings()
+    asyncio.run(prepare_database(settings))
+    created = asyncio.run(_with_pool(settings, lambda: load_demo(settings)))
+    click.echo("demo data loaded" if created else "demo data already present")
+
+
+@main.command()
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+def web(reload: bool) -> None:
+    """Run the web server only."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run("portal.asgi:app", host=settings.host, port=settings.port, reload=reload, proxy_headers=True,
+                log_level="info")
+
+
+@main.command()
+@click.option("--concurrency", default=2, show_default=True)
+def worker(concurrency: int) -> None:
+    """Run a Celery worker."""
+    os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "tasks.worker", "worker",
+                               f"--concurrency={concurrency}", "--loglevel=INFO"])
+
+
+@main.command()
+def beat() -> None:
+    """Run Celery beat (the schedule of periodic jobs)."""
+    settings = _settings()
+    schedule = settings.data_path / "celerybeat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "tasks.worker", "beat", "--loglevel=INFO",
+                               f"--schedule={schedule}"])
+
+
+@main.command()
+@click.option("--no-demo", is_flag=True, help="Do not load demo data.")
+def up(no_demo: bool) -> None:
+    """Start everything: services it can't reach, migrations, demo data, web, worker and beat."""
+    from portal.runtime import LocalServices, ensure_bucket
+
+    settings = _settings()
+    services = LocalServices(settings)
+    children: list[subprocess.Popen] = []
+    try:
+        for line in services.start():
+            click.echo(line)
+        ensure_bucket(settings)
+        asyncio.run(prepare_database(settings))
+        if not no_demo:
+            from portal.demo import load_demo
+
+            created = asyncio.run(_with_pool(settings, lambda: load_demo(settings)))
+            click.echo("demo data loaded" if created else "demo data already present")
+        env = _env_for(settings)
+        logs = settings.data_path / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for name in ("web", "worker", "beat"):
+            out = open(logs / f"{name}.log", "ab")
+            children.append(subprocess.Popen([sys.executable, "-m", "portal.cli", name], env=env, stdout=out,
+                                             stderr=subprocess.STDOUT, start_new_session=True))
+        _wait_for_web(settings)
+        _print_welcome(settings)
+        while all(c.poll() is None for c in children):
+            time.sleep(1)
+        dead = [c.args[-1] for c in children if c.poll() is not None]
+        click.echo(f"stopped: {', '.join(dead)} exited; see {logs}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("\nstopping…")
+    finally:
+        for child in children:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+        services.stop()
+
+
+def _wait_for_web(settings: Settings, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://{settings.host}:{settings.port}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise click.ClickException("the web server did not start; see .portal-data/logs/web.log")
+
+
+def _print_welcome(settings: Settings) -> None:
+    from portal.demo import DEMO_PASSWORD, demo_logins
+
+    click.echo("")
+    click.echo(f"Tenant archive portal is running at {settings.base_url}")
+    click.echo(f"  staff console:  {settings.base_url}/console/")
+    click.echo(f"  tenant portal:  {settings.base_url}/portal/")
+    click.echo(f"  API docs:       {settings.base_url}/api/docs")
+    click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
+    for role, login in demo_logins():
+        click.echo(f"  {role:18} {login}")
+    click.echo("Press Ctrl-C to stop everything.")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def test(pytest_args: tuple[str, ...]) -> None:
+    """Run the test suite (starts any missing PostgreSQL/Redis/S3 first)."""
+    import pytest
+
+    os.chdir(ROOT)
+    code = pytest.main(list(pytest_args))
+    sys.exit(int(code))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The one database engine, configured from ``Settings`` at start-up.
+
+Piccolo tables name their engine when the class is defined, but our settings
+arrive later (``create_app(settings)``), so tables point at ``DB`` and
+``open_pool`` fills in its connection settings.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+from urllib.parse import urlparse
+
+from piccolo.engine.postgres import PostgresEngine
+
+from portal.settings import Settings
+
+# Outside tenant_tx a connection sees only pg_catalog: an unqualified tenant
+# table name raises instead of silently reaching some schema (fail closed).
+DEFAULT_SEARCH_PATH = "pg_catalog"
+
+
+class PortalEngine(PostgresEngine):
+    """PostgresEngine without the synchronous version probe in ``__init__``."""
+
+    def __init__(self) -> None:  # noqa: D401 - deliberately not calling super()
+        self.config: dict = {}
+        self.extensions = ()
+        self.log_queries = False
+        self.log_responses = False
+        self.extra_nodes: dict = {}
+        self.pool = None
+        self.current_transaction = contextvars.ContextVar("portal_current_transaction", default=None)
+        self.engine_type = "postgres"
+        self.min_version_number = 10
+        self.query_id = 0
+
+
+DB = PortalEngine()
+
+
+def connect_kwargs(settings: Settings) -> dict:
+    return {
+        "dsn": settings.database_url,
+        "server_settings": {"search_path": DEFAULT_SEARCH_PATH, "application_name": "tenant-archive"},
+    }
+
+
+_users = 0  # open_pool/close_pool pairs sharing the one pool (app + tests + CLI)
+
+
+async def open_pool(settings: Settings, max_size: int | None = None) -> PortalEngine:
+    """Open the connection pool, or share the open one. Connections are
+    recycled so no backend keeps the catalog caches of thousands of tenant
+    schemas for long."""
+    global _users
+    _users += 1
+    if DB.pool is not None:
+        return DB
+    DB.config = connect_kwargs(settings)
+    size = max_size or settings.db_pool_size
+    await DB.start_connection_pool(
+        min_size=1,
+        max_size=size,
+        max_queries=5000,
+        max_inactive_connection_lifetime=60.0,
+    )
+    return DB
+
+
+async def close_pool() -> None:
+    global _users
+    _users = max(0, _users - 1)
+    if _users == 0 and DB.pool is not None:
+        await DB.close_connection_pool()
+
+
+def database_name(url: str) -> str:
+    return urlparse(url).path.lstrip("/") or "postgres"
+
+
+def admin_url(url: str, database: str = "postgres") -> str:
+    parsed = urlparse(url)
+    return parsed._replace(path="/" + database).geturl()
+
+
+async def ensure_database(settings: Settings) -> bool:
+    """Create the configured database if it does not exist. Returns True if created."""
+    import asyncpg
+
+    name = database_name(settings.database_url)
+    if not re.fullmatch(r"[A-Za-z0-9_]{1,63}", name):
+        raise ValueError(f"unsupported database name {name!r}")
+    conn = await asyncpg.connect(admin_url(settings.database_url))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+            return True
+        return False
+    finally:
+        await conn.close()

@@ -1,0 +1,63 @@
+"""Console sign-in, sign-out and the home page."""
+
+from __future__ import annotations
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Response, Template
+
+from portal.accounts.roles import Perm
+from portal.db import DB
+from portal.routes.auth import safe_next, sign_in_page, sign_out
+from portal.routes.forms import form_dict
+from portal.web.render import render, staff_guard
+from tenants import review
+
+
+@get("/console/login", name="console_login")
+async def login_form(request: Request, next: str | None = None) -> Response:
+    principal = request.state.get("principal")
+    if principal is not None and principal.is_staff:
+        return Redirect(safe_next(next, "/console/"))
+    return render("console/login.html", error="", login="", next=safe_next(next, "/console/"), principal=None)
+
+
+@post("/console/login")
+async def login_submit(request: Request) -> Response:
+    return await sign_in_page(request, await form_dict(request), "staff", "console/login.html", "/console/")
+
+
+@post("/console/logout", guards=[staff_guard])
+async def logout(request: Request) -> Response:
+    return await sign_out(request, everywhere=False, login_path="/console/login")
+
+
+@post("/console/logout-everywhere", guards=[staff_guard])
+async def logout_everywhere(request: Request) -> Response:
+    return await sign_out(request, everywhere=True, login_path="/console/login")
+
+
+@get("/console/", guards=[staff_guard])
+async def home(request: Request) -> Template:
+    principal = request.state.principal
+    counts = {}
+    queue: list = []
+    if principal.perms:
+        scope = principal.building_scope()
+        scope_sql = "" if scope is None else " AND building_ids && $1::int[]"
+        args = [] if scope is None else [sorted(scope)]
+        row = await DB.pool.fetchrow(
+            "SELECT count(*) FILTER (WHERE active) AS tenants,"
+            " count(*) FILTER (WHERE active AND status = 'active') AS active,"
+            " count(*) FILTER (WHERE active AND status = 'potential') AS potential,"
+            " count(*) FILTER (WHERE active AND status = 'dormant') AS dormant,"
+            " coalesce(sum(pending_reviews) FILTER (WHERE active), 0) AS pending"
+            f" FROM core.tenant WHERE true{scope_sql}",
+            *args,
+        )
+        counts = dict(row)
+        if principal.can(Perm.REVIEW_DECIDE):
+            queue, _ = await review.list_items(principal, status="pending", per_page=10)
+    return render("console/home.html", principal=principal, counts=counts, queue=queue)
+
+
+ROUTES = [login_form, login_submit, logout, logout_everywhere, home]

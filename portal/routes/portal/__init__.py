@@ -1,0 +1,3 @@
+"""The tenant self-service portal (/portal)."""
+
+ROUTES: list = []

@@ -1,0 +1,110 @@
+"""Settings read from ``PORTAL_*`` environment variables.
+
+A ``Settings`` object is built once by the entry point (CLI, worker, tests) and
+passed down explicitly: ``create_app(settings)``, ``make_celery(settings)``.
+Nothing reads the environment at import time, so tests build their own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Mapping
+
+PREFIX = "PORTAL_"
+DEV_SECRET = "dev-secret-change-me-0123456789abcdef"
+DEV_MASTER_KEY = "ZGV2LW1hc3Rlci1rZXktMzItYnl0ZXMtbG9uZy0wMDA="  # base64 of 32 dev bytes
+DEV_S3_SECRET = "portal-dev-secret"
+
+
+class SettingsError(RuntimeError):
+    """Raised when production settings are unsafe or incomplete."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"  # development | test | production
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/portal"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    s3_endpoint: str = "127.0.0.1:8333"
+    s3_access_key: str = "portal"
+    s3_secret_key: str = DEV_S3_SECRET
+    s3_bucket: str = "tenant-archive"
+    s3_secure: bool = False
+    secret_key: str = DEV_SECRET
+    master_key: str = DEV_MASTER_KEY
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: str = ".portal-data"
+    db_pool_size: int = 8
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    invite_valid_hours: int = 72
+    upload_max_mb: int = 50
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    mail_from: str = "archive@office.example"
+    office_name: str = "示范物业管理处"
+    default_locale: str = "zh"
+    business_letters: str = "A:写字楼租赁,B:商铺租赁,C:仓储租赁"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    def check(self) -> "Settings":
+        """Refuse to start production with development secrets."""
+        if not self.production:
+            return self
+        problems = []
+        if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+            problems.append("PORTAL_SECRET_KEY must be set to a random value of 32+ characters")
+        if self.master_key == DEV_MASTER_KEY:
+            problems.append("PORTAL_MASTER_KEY must be set (base64 of 32 random bytes)")
+        if self.s3_secret_key == DEV_S3_SECRET:
+            problems.append("PORTAL_S3_SECRET_KEY must not be the development default")
+        if not self.base_url.startswith("https://"):
+            problems.append("PORTAL_BASE_URL must be https:// in production (cookies are Secure)")
+        if problems:
+            raise SettingsError("Refusing to start in production:\n  - " + "\n  - ".join(problems))
+        return self
+
+
+def _coerce(kind: type | str, raw: str):
+    kind = kind if isinstance(kind, str) else kind.__name__
+    if kind == "bool":
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if kind == "int":
+        return int(raw)
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Build settings from ``PORTAL_<FIELD>`` variables, then explicit overrides."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for f in fields(Settings):
+        if f.name == "extra":
+            continue
+        raw = environ.get(PREFIX + f.name.upper())
+        if raw is not None:
+            values[f.name] = _coerce(f.type, raw)
+    values.update(overrides)
+    return Settings(**values)
+
+
+def settings_table() -> list[tuple[str, str]]:
+    """(variable, default) pairs, used by ``portal config`` and the README."""
+    return [(PREFIX + f.name.upper(), str(f.default)) for f in fields(Settings) if f.name != "extra"]

@@ -1,0 +1,1 @@
+"""Web plumbing shared by the console, the portal and the API."""

@@ -1,0 +1,1 @@
+"""Tenant registry, schema provisioning and migrations, and the tenant file."""

@@ -1,0 +1,1 @@
+"""The tenant file (租户档案) kept in each tenant's own schema."""

@@ -1,0 +1,269 @@
+"""Creating tenants (registry row + schema, atomically), the summary rows staff
+lists read, and the staff tenant list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from portal import audit
+from portal.accounts.roles import Perm, Principal
+from portal.db import DB
+from portal.errors import FormErrors, Forbidden, NotFound
+from tenants import numbering
+from tenants.file import forms
+from tenants.migrate import build_latest_schema
+from tenants.scope import TenantScopeError, check_schema, enter_schema, schema_for, tenant_tx
+
+import migrations
+
+SORTS = {
+    "name": "name",
+    "-name": "name DESC",
+    "archive_no": "archive_no",
+    "-archive_no": "archive_no DESC",
+    "created": "created_at",
+    "-created": "created_at DESC",
+    "level": "level, name",
+    "-level": "level DESC, name",
+}
+
+
+@dataclass(frozen=True)
+class TenantRef:
+    id: int
+    schema: str
+    name: str
+    archive_no: str
+    building_ids: tuple[int, ...]
+    active: bool
+
+
+async def get_ref(tenant_id: int) -> TenantRef:
+    row = await DB.pool.fetchrow(
+        "SELECT id, schema_name, name, archive_no, building_ids, active FROM core.tenant WHERE id = $1", tenant_id
+    )
+    if row is None:
+        raise NotFound("No such tenant.")
+    return TenantRef(
+        id=row["id"],
+        schema=check_schema(row["schema_name"]),
+        name=row["name"],
+        archive_no=row["archive_no"],
+        building_ids=tuple(row["building_ids"]),
+        active=row["active"],
+    )
+
+
+async def ref_for_staff(principal: Principal, tenant_id: int) -> TenantRef:
+    """The tenant if this staff member may read its file; 404 otherwise (an
+    unseen tenant's existence is not revealed)."""
+    try:
+        ref = await get_ref(tenant_id)
+    except (NotFound, TenantScopeError):
+        raise NotFound("No such tenant.")
+    if not principal.may_see_tenant(ref.building_ids):
+        raise NotFound("No such tenant.")
+    return ref
+
+
+async def ref_for_portal(principal: Principal) -> TenantRef:
+    if not principal.is_portal or principal.tenant_id is None:
+        raise Forbidden()
+    return await get_ref(principal.tenant_id)
+
+
+async def units_by_ids(unit_ids: list[int]) -> list[dict]:
+    if not unit_ids:
+        return []
+    rows = await DB.pool.fetch(
+        "SELECT u.id, u.code, u.floor, u.area_m2, u.building_id, b.name AS building_name"
+        " FROM core.unit u JOIN core.building b ON b.id = u.building_id WHERE u.id = ANY($1::int[]) ORDER BY u.id",
+        unit_ids,
+    )
+    return [dict(r) for r in rows]
+
+
+def _unit_label(unit: Mapping) -> str:
+    return f"{unit['building_name']} {unit['code']}"
+
+
+async def create_tenant(
+    raw: Mapping[str, Any],
+    contacts: list[Mapping[str, Any]],
+    unit_ids: list[int],
+    actor: Principal,
+    *,
+    business_letters: Mapping[str, str],
+    actor_label: str | None = None,
+) -> int:
+    """Provision a tenant: registry row, schema at the latest version, profile,
+    contacts and units in one transaction. Nothing remains if any step fails."""
+    if not actor.can(Perm.TENANT_CREATE):
+        raise Forbidden()
+    profile = forms.clean_profile(raw)
+    errors: dict[str, str] = {}
+    letter = str(raw.get("business_letter") or "").strip().upper()
+    if letter not in business_letters:
+        errors["business_letter"] = "Choose a business type."
+    cleaned_contacts = []
+    for index, contact in enumerate(contacts):
+        try:
+            cleaned_contacts.append(forms.clean_contact(contact))
+        except FormErrors as exc:
+            errors.update({f"contacts.{index}.{k}": m for k, m in exc.fields.items()})
+    units = await units_by_ids(sorted(set(unit_ids)))
+    if len(units) != len(set(unit_ids)):
+        errors["unit_ids"] = "One of the chosen units does not exist."
+    building_ids = sorted({u["building_id"] for u in units})
+    scope = actor.building_scope()
+    if scope is not None and not set(building_ids) <= scope:
+        errors["unit_ids"] = "You can only register tenants in your own buildings."
+    if errors:
+        raise FormErrors(errors)
+    label = actor_label or actor.name
+    async with DB.transaction(allow_nested=False) as tx:
+        conn = tx.connection
+        tenant_id = await conn.fetchval("SELECT nextval('core.tenant_id_seq')")
+        schema = schema_for(tenant_id)
+        sequence = await conn.fetchval("SELECT nextval('core.archive_seq')")
+        archive_no = numbering.format_archive_no(profile["kind"], profile["level"], letter, sequence)
+        await conn.execute(
+            "INSERT INTO core.tenant (id, archive_no, schema_name, schema_version, name, kind, level,"
+            " business_letter, status, building_ids, unit_labels)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            tenant_id, archive_no, schema, migrations.latest("tenant"), profile["name"], profile["kind"],
+            profile["level"], letter, profile["status"], building_ids, ", ".join(_unit_label(u) for u in units),
+        )
+        if units:
+            await conn.executemany(
+                "INSERT INTO core.tenant_unit (tenant_id, unit_id) VALUES ($1, $2)",
+                [(tenant_id, u["id"]) for u in units],
+            )
+        await conn.execute(f'CREATE SCHEMA "{check_schema(schema)}"')
+        await enter_schema(tx, schema)
+        await build_latest_schema(conn)
+        columns = ["archive_no", *profile.keys()]
+        await conn.execute(
+            f"INSERT INTO profile ({', '.join(columns)}) VALUES ({', '.join(f'${i + 1}' for i in range(len(columns)))})",
+            archive_no, *profile.values(),
+        )
+        for contact in cleaned_contacts:
+            await insert_contact(conn, contact)
+        await conn.execute(
+            "INSERT INTO change_log (actor_kind, actor_name, entity, field, old_value, new_value)"
+            " VALUES ('staff', $1, 'file', 'created', '', $2)",
+            label, archive_no,
+        )
+        await refresh_summary(conn, tenant_id)
+        await audit.record("tenant.create", principal=actor, tenant_id=tenant_id, target=archive_no)
+    return tenant_id
+
+
+async def insert_contact(conn, contact: Mapping[str, Any]) -> int:
+    columns = list(contact.keys())
+    return await conn.fetchval(
+        f"INSERT INTO contact ({', '.join(columns)}) VALUES ({', '.join(f'${i + 1}' for i in range(len(columns)))})"
+        " RETURNING id",
+        *contact.values(),
+    )
+
+
+SUMMARY_SQL = """
+SELECT p.name, p.kind, p.level, p.status,
+       coalesce((SELECT c.name FROM contact c WHERE c.active ORDER BY c.is_primary DESC, c.id LIMIT 1), '')
+           AS primary_contact,
+       coalesce((SELECT string_agg(x, ' ' ORDER BY x) FROM (
+           SELECT c.mobile AS x FROM contact c WHERE c.active AND c.mobile <> ''
+           UNION SELECT c.landline FROM contact c WHERE c.active AND c.landline <> '') phones), '')
+           AS contact_phones,
+       (SELECT count(*) FROM contact c WHERE c.active)::int AS contact_count,
+       (SELECT count(*) FROM change_request r WHERE r.status = 'pending')::int AS pending_reviews
+FROM profile p WHERE p.id = 1
+"""
+SUMMARY_COLUMNS = ("name", "kind", "level", "status", "primary_contact", "contact_phones", "contact_count",
+                   "pending_reviews")
+
+
+async def compute_summary(conn) -> dict[str, Any]:
+    """Summary values from the tenant schema currently on the path."""
+    row = await conn.fetchrow(SUMMARY_SQL)
+    return {k: row[k] for k in SUMMARY_COLUMNS}
+
+
+async def refresh_summary(conn, tenant_id: int) -> None:
+    """Rewrite the tenant's core summary in the caller's (tenant) transaction."""
+    values = await compute_summary(conn)
+    sets = ", ".join(f"{k} = ${i + 2}" for i, k in enumerate(values))
+    await conn.execute(
+        f"UPDATE core.tenant SET {sets}, updated_at = now() WHERE id = $1", tenant_id, *values.values()
+    )
+
+
+async def list_tenants(
+    principal: Principal,
+    *,
+    q: str = "",
+    building_id: int | None = None,
+    level: int | None = None,
+    status: str = "",
+    include_inactive: bool = False,
+    sort: str = "name",
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[dict], int]:
+    """The staff tenant list, read from ``core`` only. Returns (rows, total)."""
+    if not principal.can(Perm.TENANT_READ):
+        raise Forbidden()
+    where, args = [], []
+
+    def add(clause: str, value) -> None:
+        args.append(value)
+        where.append(clause.format(n=len(args)))
+
+    scope = principal.building_scope()
+    if scope is not None:
+        add("building_ids && ${n}::int[]", sorted(scope))
+    if not include_inactive:
+        where.append("active")
+    if q:
+        q = q.strip()
+        args.append(f"%{q}%")
+        n = len(args)
+        where.append(f"(name ILIKE ${n} OR archive_no ILIKE ${n} OR contact_phones LIKE ${n})")
+    if building_id:
+        add("${n} = ANY(building_ids)", building_id)
+    if level is not None:
+        add("level = ${n}", level)
+    if status:
+        add("status = ${n}", status)
+    sql_where = ("WHERE " + " AND ".join(where)) if where else ""
+    order = SORTS.get(sort, "name")
+    total = await DB.pool.fetchval(f"SELECT count(*) FROM core.tenant {sql_where}", *args)
+    args.extend([per_page, (max(page, 1) - 1) * per_page])
+    rows = await DB.pool.fetch(
+        "SELECT id, archive_no, name, kind, level, status, building_ids, unit_labels, primary_contact,"
+        f" contact_phones, contact_count, pending_reviews, active, created_at FROM core.tenant {sql_where}"
+        f" ORDER BY {order}, id LIMIT ${len(args) - 1} OFFSET ${len(args)}",
+        *args,
+    )
+    return [dict(r) for r in rows], total
+
+
+async def set_active(ref: TenantRef, active: bool, actor: Principal, reason: str = "") -> None:
+    if not actor.can(Perm.TENANT_DEACTIVATE):
+        raise Forbidden()
+    if not active and not reason.strip():
+        raise FormErrors({"reason": "Give a reason."})
+    async with tenant_tx(ref.schema) as tx:
+        await tx.connection.execute("UPDATE core.tenant SET active = $2, updated_at = now() WHERE id = $1", ref.id, active)
+        await tx.connection.execute(
+            "INSERT INTO change_log (actor_kind, actor_name, entity, field, old_value, new_value)"
+            " VALUES ('staff', $1, 'file', 'active', $2, $3)",
+            actor.name, forms.as_text(not active), forms.as_text(active) + (f" ({reason.strip()})" if reason else ""),
+        )
+        await audit.record(
+            "tenant.activate" if active else "tenant.deactivate",
+            principal=actor, tenant_id=ref.id, target=ref.archive_no, detail={"reason": reason},
+        )
+

@@ -1,0 +1,84 @@
+"""Core-schema tables of the registry. Pinned to ``core``; never in a tenant schema."""
+
+from piccolo.columns import (
+    JSONB,
+    Array,
+    BigSerial,
+    Boolean,
+    Integer,
+    Numeric,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from portal.db import DB
+
+
+class Building(Table, tablename="building", schema="core", db=DB):
+    code = Text()
+    name = Text()
+    address = Text()
+    floors = Integer(default=1)
+
+
+class Unit(Table, tablename="unit", schema="core", db=DB):
+    building_id = Integer()
+    floor = Integer()
+    code = Text()
+    area_m2 = Numeric(digits=(10, 2))
+
+
+class Tenant(Table, tablename="tenant", schema="core", db=DB):
+    id = Integer(primary_key=True)
+    archive_no = Text()
+    schema_name = Text()
+    schema_version = Integer(default=0)
+    migration_error = Text(null=True, default=None)
+    name = Text()
+    kind = Varchar(length=1)
+    level = SmallInt()
+    business_letter = Varchar(length=1)
+    status = Text()
+    building_ids = Array(base_column=Integer())
+    unit_labels = Text()
+    primary_contact = Text()
+    contact_phones = Text()
+    contact_count = Integer()
+    pending_reviews = Integer()
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class TenantUnit(Table, tablename="tenant_unit", schema="core", db=DB):
+    tenant_id = Integer(primary_key=True)
+    unit_id = Integer()
+
+
+class ReviewItem(Table, tablename="review_item", schema="core", db=DB):
+    id = BigSerial(primary_key=True)
+    tenant_id = Integer()
+    kind = Text()
+    ref_id = Integer()
+    title = Text()
+    submitted_by = Text()
+    submitted_at = Timestamptz()
+    status = Text(default="pending")
+    decided_at = Timestamptz(null=True, default=None)
+
+
+class AuditLog(Table, tablename="audit_log", schema="core", db=DB):
+    id = BigSerial(primary_key=True)
+    at = Timestamptz()
+    actor_kind = Text()
+    actor_id = Integer(null=True)
+    actor_name = Text()
+    action = Text()
+    outcome = Text(default="ok")
+    tenant_id = Integer(null=True)
+    target = Text()
+    detail = JSONB(default={})
+    ip = Text()

@@ -1,0 +1,69 @@
+"""The one way into a tenant's schema.
+
+``async with tenant_tx(schema):`` opens a transaction and sets the search_path
+for that transaction only (``set_config(..., true)`` = ``SET LOCAL``), so a
+pooled connection never carries one tenant's path into another request.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from piccolo.engine.postgres import PostgresTransaction
+
+from portal.db import DB
+
+SCHEMA_PATTERN = re.compile(r"^t_[0-9]{6}$")
+
+
+class TenantScopeError(RuntimeError):
+    """A schema name failed the pattern check, or scopes were nested."""
+
+
+def schema_for(tenant_id: int) -> str:
+    """Schema names are generated from the registry id, never from user input."""
+    if not isinstance(tenant_id, int) or isinstance(tenant_id, bool) or not 0 < tenant_id < 1_000_000:
+        raise TenantScopeError(f"invalid tenant id {tenant_id!r}")
+    return f"t_{tenant_id:06d}"
+
+
+def check_schema(schema: str) -> str:
+    if not isinstance(schema, str) or not SCHEMA_PATTERN.fullmatch(schema):
+        raise TenantScopeError(f"refusing schema name {schema!r}")
+    return schema
+
+
+def current_schema() -> str | None:
+    tx = DB.current_transaction.get()
+    return getattr(tx, "tenant_schema", None) if tx else None
+
+
+@asynccontextmanager
+async def tenant_tx(schema: str) -> AsyncIterator[PostgresTransaction]:
+    """Run the block in one transaction scoped to ``schema``.
+
+    Nesting is refused: a second tenant inside the first would silently share
+    the outer transaction's search_path.
+    """
+    check_schema(schema)
+    if DB.current_transaction.get() is not None:
+        raise TenantScopeError("tenant_tx cannot be nested inside another transaction")
+    async with DB.transaction(allow_nested=False) as tx:
+        await enter_schema(tx, schema)
+        yield tx
+
+
+async def enter_schema(tx: PostgresTransaction, schema: str) -> None:
+    """Scope an open transaction to ``schema`` until it ends (SET LOCAL)."""
+    check_schema(schema)
+    await tx.connection.execute("SELECT set_config('search_path', $1, true)", schema)
+    tx.tenant_schema = schema
+
+
+@asynccontextmanager
+async def core_tx() -> AsyncIterator[PostgresTransaction]:
+    """A transaction on core tables only (no tenant schema on the path)."""
+    async with DB.transaction() as tx:
+        yield tx

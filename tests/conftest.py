@@ -1,0 +1,106 @@
+"""Shared fixtures: real PostgreSQL, Redis and S3 (SeaweedFS), started if missing.
+
+The suite uses its own database (``portal_test``, recreated per run), Redis
+database 15 (flushed per run) and S3 bucket, so it never touches demo data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from portal import db
+from portal.settings import load_settings
+
+# Parallel runs (several developers on one machine) pick their own names.
+TEST_DB = os.environ.get("PORTAL_TEST_DATABASE", "portal_test")
+TEST_REDIS_DB = os.environ.get("PORTAL_TEST_REDIS_DB", "15")
+TEST_BUCKET = os.environ.get("PORTAL_TEST_BUCKET", "portal-test")
+
+
+def _test_settings():
+    base = load_settings()
+    url = base.database_url.rsplit("/", 1)[0] + "/" + TEST_DB
+    redis = base.redis_url.rsplit("/", 1)[0] + "/" + TEST_REDIS_DB
+    return base.with_(env="test", database_url=url, redis_url=redis, s3_bucket=TEST_BUCKET,
+                      data_dir=os.path.abspath(".portal-data/test"), base_url="http://testserver.local")
+
+
+@pytest.fixture(scope="session")
+def settings():
+    return _test_settings()
+
+
+@pytest.fixture(scope="session")
+def services(settings):
+    """Start whatever of PostgreSQL/Redis/S3 is not already reachable."""
+    from portal.runtime import LocalServices, ensure_bucket
+
+    local = LocalServices(settings)
+    local.start()
+    ensure_bucket(settings)
+    yield local
+    local.stop()
+
+
+async def _recreate_database(settings) -> None:
+    admin = await asyncpg.connect(db.admin_url(settings.database_url))
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            TEST_DB,
+        )
+        await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
+        await admin.execute(f'CREATE DATABASE "{TEST_DB}"')
+    finally:
+        await admin.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database(settings, services):
+    from tenants.migrate import migrate_all
+
+    await _recreate_database(settings)
+    redis = Redis.from_url(settings.redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+    await db.open_pool(settings)
+    report = await migrate_all()
+    assert report.ok, report.failures
+    yield db.DB
+    await db.close_pool()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def app(settings, database):
+    from portal.app import create_app
+
+    return create_app(settings)
+
+
+@pytest_asyncio.fixture
+async def client_factory(app):
+    """Make HTTP clients that share the running app (one per simulated person)."""
+    from litestar.testing import AsyncTestClient
+
+    clients = []
+
+    async def make():
+        client = AsyncTestClient(app=app, base_url="http://testserver.local")
+        await client.__aenter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.__aexit__(None, None, None)
+
+
+def unique(prefix: str = "") -> str:
+    return prefix + uuid.uuid4().hex[:8]
