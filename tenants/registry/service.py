@@ -191,13 +191,16 @@ async def compute_summary(conn) -> dict[str, Any]:
     return {k: row[k] for k in SUMMARY_COLUMNS}
 
 
-async def refresh_summary(conn, tenant_id: int) -> None:
-    """Rewrite the tenant's core summary in the caller's (tenant) transaction."""
-    values = await compute_summary(conn)
+async def write_summary(conn, tenant_id: int, values: Mapping[str, Any]) -> None:
     sets = ", ".join(f"{k} = ${i + 2}" for i, k in enumerate(values))
     await conn.execute(
         f"UPDATE core.tenant SET {sets}, updated_at = now() WHERE id = $1", tenant_id, *values.values()
     )
+
+
+async def refresh_summary(conn, tenant_id: int) -> None:
+    """Rewrite the tenant's core summary in the caller's (tenant) transaction."""
+    await write_summary(conn, tenant_id, await compute_summary(conn))
 
 
 async def list_tenants(

@@ -1,0 +1,1 @@
+"""Object storage (S3), scanned documents, and PDF rendering."""

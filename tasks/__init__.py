@@ -1,0 +1,1 @@
+"""Background work (Celery): tasks take ids and call the same services as the web."""

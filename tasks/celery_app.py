@@ -1,0 +1,39 @@
+"""The Celery application, built from ``Settings`` like the web app."""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.schedules import crontab
+
+from portal.settings import Settings
+
+TASK_MODULES = ["tasks.tenancy"]
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("tenant_archive", broker=settings.redis_url, backend=settings.redis_url, include=TASK_MODULES)
+    app.conf.update(
+        task_acks_late=True,  # a worker killed mid-task leaves it to be redelivered
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_transport_options={"visibility_timeout": 3600},
+        result_expires=86400,
+        timezone="Asia/Shanghai",
+        enable_utc=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "reconcile-summaries-nightly": {
+                "task": "tenancy.reconcile",
+                "schedule": crontab(hour=2, minute=30),
+            },
+            "expire-invitations-hourly": {
+                "task": "tenancy.expire_invitations",
+                "schedule": crontab(minute=5),
+            },
+        },
+    )
+    app.portal_settings = settings
+    return app
