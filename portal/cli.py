@@ -215,6 +215,25 @@ def _print_welcome(settings: Settings) -> None:
     click.echo("Press Ctrl-C to stop everything.")
 
 
+@main.group()
+def bench() -> None:
+    """Benchmarks (print one JSON object). They use scratch databases."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+
+@bench.command("tenancy")
+@click.option("--tenants", default=1000, show_default=True)
+@click.option("--jobs", default=2, show_default=True, help="Concurrent schema migrations.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
+def bench_tenancy(tenants: int, jobs: int, as_json: bool) -> None:
+    """Provisioning, migrations, tenant reads and staff lists at N tenants."""
+    from tests.benchmarks import bench_tenancy as b
+
+    result = b.main(load_settings(), tenants, jobs, progress=None if as_json else click.echo)
+    click.echo(json.dumps(result))
+
+
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def test(pytest_args: tuple[str, ...]) -> None:

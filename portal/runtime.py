@@ -57,6 +57,7 @@ WEED_GRPC_OFFSET = 10000
 WEED_PORT_OFFSETS = {"master": 1, "volume": 2, "filer": 3, "admin": 4}
 # Environment variables that make weed mini add identities / buckets on its own.
 WEED_ENV_STRIP = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "S3_BUCKET", "S3_TABLE_BUCKET", "S3_EXTERNAL_URL")
+WEED_READY_TEXT = "All enabled components are running"
 UNIX_SOCKET_MAX = 100  # sun_path is 108 bytes; keep a margin
 
 
@@ -302,17 +303,17 @@ class LocalServices:
         ep = postgres_endpoint(self.settings)
         if tcp_open(ep):
             try:
-                version = check_postgres(self.settings)
+                check_postgres(self.settings)
             except Exception as exc:
                 raise ServiceError(
                     f"PostgreSQL {ep}: a server is listening but refuses the configured connection: {exc}"
                 ) from exc
-            return f"PostgreSQL {ep}: using running server (version {version})"
+            return f"PostgreSQL {ep}: using running server"
         self._require_local("PostgreSQL", ep)
         svc = self._start_postgres(ep)
         self.started.append(svc)
         check_postgres(self.settings)
-        return f"PostgreSQL {ep}: started PostgreSQL (pid {svc.pid}, data {svc.log_path.parent})"
+        return f"PostgreSQL {ep}: started PostgreSQL (pid {svc.pid})"
 
     def _start_postgres(self, ep: Endpoint) -> StartedService:
         bindir = _pg_bindir()
@@ -406,9 +407,21 @@ class LocalServices:
         if ":" in ep.bind_host:
             raise ServiceError(f"S3 {ep}: a local SeaweedFS is only started on IPv4 loopback addresses")
         proc, logfile = self._start_weed(ep)
-        svc = StartedService("s3", ep, proc.pid, lambda: _stop_child(proc), logfile)
+        ports = _all_weed_ports(weed_ports(ep.port))
+
+        def stop() -> None:
+            _stop_child(proc)
+            _remove_weed_sockets(ports)
+
+        svc = StartedService("s3", ep, proc.pid, stop, logfile)
         self.started.append(svc)
+        started_at = time.monotonic()
         _wait_until(lambda: check_s3(self.settings), self.s3_timeout, proc, f"S3 {ep}", logfile)
+        # S3 answers a moment before weed mini has finished starting up; a SIGTERM
+        # in that window skips its graceful shutdown (stray /tmp sockets). Wait for
+        # its "ready" banner, best effort.
+        remaining = max(self.s3_timeout - (time.monotonic() - started_at), 0.0)
+        _wait_for_text(logfile, WEED_READY_TEXT, min(remaining, 10.0), proc)
         return f"S3 {ep}: started SeaweedFS (pid {proc.pid})"
 
     def _start_weed(self, ep: Endpoint) -> tuple[subprocess.Popen, Path]:
@@ -475,6 +488,33 @@ def weed_ports(s3_port: int) -> dict[str, int]:
 
 def _all_weed_ports(ports: dict[str, int]) -> list[int]:
     return sorted(set(ports.values()) | {p + WEED_GRPC_OFFSET for p in ports.values()})
+
+
+def _remove_weed_sockets(ports: list[int]) -> None:
+    """weed mini puts its gRPC unix sockets in /tmp (not configurable) and does not
+    always remove them; drop the ones for our ports once our process is gone."""
+    for port in ports:
+        for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+            try:
+                if sock.is_socket():
+                    sock.unlink()
+            except OSError:
+                pass
+
+
+def _wait_for_text(path: Path, text: str, timeout: float, proc: subprocess.Popen) -> bool:
+    deadline = time.monotonic() + timeout
+    needle = text.encode()
+    while proc.poll() is None:
+        try:
+            if needle in path.read_bytes():
+                return True
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return False
 
 
 def _write_private(path: Path, text: str) -> None:

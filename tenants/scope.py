@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import AsyncIterator
 
 from piccolo.engine.postgres import PostgresTransaction
@@ -16,6 +17,9 @@ from piccolo.engine.postgres import PostgresTransaction
 from portal.db import DB
 
 SCHEMA_PATTERN = re.compile(r"^t_[0-9]{6}$")
+# Piccolo's transaction objects use __slots__, so the scoped schema is kept
+# beside the transaction it belongs to rather than as an attribute on it.
+_scoped: ContextVar[tuple[PostgresTransaction, str] | None] = ContextVar("tenant_scope", default=None)
 
 
 class TenantScopeError(RuntimeError):
@@ -33,11 +37,6 @@ def check_schema(schema: str) -> str:
     if not isinstance(schema, str) or not SCHEMA_PATTERN.fullmatch(schema):
         raise TenantScopeError(f"refusing schema name {schema!r}")
     return schema
-
-
-def current_schema() -> str | None:
-    tx = DB.current_transaction.get()
-    return getattr(tx, "tenant_schema", None) if tx else None
 
 
 @asynccontextmanager
@@ -59,7 +58,6 @@ async def enter_schema(tx: PostgresTransaction, schema: str) -> None:
     """Scope an open transaction to ``schema`` until it ends (SET LOCAL)."""
     check_schema(schema)
     await tx.connection.execute("SELECT set_config('search_path', $1, true)", schema)
-    tx.tenant_schema = schema
 
 
 @asynccontextmanager

@@ -60,7 +60,7 @@ def test_weed_mini_lifecycle(tmp_path, capfd):
         assert pid is not None
         assert f"S3 127.0.0.1:{port}: started SeaweedFS (pid {pid})" in lines
         if pg_up:
-            assert any(line.startswith("PostgreSQL 127.0.0.1:5432: using running server") for line in lines)
+            assert "PostgreSQL 127.0.0.1:5432: using running server" in lines
         if redis_up:
             assert "Redis 127.0.0.1:6379: using running server" in lines
         assert services.pid("postgres") is None and services.pid("redis") is None

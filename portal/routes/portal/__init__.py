@@ -1,3 +1,9 @@
-"""The tenant self-service portal (/portal)."""
+"""The tenant self-service portal (/portal).
 
-ROUTES: list = []
+Every page derives the tenant from the signed-in portal user
+(``registry.ref_for_portal``), never from the URL.
+"""
+
+from portal.routes.portal import access, account, changes, home
+
+ROUTES = [*access.ROUTES, *home.ROUTES, *changes.ROUTES, *account.ROUTES]
