@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from litestar import Litestar, get
+from litestar.datastructures import State
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -68,7 +69,7 @@ def create_app(settings: Settings) -> Litestar:
             api.router(),
         ],
         lifespan=[lifespan],
-        state={"settings": settings},
+        state=State({"settings": settings}),
         middleware=[SecurityMiddleware],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(make_environment())),
         exception_handlers={

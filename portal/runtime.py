@@ -249,7 +249,10 @@ class LocalServices:
                 if self.s3:
                     self.report.append(self._ensure_s3())
             except BaseException:
-                self._stop_locked()
+                try:
+                    self._stop_locked()
+                except Exception:
+                    log.exception("cleaning up after a failed start")
                 raise
             return list(self.report)
 
@@ -599,19 +602,28 @@ def _signal_and_wait(pid: int, sig: int, *, group: bool, timeout: float = STOP_T
 
 
 def _stop_child(proc: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> None:
-    """SIGTERM the child's process group, SIGKILL it after ``timeout``, reap it."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log.warning("pid %s did not stop in %.0f s, killing its process group", proc.pid, timeout)
-    # Whatever is left in the group (the leader may be gone already).
+    """SIGTERM the child's process group, SIGKILL what is left after ``timeout``, reap it.
+
+    The leader is only reaped at the end, so its pid (= the group id) cannot be
+    reused by an unrelated process while we still signal the group."""
+    if proc.returncode is not None:  # already exited and reaped
+        return
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                break
+        except ChildProcessError:
+            break
+        time.sleep(0.1)
+    else:
+        log.warning("pid %s did not stop in %.0f s, killing its process group", proc.pid, timeout)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the leader if it hung, and any stragglers in its group
     except (ProcessLookupError, PermissionError):
         pass
     proc.wait()

@@ -64,9 +64,10 @@ class SecurityMiddleware(AbstractMiddleware):
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         state = scope.setdefault("state", {})
 
+        # Pages are Chinese unless the person switches; API clients may ask by header.
+        accept = _header(scope, b"accept-language") if scope["path"].startswith("/api/") else None
         locale = i18n.pick_locale(
-            (query.get("lang") or [None])[0], cookies.get(LANG_COOKIE), _header(scope, b"accept-language"),
-            settings.default_locale,
+            (query.get("lang") or [None])[0], cookies.get(LANG_COOKIE), accept, settings.default_locale
         )
         i18n.set_locale(locale)
         state["locale"] = locale

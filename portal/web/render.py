@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response
+from litestar.background_tasks import BackgroundTask
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -49,6 +50,12 @@ def _query(request: Request, **changes) -> str:
     return "?" + urlencode(params)
 
 
+def _field_label(name: str) -> str:
+    from tenants.file.forms import FIELD_LABELS
+
+    return i18n.gettext(FIELD_LABELS.get(name, name))
+
+
 def _csrf_input(request: Request) -> Markup:
     token = request.state.get("csrf_token", "")
     return Markup(f'<input type="hidden" name="_csrf_token" value="{token}">')
@@ -66,6 +73,7 @@ def make_environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
     env.globals.update(
         csrf_input=_csrf_input,
+        field_label=_field_label,
         query=_query,
         quote=quote,
         Perm=Perm,
@@ -75,8 +83,18 @@ def make_environment() -> Environment:
     return env
 
 
+class Page(Template):
+    """A template response whose ``csrf_input(request)`` is ours (Litestar
+    would otherwise put its own, empty, ``csrf_input`` string in the context)."""
+
+    def create_template_context(self, request: Request) -> dict[str, Any]:
+        context = super().create_template_context(request)
+        context["csrf_input"] = _csrf_input
+        return context
+
+
 def render(template: str, status_code: int = 200, **context: Any) -> Template:
-    return Template(template_name=template, context=context, status_code=status_code)
+    return Page(template_name=template, context=context, status_code=status_code)
 
 
 def form_errors(exc: FormErrors) -> dict[str, str]:
@@ -140,10 +158,22 @@ def error_page(request: Request, status: int, message: str) -> Response:
                   principal=request.state.get("principal"))
 
 
-async def handle_domain_error(request: Request, exc: DomainError) -> Response:
-    if exc.status_code == 403:
-        await audit.record("security.refused", principal=request.state.get("principal"), outcome="refused",
-                           target=request.url.path, ip=_client_ip(request))
+def _audit_refusal(request: Request, response: Response) -> Response:
+    """Exception handlers are synchronous: the refusal is written to the audit
+    log by a background task right after the answer is sent."""
+    response.background = BackgroundTask(
+        audit.record, "security.refused", principal=request.state.get("principal"), outcome="refused",
+        target=request.url.path, ip=_client_ip(request),
+    )
+    return response
+
+
+def handle_domain_error(request: Request, exc: DomainError) -> Response:
+    response = _domain_error_response(request, exc)
+    return _audit_refusal(request, response) if exc.status_code == 403 else response
+
+
+def _domain_error_response(request: Request, exc: DomainError) -> Response:
     message = i18n.gettext(exc.message)
     if _is_api(request):
         fields = form_errors(exc) if isinstance(exc, FormErrors) else None
@@ -157,7 +187,12 @@ async def handle_domain_error(request: Request, exc: DomainError) -> Response:
     return error_page(request, exc.status_code, message)
 
 
-async def handle_http_error(request: Request, exc: HTTPException) -> Response:
+def handle_http_error(request: Request, exc: HTTPException) -> Response:
+    response = _http_error_response(request, exc)
+    return _audit_refusal(request, response) if response.status_code == 403 else response
+
+
+def _http_error_response(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if isinstance(exc, NotAuthorizedException) or status == 401:
         if _is_api(request):
@@ -165,8 +200,6 @@ async def handle_http_error(request: Request, exc: HTTPException) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"{_login_path(request)}?next={quote(target)}")
     if isinstance(exc, PermissionDeniedException) or status == 403:
-        await audit.record("security.refused", principal=request.state.get("principal"), outcome="refused",
-                           target=request.url.path, ip=_client_ip(request))
         message = i18n.gettext("You do not have permission to do this.")
         code = "forbidden"
     elif isinstance(exc, NotFoundException) or status == 404:
@@ -186,7 +219,7 @@ async def handle_http_error(request: Request, exc: HTTPException) -> Response:
     return error_page(request, status, message)
 
 
-async def handle_server_error(request: Request, exc: Exception) -> Response:
+def handle_server_error(request: Request, exc: Exception) -> Response:
     request.logger.exception("unhandled error", exc_info=exc)
     message = i18n.gettext("Something went wrong on our side. Please try again.")
     if _is_api(request):

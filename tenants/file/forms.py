@@ -28,6 +28,17 @@ SOURCE_LABELS = {
     "other": "Other",
 }
 
+# How the change log and review pages name each field (msgids).
+FIELD_LABELS = {
+    "name": "Name", "kind": "Type", "credit_code": "Unified social credit code", "resident_id": "Resident ID number",
+    "legal_rep": "Legal representative", "registered_capital": "Registered capital (yuan)", "industry": "Industry",
+    "business_scope": "Business scope", "registered_address": "Registered address", "level": "Customer level",
+    "source_channel": "Source channel", "status": "Status", "move_in_date": "Move-in date",
+    "special_needs": "Special needs", "notes": "Notes", "position": "Position", "mobile": "Mobile",
+    "landline": "Landline", "email": "E-mail", "is_primary": "Primary contact", "is_emergency": "Emergency contact",
+    "receives_notices": "Receives notices", "active": "Active", "created": "Created",
+}
+
 TEXT_LIMITS = {
     "name": 200,
     "legal_rep": 100,

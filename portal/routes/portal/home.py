@@ -78,7 +78,7 @@ async def home(request: Request, changes: str = "1") -> Template:
         changes_page=data["changes_page"], changes_per_page=file_service.CHANGES_PER_PAGE,
         units=await leased_units(ref.id), kinds=forms.KIND_LABELS, statuses=forms.STATUS_LABELS,
         titles=file_service.REQUEST_TITLES, field_labels=FIELD_LABELS, entity_labels=ENTITY_LABELS,
-        flag_fields=FLAG_FIELDS,
+        flag_fields=FLAG_FIELDS, contact_names={c["id"]: c["name"] for c in data["contacts"]},
     )
 
 
