@@ -39,23 +39,30 @@ async def healthz() -> dict:
     return {"status": "ok"}
 
 
+async def start_resources(app: Litestar, settings: Settings) -> None:
+    """Connections the app holds while it runs: the DB pool, Redis, sessions."""
+    await db.open_pool(settings)
+    redis = Redis.from_url(settings.redis_url)
+    app.state.redis = redis
+    app.state.sessions = SessionStore(redis, settings.session_idle_minutes * 60, settings.session_absolute_hours * 3600)
+    app.state.throttle = LoginThrottle(redis, settings.login_max_failures, settings.login_lockout_minutes * 60)
+
+
+async def stop_resources(app: Litestar) -> None:
+    await app.state.redis.aclose()
+    await db.close_pool()
+
+
 def create_app(settings: Settings) -> Litestar:
     settings.check()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await db.open_pool(settings)
-        redis = Redis.from_url(settings.redis_url)
-        app.state.redis = redis
-        app.state.sessions = SessionStore(
-            redis, settings.session_idle_minutes * 60, settings.session_absolute_hours * 3600
-        )
-        app.state.throttle = LoginThrottle(redis, settings.login_max_failures, settings.login_lockout_minutes * 60)
+        await start_resources(app, settings)
         try:
             yield
         finally:
-            await redis.aclose()
-            await db.close_pool()
+            await stop_resources(app)
 
     from portal.routes import api, console, portal as tenant_portal
 
@@ -81,7 +88,13 @@ def create_app(settings: Settings) -> Litestar:
             title="Tenant archive API",
             version="1.0.0",
             path="/api/docs",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[SwaggerRenderPlugin(
+                # Served from portal/static/swagger (swagger-ui-dist 5): the docs work offline.
+                js_url="/static/swagger/swagger-ui-bundle.js",
+                css_url="/static/swagger/swagger-ui.css",
+                standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
+                favicon="<link rel='icon' type='image/png' href='/static/swagger/favicon-32x32.png'>",
+            )],
         ),
         request_max_body_size=settings.upload_max_mb * 1024 * 1024 + 1024 * 1024,
         debug=False,

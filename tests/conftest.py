@@ -79,27 +79,31 @@ async def database(settings, services):
 
 @pytest_asyncio.fixture(scope="session")
 async def app(settings, database):
-    from portal.app import create_app
+    """The app, with its lifespan entered on the test event loop (so the one
+    connection pool is used from one loop only)."""
+    from portal.app import create_app, start_resources, stop_resources
 
-    return create_app(settings)
+    application = create_app(settings)
+    await start_resources(application, settings)
+    yield application
+    await stop_resources(application)
 
 
 @pytest_asyncio.fixture
 async def client_factory(app):
     """Make HTTP clients that share the running app (one per simulated person)."""
-    from litestar.testing import AsyncTestClient
+    import httpx
 
     clients = []
 
     async def make():
-        client = AsyncTestClient(app=app, base_url="http://testserver.local")
-        await client.__aenter__()
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local")
         clients.append(client)
         return client
 
     yield make
     for client in clients:
-        await client.__aexit__(None, None, None)
+        await client.aclose()
 
 
 def unique(prefix: str = "") -> str:

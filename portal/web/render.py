@@ -177,14 +177,25 @@ def _domain_error_response(request: Request, exc: DomainError) -> Response:
     message = i18n.gettext(exc.message)
     if _is_api(request):
         fields = form_errors(exc) if isinstance(exc, FormErrors) else None
-        codes = exc.codes if isinstance(exc, FormErrors) else None
         response = json_error(exc.code, message, exc.status_code, fields)
-        if codes:
-            response.content["field_codes"] = codes
+        if fields:
+            # Every field gets a machine code (services without codes: "invalid").
+            response.content["field_codes"] = {k: exc.codes.get(k, "invalid") for k in exc.fields}
         return response
     if isinstance(exc, FormErrors):
         message = message + " " + "; ".join(form_errors(exc).values())
     return error_page(request, exc.status_code, message)
+
+
+def _litestar_fields(extra: Any) -> dict:
+    """Litestar's validation details (``[{"key", "message", "source"}]``) as
+    field -> message, the shape of every other API error."""
+    if isinstance(extra, list):
+        fields = {str(item.get("key") or "__all__"): str(item.get("message", ""))
+                  for item in extra if isinstance(item, dict)}
+        if fields:
+            return fields
+    return extra if isinstance(extra, dict) else {"__all__": str(extra)}
 
 
 def handle_http_error(request: Request, exc: HTTPException) -> Response:
@@ -211,7 +222,7 @@ def _http_error_response(request: Request, exc: HTTPException) -> Response:
     elif 400 <= status < 500:
         message, code = i18n.gettext("The request is not valid."), "bad_request"
         if _is_api(request) and getattr(exc, "extra", None):
-            return json_error(code, message, status, {"detail": exc.extra})
+            return json_error(code, message, status, _litestar_fields(exc.extra))
     else:
         message, code = i18n.gettext("Something went wrong on our side. Please try again."), "server_error"
     if _is_api(request):

@@ -101,8 +101,12 @@ async def create_tenant(
     contacts and units in one transaction. Nothing remains if any step fails."""
     if not actor.can(Perm.TENANT_CREATE):
         raise Forbidden()
-    profile = forms.clean_profile(raw)
     errors: dict[str, str] = {}
+    profile: dict[str, Any] = {}
+    try:
+        profile = forms.clean_profile(raw)
+    except FormErrors as exc:  # keep going so every field's error is shown at once
+        errors.update(exc.fields)
     letter = str(raw.get("business_letter") or "").strip().upper()
     if letter not in business_letters:
         errors["business_letter"] = "Choose a business type."

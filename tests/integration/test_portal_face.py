@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from portal.accounts import service as accounts
+from portal.accounts.roles import Perm
 from portal.db import DB
 from tenants.file import service as file_service
 from tenants.registry import service as registry
@@ -22,13 +23,23 @@ async def english(client_factory):
     """A client that reads the pages in English (the default is Chinese)."""
     client = await client_factory()
     client.cookies.set("lang", "en")
+    client.follow_redirects = True  # like a browser; single steps pass follow_redirects=False
     return client
+
+
+async def office_manager():
+    """A real staff account (invitations name their creator) like factories.SYSTEM."""
+    person = await factories.staff(["general_manager"])
+    epoch = await DB.pool.fetchval("SELECT session_epoch FROM core.staff_user WHERE id = $1", person["id"])
+    return await accounts.load_principal("staff", person["id"], epoch)
 
 
 async def invite(tenant_id: int, name: str = "王五") -> tuple[str, str, int]:
     email = f"w{uuid.uuid4().hex[:10]}@tenant.example"
+    inviter = await office_manager()
+    assert inviter.can(Perm.PORTAL_INVITE)
     invite_id, token = await accounts.invite_portal_user(
-        tenant_id, {"display_name": name, "email": email}, factories.SYSTEM, 72
+        tenant_id, {"display_name": name, "email": email}, inviter, 72
     )
     return email, token, invite_id
 

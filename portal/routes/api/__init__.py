@@ -1,7 +1,19 @@
-"""The JSON API (/api/v1)."""
+"""The JSON API (/api/v1): thin handlers over the same services, guards and
+rules as the console and portal pages.
+
+Sessions are the same cookie sessions as the HTML faces; unsafe methods need
+the ``x-csrftoken`` header (see ``auth.py``). Errors are always JSON
+``{"code", "message", "fields"?, "field_codes"?}`` with a localized message
+(portal/web/render.py). Schema: /api/docs/openapi.json; docs page: /api/docs.
+"""
 
 from litestar import Router
 
+from portal.routes.api import auth, portal_self, reviews, tenants
+
 
 def router() -> Router:
-    return Router(path="/api/v1", route_handlers=[])
+    return Router(
+        path="/api/v1",
+        route_handlers=[*auth.ROUTES, *tenants.ROUTES, *reviews.ROUTES, *portal_self.ROUTES],
+    )
