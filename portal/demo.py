@@ -53,7 +53,7 @@ STAFF: tuple[StaffPlan, ...] = (
     StaffPlan("finance", "陈明", Role.FINANCE, "财务部", ()),
     StaffPlan("depthead", "张建国", Role.DEPT_HEAD, "客户服务部", (1, 2)),
     StaffPlan("supervisor", "李国平", Role.SUPERVISOR, "管理处", ()),
-    StaffPlan("gm", "周宏伟", Role.GENERAL_MANAGER, "管理处", ()),
+    StaffPlan("manager", "周宏伟", Role.GENERAL_MANAGER, "管理处", ()),
     StaffPlan("technician", "赵强", Role.TECHNICIAN, "工程部", (1,)),
     StaffPlan("auditor", "孙丽", Role.AUDITOR, "审计部", ()),
     StaffPlan("admin", "吴磊", Role.ADMIN, "信息部", ()),

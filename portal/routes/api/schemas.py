@@ -3,9 +3,9 @@ schema documents them).
 
 Conventions: datetimes are ISO 8601 with the Asia/Shanghai offset, dates
 ``YYYY-MM-DD``, money and other decimals are strings (``"5000000.00"``).
-Input is checked for *types* by Litestar (a wrong type is a 400); the
-business rules are checked by the same services as the HTML forms (a broken
-rule is a 422 with ``fields`` and ``field_codes``).
+Input is checked for *types* by Litestar (a wrong type or an unknown field
+is a 400); the business rules are checked by the same services as the HTML
+forms (a broken rule is a 422 with ``fields`` and ``field_codes``).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def as_form(values: Mapping[str, Any]) -> dict[str, Any]:
 # --- auth -------------------------------------------------------------------------------------------
 
 
-class LoginIn(Struct):
+class LoginIn(Struct, forbid_unknown_fields=True):
     kind: Annotated[Literal["staff", "portal"], Meta(description="`staff` (console) or `portal` (tenant user).")]
     login: Annotated[str, Meta(description="Staff user name, or the portal user's e-mail address.")]
     password: str
@@ -231,7 +231,7 @@ class TenantDetail(Struct):
     units: list[UnitOut]
 
 
-class ContactIn(Struct):
+class ContactIn(Struct, forbid_unknown_fields=True):
     """A contact; at least one of mobile, landline or e-mail is needed, and an
     e-mail address for one who receives notices."""
 
@@ -245,7 +245,7 @@ class ContactIn(Struct):
     receives_notices: bool = False
 
 
-class TenantCreate(Struct):
+class TenantCreate(Struct, forbid_unknown_fields=True):
     """A new tenant: its profile, business type letter, units and contacts.
     `name`, `kind`, `business_letter` and (by kind) `credit_code` or
     `resident_id` are required; the rules are checked as in the console."""
@@ -270,7 +270,7 @@ class TenantCreate(Struct):
     contacts: list[ContactIn] = msgspec.field(default_factory=list)
 
 
-class ProfilePatch(Struct):
+class ProfilePatch(Struct, forbid_unknown_fields=True):
     """A partial profile: only the fields sent are changed (and logged)."""
 
     name: str | UnsetType = UNSET
@@ -317,7 +317,7 @@ class ChangePage(Struct):
     per_page: int
 
 
-class InvitationIn(Struct):
+class InvitationIn(Struct, forbid_unknown_fields=True):
     email: str = ""
     display_name: str = ""
 
@@ -375,7 +375,7 @@ class ReviewDetail(Struct):
     current: Annotated[dict[str, str], Meta(description="The current values of the fields the request changes.")]
 
 
-class DecisionIn(Struct):
+class DecisionIn(Struct, forbid_unknown_fields=True):
     decision: Literal["approve", "reject"]
     reason: Annotated[str, Meta(description="Required when rejecting; the tenant sees it.")] = ""
 
@@ -422,7 +422,7 @@ class ChangeRequestList(Struct):
 FormValue = str | int | bool | None
 
 
-class ChangeRequestIn(Struct):
+class ChangeRequestIn(Struct, forbid_unknown_fields=True):
     """A proposed change, reviewed by the office before it applies.
     `profile`: `data` holds some of name, legal_rep, registered_capital,
     industry, business_scope, registered_address, special_needs.
