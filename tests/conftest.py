@@ -108,3 +108,43 @@ async def client_factory(app):
 
 def unique(prefix: str = "") -> str:
     return prefix + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def celery_app(settings):
+    from tasks.celery_app import make_celery
+
+    return make_celery(settings)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(settings, database, celery_app):
+    """A real Celery worker process on the test database, Redis and S3."""
+    import subprocess
+    import sys
+    import time
+
+    from portal.cli import _env_for
+
+    log = open(os.path.join(settings.data_dir, "celery-worker.log"), "ab") if os.path.isdir(settings.data_dir) \
+        else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tasks.worker", "worker", "--concurrency=2", "--loglevel=INFO",
+         f"--hostname=test-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
+        env=_env_for(settings), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the Celery worker exited during start-up")
+        if celery_app.control.ping(timeout=0.5):
+            break
+    else:
+        process.kill()
+        raise RuntimeError("the Celery worker did not answer within 60 s")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()

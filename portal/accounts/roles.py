@@ -34,20 +34,29 @@ class Perm(StrEnum):
     REVIEW_DECIDE = "review.decide"
     STAFF_MANAGE = "staff.manage"
     AUDIT_READ = "audit.read"
+    # Money (issue 4): reading a tenant's ledger, recording money, approving
+    # deposit deductions/refunds (a second person), running billing and notice batches.
+    MONEY_READ = "money.read"
+    MONEY_WRITE = "money.write"
+    MONEY_APPROVE = "money.approve"
+    BILLING_RUN = "billing.run"
 
 
 _ALL_READ = {Perm.TENANT_READ}
 _EDIT = {Perm.TENANT_READ, Perm.TENANT_WRITE, Perm.PORTAL_INVITE, Perm.REVIEW_DECIDE}
 
+_MONEY_ALL = {Perm.MONEY_READ, Perm.MONEY_WRITE, Perm.MONEY_APPROVE, Perm.BILLING_RUN}
+
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
-    Role.CLERK: frozenset(_EDIT | {Perm.TENANT_CREATE}),
-    Role.ARCHIVIST: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE}),
-    Role.FINANCE: frozenset(_ALL_READ),
-    Role.DEPT_HEAD: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE}),
-    Role.SUPERVISOR: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE}),
-    Role.GENERAL_MANAGER: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE}),
+    Role.CLERK: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.MONEY_READ}),
+    Role.ARCHIVIST: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE, Perm.MONEY_READ}),
+    Role.FINANCE: frozenset(_ALL_READ | _MONEY_ALL),
+    Role.DEPT_HEAD: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE, Perm.MONEY_READ, Perm.MONEY_APPROVE}),
+    Role.SUPERVISOR: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE, Perm.MONEY_READ,
+                                        Perm.MONEY_APPROVE}),
+    Role.GENERAL_MANAGER: frozenset(_EDIT | _MONEY_ALL | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE}),
     Role.TECHNICIAN: frozenset(_ALL_READ),
-    Role.AUDITOR: frozenset({Perm.TENANT_READ, Perm.AUDIT_READ}),
+    Role.AUDITOR: frozenset({Perm.TENANT_READ, Perm.AUDIT_READ, Perm.MONEY_READ}),
     Role.ADMIN: frozenset({Perm.STAFF_MANAGE}),
 }
 
