@@ -192,7 +192,10 @@ async def change_password(principal: Principal, current: str, new: str) -> None:
                                  principal.user_id)
     if not row or not verify_password(row["password_hash"], current):
         raise FormErrors({"current_password": "The current password is wrong."})
-    problems = password_problems(new, row["login"], row["display_name"])
+    # A portal login is an e-mail address; its name part is what the password must not contain
+    # (the same rule as when the invitation was accepted).
+    username = row["login"] if principal.is_staff else row["login"].split("@")[0]
+    problems = password_problems(new, username, row["display_name"])
     if problems:
         raise FormErrors({"new_password": problems[0]})
     extra = ", must_change_password = false" if principal.is_staff else ""

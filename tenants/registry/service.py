@@ -3,7 +3,7 @@ lists read, and the staff tenant list."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from portal import audit
@@ -37,6 +37,10 @@ class TenantRef:
     archive_no: str
     building_ids: tuple[int, ...]
     active: bool
+    # Set when the staff member reads this file only through a lending grant
+    # (core.access_grant): read-only; a non-empty tuple limits it to those documents.
+    via_grant: bool = False
+    grant_document_ids: tuple[int, ...] = ()
 
 
 async def get_ref(tenant_id: int) -> TenantRef:
@@ -55,14 +59,27 @@ async def get_ref(tenant_id: int) -> TenantRef:
     )
 
 
-async def ref_for_staff(principal: Principal, tenant_id: int) -> TenantRef:
+async def ref_for_staff(principal: Principal, tenant_id: int, *, allow_grant: bool = False) -> TenantRef:
     """The tenant if this staff member may read its file; 404 otherwise (an
-    unseen tenant's existence is not revealed)."""
+    unseen tenant's existence is not revealed).
+
+    ``allow_grant=True`` (read-only callers only) also admits staff outside the
+    tenant's buildings who hold an unexpired, unwithdrawn ``core.access_grant``
+    (electronic lending); the ref then has ``via_grant=True``. Writes never pass
+    it, so they still need the building."""
     try:
         ref = await get_ref(tenant_id)
     except (NotFound, TenantScopeError):
         raise NotFound("No such tenant.")
     if not principal.may_see_tenant(ref.building_ids):
+        if allow_grant and principal.is_staff and principal.can(Perm.TENANT_READ):
+            rows = await DB.pool.fetch(
+                "SELECT document_ids FROM core.access_grant WHERE staff_id = $1 AND tenant_id = $2"
+                " AND withdrawn_at IS NULL AND expires_at > now()", principal.user_id, ref.id)
+            if rows:
+                whole = any(not r["document_ids"] for r in rows)
+                docs = () if whole else tuple(sorted({d for r in rows for d in r["document_ids"]}))
+                return replace(ref, via_grant=True, grant_document_ids=docs)
         raise NotFound("No such tenant.")
     return ref
 

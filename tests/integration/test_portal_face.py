@@ -379,6 +379,10 @@ async def test_change_password_and_sign_out(client_factory, database):
     response = await post_form(client, "/portal/account", {"current_password": user["password"],
                                                           "new_password": "short", "new_password_again": "short"})
     assert response.status_code == 422 and "at least 12 characters" in response.text
+    own_name = user["email"].split("@")[0] + "-Secret!"
+    response = await post_form(client, "/portal/account", {"current_password": user["password"],
+                                                          "new_password": own_name, "new_password_again": own_name})
+    assert response.status_code == 422 and "must not contain your user name" in response.text
     response = await post_form(client, "/portal/account", {"current_password": user["password"],
                                                           "new_password": NEW_PASSWORD,
                                                           "new_password_again": NEW_PASSWORD})
