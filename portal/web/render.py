@@ -153,6 +153,18 @@ def json_error(code: str, message: str, status: int, fields: dict | None = None)
     return Response(body, status_code=status, media_type="application/json")
 
 
+def _ensure_request_state(request: Request) -> None:
+    """Unmatched paths (404/405) are answered before the security middleware
+    runs: give the error page the language and the (empty) CSRF token it expects."""
+    if request.state.get("locale") is None:
+        locale = i18n.pick_locale(request.query_params.get("lang"), request.cookies.get("lang"),
+                                  request.headers.get("accept-language"), request.app.state.settings.default_locale)
+        i18n.set_locale(locale)
+        request.state.locale = locale
+    if request.state.get("csrf_token") is None:
+        request.state.csrf_token = ""
+
+
 def error_page(request: Request, status: int, message: str) -> Response:
     return render("error.html", status_code=status, status=status, message=message,
                   principal=request.state.get("principal"))
@@ -199,6 +211,7 @@ def _litestar_fields(extra: Any) -> dict:
 
 
 def handle_http_error(request: Request, exc: HTTPException) -> Response:
+    _ensure_request_state(request)
     response = _http_error_response(request, exc)
     return _audit_refusal(request, response) if response.status_code == 403 else response
 
@@ -231,6 +244,7 @@ def _http_error_response(request: Request, exc: HTTPException) -> Response:
 
 
 def handle_server_error(request: Request, exc: Exception) -> Response:
+    _ensure_request_state(request)
     request.logger.exception("unhandled error", exc_info=exc)
     message = i18n.gettext("Something went wrong on our side. Please try again.")
     if _is_api(request):
