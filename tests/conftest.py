@@ -6,8 +6,8 @@ database 15 (flushed per run) and S3 bucket, so it never touches demo data.
 
 from __future__ import annotations
 
-import asyncio
 import os
+import random
 import uuid
 
 import asyncpg
@@ -97,7 +97,11 @@ async def client_factory(app):
     clients = []
 
     async def make():
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local")
+        # Each simulated person comes from their own address, so one test's
+        # deliberate sign-in failures never lock another test out by IP.
+        address = f"127.{len(clients) % 250 + 1}.{random.randrange(256)}.{random.randrange(1, 255)}"
+        transport = httpx.ASGITransport(app=app, client=(address, 50000))
+        client = httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
         clients.append(client)
         return client
 

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import uuid
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -34,6 +36,10 @@ async def _post(client, path: str, data: dict, token_page: str = "/console/accou
     return await client.post(path, data={**data, "_csrf_token": token}, follow_redirects=False)
 
 
+def _unique(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex[:8]
+
+
 def _location(response) -> str:
     return response.headers.get("location", "")
 
@@ -59,7 +65,7 @@ async def test_admin_creates_a_clerk(database, client_factory):
     assert f'name="building_ids" value="{bld["id"]}"' in form.text
     assert "至少 12 个字符" in form.text  # the password rules are shown
 
-    username = factories.unique("clerk")
+    username = _unique("clerk")
     response = await _post(client, "/console/staff/new", _new_clerk_form(username, bld["id"]), "/console/staff/new")
     assert response.status_code in (302, 303), response.text
     assert _location(response).startswith("/console/staff?added=")
@@ -78,8 +84,8 @@ async def test_admin_creates_a_clerk(database, client_factory):
 async def test_weak_password_is_refused_inline_and_nothing_is_created(database, client_factory):
     _, client = await _admin(client_factory)
     bld = await factories.building()
-    username = factories.unique("weak")
-    for weak, message in (("short-1", "密码至少需要 12 个字符"), (f"{username}-Secret-99", "密码不能包含用户名")):
+    username = _unique("weak")
+    for weak, message in (("short-1", "至少为 12 个字符"), (f"{username}-Secret-99", "密码不能包含您的用户名")):
         response = await _post(client, "/console/staff/new", _new_clerk_form(username, bld["id"], weak),
                                "/console/staff/new")
         assert response.status_code == 422
@@ -140,7 +146,7 @@ async def test_non_admins_are_refused_on_every_staff_route(database, client_fact
     base = f"/console/staff/{target['id']}"
     gets = ["/console/staff", "/console/staff/new", f"{base}/edit"]
     posts = {
-        "/console/staff/new": _new_clerk_form(factories.unique("x"), 1),
+        "/console/staff/new": _new_clerk_form(_unique("x"), 1),
         f"{base}/edit": {"display_name": "x", "roles": ["admin"]},
         f"{base}/reset-password": {"confirm": "1"},
         f"{base}/active": {"active": "0", "confirm": "1"},
@@ -203,7 +209,7 @@ async def test_password_reset_signs_out_and_forces_a_new_password(database, clie
         assert _location(blocked) == "/console/account?required=1"
     htmx = await clerk.get("/console/tenants", headers={"hx-request": "true"}, follow_redirects=False)
     assert htmx.headers.get("hx-redirect") == "/console/account?required=1"
-    blocked_post = await _post(clerk, f"/console/tenants/{1}/edit", {"name": "x"})
+    blocked_post = await _post(clerk, "/console/tenants/new", {"name": "x"})
     assert blocked_post.status_code in (302, 303) and _location(blocked_post) == "/console/account?required=1"
     page = await clerk.get("/console/account")
     assert page.status_code == 200 and "请先设置您自己的密码" in page.text
@@ -214,14 +220,14 @@ async def test_password_reset_signs_out_and_forces_a_new_password(database, clie
     assert changed.status_code in (302, 303) and _location(changed) == "/console/account?changed=1"
     assert (await clerk.get("/console/tenants", follow_redirects=False)).status_code == 200
     assert not await DB.pool.fetchval("SELECT must_change_password FROM core.staff_user WHERE id = $1", person["id"])
-    # Sign-out still works for someone who must change their password.
+    # The new password is the one that signs in now.
     assert (await factories.sign_in(await client_factory(), person["username"], STRONG)).status_code in (302, 303)
 
 
 async def test_new_account_must_change_password_at_first_sign_in(database, client_factory):
     _, admin_client = await _admin(client_factory)
     bld = await factories.building()
-    username = factories.unique("fresh")
+    username = _unique("fresh")
     await _post(admin_client, "/console/staff/new", _new_clerk_form(username, bld["id"]), "/console/staff/new")
     client = await _signed_in(client_factory, {"username": username, "password": STRONG})
     first = await client.get("/console/", follow_redirects=False)
@@ -345,6 +351,10 @@ async def test_auditor_browses_filters_and_exports_the_audit_log(database, clien
     assert rows[1][5] == archive_no and rows[2][4] == "Failed"
     assert rows[3][2].startswith("'=")  # no formula injection into Excel
     assert "中文详情" in rows[3][8]
+    # The export pages through the log by (time, id) without skipping or repeating rows.
+    paged = [r["id"] async for r in audit.iter_rows(action=prefix, batch=2)]
+    listed, _ = await audit.search(action=prefix)
+    assert paged == [r["id"] for r in listed] and len(paged) == 3
     filtered = await client.get(f"/console/audit.csv?action={prefix}&outcome=refused")
     assert len(list(csv.reader(io.StringIO(filtered.content.decode("utf-8-sig"))))) == 2
     # Chinese headers in the default language; the export itself is audited.
@@ -357,9 +367,11 @@ async def test_auditor_browses_filters_and_exports_the_audit_log(database, clien
 async def test_audit_page_counts_failed_and_locked_sign_ins(database, client_factory):
     for outcome in ("failed", "failed", "locked"):
         await audit.record("portal.login", actor_name=f"{uuid.uuid4().hex[:6]}@x.example", outcome=outcome)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    since = dt.datetime.combine(dt.datetime.now(shanghai).date() - dt.timedelta(days=6), dt.time.min, shanghai)
     expected = {row["outcome"]: row["n"] for row in await DB.pool.fetch(
         "SELECT outcome, count(*) AS n FROM core.audit_log WHERE action = 'portal.login'"
-        " AND outcome IN ('failed', 'locked') GROUP BY outcome")}
+        " AND outcome IN ('failed', 'locked') AND at >= $1 GROUP BY outcome", since)}
     auditor = await factories.staff(["auditor"])
     client = await _signed_in(client_factory, auditor, lang="en")
     page = await client.get("/console/audit")

@@ -1,5 +1,11 @@
 """The staff console (/console)."""
 
-from portal.routes.console import home, reviews, tenants
+from portal.routes.console import account, audit, home, reviews, staff, tenants
 
-ROUTES = [*home.ROUTES, *tenants.ROUTES, *reviews.ROUTES]
+# Everything behind the gate that sends a person with a temporary password to
+# the account page first.
+ROUTES = [
+    account.password_gate(
+        *home.ROUTES, *tenants.ROUTES, *reviews.ROUTES, *staff.ROUTES, *audit.ROUTES, *account.ROUTES
+    )
+]

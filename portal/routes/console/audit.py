@@ -129,8 +129,8 @@ async def audit_csv(
         return render("console/audit.html", status_code=422, principal=request.state.principal, rows=[], total=0,
                       page=1, pages=1, values=values, errors=errors, filtered=True, outcomes=OUTCOMES,
                       action_hints=ACTION_HINTS, archive_numbers={}, review=await _sign_in_review())
-    await audit.record("audit.export", principal=request.state.principal, ip=request.client.host if request.client else "",
-                       detail={k: v for k, v in values.items() if v})
+    await audit.record("audit.export", principal=request.state.principal,
+                       ip=request.client.host if request.client else "", detail={k: v for k, v in values.items() if v})
     header = [gettext(c) for c in CSV_COLUMNS]
     outcome_labels = {k: gettext(v) for k, v in OUTCOMES.items()}
 
