@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
-from litestar import Litestar, get
+from litestar import Litestar, Router, get
 from litestar.datastructures import State
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException
@@ -71,8 +71,8 @@ def create_app(settings: Settings) -> Litestar:
             index,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
-            *console.ROUTES,
-            *tenant_portal.ROUTES,
+            # The pages are not part of the API schema.
+            Router(path="/", route_handlers=[*console.ROUTES, *tenant_portal.ROUTES], include_in_schema=False),
             api.router(),
         ],
         lifespan=[lifespan],

@@ -119,29 +119,35 @@ async def create_tenant(
     if not actor.can(Perm.TENANT_CREATE):
         raise Forbidden()
     errors: dict[str, str] = {}
+    codes: dict[str, str] = {}  # field -> machine code (the API's field_codes)
     profile: dict[str, Any] = {}
     try:
         profile = forms.clean_profile(raw)
     except FormErrors as exc:  # keep going so every field's error is shown at once
         errors.update(exc.fields)
+        codes.update(exc.codes)
     letter = str(raw.get("business_letter") or "").strip().upper()
     if letter not in business_letters:
         errors["business_letter"] = "Choose a business type."
+        codes["business_letter"] = "business_letter.choice"
     cleaned_contacts = []
     for index, contact in enumerate(contacts):
         try:
             cleaned_contacts.append(forms.clean_contact(contact))
         except FormErrors as exc:
             errors.update({f"contacts.{index}.{k}": m for k, m in exc.fields.items()})
+            codes.update({f"contacts.{index}.{k}": c for k, c in exc.codes.items()})
     units = await units_by_ids(sorted(set(unit_ids)))
     if len(units) != len(set(unit_ids)):
         errors["unit_ids"] = "One of the chosen units does not exist."
+        codes["unit_ids"] = "unit_ids.unknown"
     building_ids = sorted({u["building_id"] for u in units})
     scope = actor.building_scope()
     if scope is not None and not set(building_ids) <= scope:
         errors["unit_ids"] = "You can only register tenants in your own buildings."
+        codes["unit_ids"] = "unit_ids.out_of_scope"
     if errors:
-        raise FormErrors(errors)
+        raise FormErrors(errors, codes)
     label = actor_label or actor.name
     async with DB.transaction(allow_nested=False) as tx:
         conn = tx.connection

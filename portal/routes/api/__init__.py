@@ -10,10 +10,12 @@ the ``x-csrftoken`` header (see ``auth.py``). Errors are always JSON
 from litestar import Router
 
 from portal.routes.api import auth, portal_self, reviews, tenants
+from portal.routes.api.schemas import CSRF_HEADER
 
 
 def router() -> Router:
     return Router(
         path="/api/v1",
         route_handlers=[*auth.ROUTES, *tenants.ROUTES, *reviews.ROUTES, *portal_self.ROUTES],
+        parameters=CSRF_HEADER,
     )

@@ -16,7 +16,15 @@ from portal.accounts import service as accounts
 from portal.errors import FormErrors
 from portal.i18n import N_
 from portal.routes.api.guards import signed_in
-from portal.routes.api.schemas import INVALID, CsrfOut, LoginIn, LoginOut, UserOut, _error, responses
+from portal.routes.api.schemas import (
+    INVALID,
+    CsrfOut,
+    LoginIn,
+    LoginOut,
+    UserOut,
+    error_response,
+    responses,
+)
 from portal.routes.auth import attempt_sign_in, client_ip, set_session_cookie
 from portal.security.sessions import COOKIE as SESSION_COOKIE
 from portal.web.middleware import session_csrf_token
@@ -35,7 +43,7 @@ async def csrf_token(request: Request) -> CsrfOut:
 
 @post(
     "/auth/login", tags=TAGS, status_code=200, cache_control=NO_STORE, summary="Sign in",
-    responses=responses(INVALID, {429: _error("Too many failed attempts (`login_locked`).")}),
+    responses=responses(INVALID, {429: error_response("Too many failed attempts (`login_locked`).")}),
 )
 async def login(request: Request, data: LoginIn) -> Response[LoginOut]:
     """Checks the password (with the same throttling and audit as the sign-in
@@ -66,7 +74,8 @@ async def login(request: Request, data: LoginIn) -> Response[LoginOut]:
     return response
 
 
-@post("/auth/logout", tags=TAGS, status_code=204, summary="Sign out", responses=responses())
+@post("/auth/logout", tags=TAGS, status_code=204, summary="Sign out",
+      responses=responses())
 async def logout(request: Request, everywhere: bool = False) -> Response[None]:
     """Ends this session (`everywhere=true`: every session of this user)."""
     principal = request.state.get("principal")

@@ -65,8 +65,8 @@ def _check_keys(data: dict, allowed) -> None:
         raise FormErrors({k: NOT_EDITABLE for k in extra}, {k: "field.not_editable" for k in extra})
 
 
-@post("/portal/requests", tags=TAGS, guards=[portal_user], summary="Propose a change to my company's file",
-      responses=responses(NOT_FOUND, INVALID))
+@post("/portal/requests", tags=TAGS, guards=[portal_user],
+      summary="Propose a change to my company's file", responses=responses(NOT_FOUND, INVALID))
 async def submit_request(request: Request, data: ChangeRequestIn) -> ChangeRequestOut:
     """Validated now with the same rules as the office's forms; applied only
     when the office approves it."""

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from portal.accounts.roles import Principal
@@ -38,19 +39,30 @@ class ErrorBody(Struct, omit_defaults=True):
     field_codes: Annotated[dict[str, str] | UnsetType, Meta(description="Field -> machine code.")] = UNSET
 
 
-def _error(description: str) -> ResponseSpec:
+def error_response(description: str) -> ResponseSpec:
     return ResponseSpec(data_container=ErrorBody, description=description, generate_examples=False)
 
 
 ERRORS = {
-    400: _error("Malformed JSON or a value of the wrong type (`bad_request`)."),
-    401: _error("Not signed in (`not_authenticated`)."),
-    403: _error("Signed in without the right to do this (`forbidden`), or the CSRF header is missing "
+    400: error_response("Malformed JSON or a value of the wrong type (`bad_request`)."),
+    401: error_response("Not signed in (`not_authenticated`)."),
+    403: error_response("Signed in without the right to do this (`forbidden`), or the CSRF header is missing "
                 "(`csrf_failed`)."),
 }
-NOT_FOUND = {404: _error("Unknown, or not visible to you (`not_found`).")}
-INVALID = {422: _error("Some fields are not valid (`validation_failed`); see `fields` and `field_codes`.")}
-CONFLICT = {409: _error("The object is not in a state that allows this (`conflict`).")}
+NOT_FOUND = {404: error_response("Unknown, or not visible to you (`not_found`).")}
+INVALID = {422: error_response("Some fields are not valid (`validation_failed`); see `fields` and `field_codes`.")}
+CONFLICT = {409: error_response("The object is not in a state that allows this (`conflict`).")}
+
+
+# Documents the CSRF header (so "Try it out" on /api/docs can send it); the check
+# itself is SecurityMiddleware's, before routing.
+CSRF_HEADER = {
+    "x_csrftoken": Parameter(
+        str, header="x-csrftoken", required=False,
+        description="Required on POST, PUT, PATCH and DELETE (not on GET): the CSRF token from "
+                    "`GET /api/v1/auth/csrf` or from the sign-in answer.",
+    )
+}
 
 
 def responses(*extra: Mapping[int, ResponseSpec]) -> dict[int, ResponseSpec]:
@@ -119,7 +131,7 @@ class UserOut(Struct):
     name: str
     roles: list[str]
     permissions: list[str]
-    building_ids: Annotated[list[int], Meta(description="Buildings a staff member covers (empty: see `all_buildings`).")]
+    building_ids: Annotated[list[int], Meta(description="Buildings a staff member covers (see `all_buildings`).")]
     all_buildings: bool
     tenant_id: Annotated[int | None, Meta(description="The company of a portal user.")] = None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import msgspec
 from litestar import Request, get, patch, post, put
 from litestar.datastructures import CacheControlHeader
 from litestar.params import Parameter
@@ -101,14 +102,14 @@ async def list_tenants(
     return TenantPage(items=[build(TenantSummary, r) for r in rows], total=total, page=page, per_page=per_page)
 
 
-@post("/tenants", tags=TAGS, guards=[staff_requires(Perm.TENANT_CREATE)], summary="Register a tenant",
-      responses=responses(INVALID))
+@post("/tenants", tags=TAGS, guards=[staff_requires(Perm.TENANT_CREATE)],
+      summary="Register a tenant", responses=responses(INVALID))
 async def create_tenant(request: Request, data: TenantCreate) -> TenantDetail:
     """Creates the registry row and the tenant's schema with its profile,
     contacts and units in one transaction: on any error nothing is created."""
     principal = request.state.principal
     raw = as_form({k: getattr(data, k) for k in (*forms.PROFILE_FIELDS, "business_letter")})
-    contacts = [as_form({k: getattr(c, k) for k in c.__struct_fields__}) for c in data.contacts]
+    contacts = [as_form(msgspec.structs.asdict(c)) for c in data.contacts]
     tenant_id = await registry.create_tenant(
         raw, contacts, data.unit_ids, principal,
         business_letters=parse_business_letters(request.app.state.settings.business_letters),
@@ -125,8 +126,9 @@ async def get_tenant(request: Request, tenant_id: TenantId) -> TenantDetail:
     return await _detail(request, ref, audit_view=True)
 
 
-@patch("/tenants/{tenant_id:int}", tags=TAGS, guards=[staff_requires(Perm.TENANT_WRITE)],
-       summary="Change some profile fields", responses=responses(NOT_FOUND, INVALID))
+@patch("/tenants/{tenant_id:int}", tags=TAGS,
+       guards=[staff_requires(Perm.TENANT_WRITE)], summary="Change some profile fields",
+       responses=responses(NOT_FOUND, INVALID))
 async def update_tenant(request: Request, tenant_id: TenantId, data: ProfilePatch) -> TenantDetail:
     """Only the fields sent change; each change is written to the change log."""
     principal = request.state.principal
@@ -144,12 +146,12 @@ async def list_changes(request: Request, tenant_id: TenantId, page: Page = 1) ->
                       page=page, per_page=file_service.CHANGES_PER_PAGE)
 
 
-@post("/tenants/{tenant_id:int}/contacts", tags=TAGS, guards=[staff_requires(Perm.TENANT_WRITE)],
-      summary="Add a contact", responses=responses(NOT_FOUND, INVALID))
+@post("/tenants/{tenant_id:int}/contacts", tags=TAGS,
+      guards=[staff_requires(Perm.TENANT_WRITE)], summary="Add a contact", responses=responses(NOT_FOUND, INVALID))
 async def add_contact(request: Request, tenant_id: TenantId, data: ContactIn) -> ContactOut:
     principal = request.state.principal
     ref = await registry.ref_for_staff(principal, tenant_id)
-    contact_id = await file_service.save_contact(ref, None, as_form(msgspec_dict(data)), principal)
+    contact_id = await file_service.save_contact(ref, None, as_form(msgspec.structs.asdict(data)), principal)
     return await _contact(request, ref, contact_id)
 
 
@@ -159,12 +161,12 @@ async def add_contact(request: Request, tenant_id: TenantId, data: ContactIn) ->
 async def update_contact(request: Request, tenant_id: TenantId, contact_id: int, data: ContactIn) -> ContactOut:
     principal = request.state.principal
     ref = await registry.ref_for_staff(principal, tenant_id)
-    await file_service.save_contact(ref, contact_id, as_form(msgspec_dict(data)), principal)
+    await file_service.save_contact(ref, contact_id, as_form(msgspec.structs.asdict(data)), principal)
     return await _contact(request, ref, contact_id)
 
 
-@post("/tenants/{tenant_id:int}/contacts/{contact_id:int}/deactivate", tags=TAGS, status_code=200,
-      guards=[staff_requires(Perm.TENANT_WRITE)], summary="Deactivate a contact (kept in the file)",
+@post("/tenants/{tenant_id:int}/contacts/{contact_id:int}/deactivate", tags=TAGS,
+      status_code=200, guards=[staff_requires(Perm.TENANT_WRITE)], summary="Deactivate a contact (kept in the file)",
       responses=responses(NOT_FOUND))
 async def deactivate_contact(request: Request, tenant_id: TenantId, contact_id: int) -> ContactOut:
     principal = request.state.principal
@@ -173,9 +175,9 @@ async def deactivate_contact(request: Request, tenant_id: TenantId, contact_id: 
     return await _contact(request, ref, contact_id)
 
 
-@post("/tenants/{tenant_id:int}/invitations", tags=TAGS, guards=[staff_requires(Perm.PORTAL_INVITE)],
-      cache_control=CacheControlHeader(no_store=True), summary="Invite a person of the tenant to the portal",
-      responses=responses(NOT_FOUND, INVALID))
+@post("/tenants/{tenant_id:int}/invitations", tags=TAGS,
+      guards=[staff_requires(Perm.PORTAL_INVITE)], cache_control=CacheControlHeader(no_store=True),
+      summary="Invite a person of the tenant to the portal", responses=responses(NOT_FOUND, INVALID))
 async def invite(request: Request, tenant_id: TenantId, data: InvitationIn) -> InvitationOut:
     """Returns the one-time sign-up link; only a hash of it is stored, so it
     cannot be shown again."""
@@ -189,10 +191,6 @@ async def invite(request: Request, tenant_id: TenantId, data: InvitationIn) -> I
         "SELECT id, email, display_name, expires_at FROM core.portal_invite WHERE id = $1", invite_id
     )
     return build(InvitationOut, row, link=f"{settings.base_url}/portal/invite/{token}")
-
-
-def msgspec_dict(struct) -> dict:
-    return {k: getattr(struct, k) for k in struct.__struct_fields__}
 
 
 ROUTES = [list_tenants, create_tenant, get_tenant, update_tenant, list_changes, add_contact, update_contact,
