@@ -58,10 +58,3 @@ async def enter_schema(tx: PostgresTransaction, schema: str) -> None:
     """Scope an open transaction to ``schema`` until it ends (SET LOCAL)."""
     check_schema(schema)
     await tx.connection.execute("SELECT set_config('search_path', $1, true)", schema)
-
-
-@asynccontextmanager
-async def core_tx() -> AsyncIterator[PostgresTransaction]:
-    """A transaction on core tables only (no tenant schema on the path)."""
-    async with DB.transaction() as tx:
-        yield tx

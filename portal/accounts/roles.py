@@ -88,6 +88,7 @@ class Principal:
     roles: frozenset[Role] = frozenset()
     building_ids: frozenset[int] = frozenset()
     tenant_id: int | None = None  # portal users only
+    must_change_password: bool = False  # staff with a temporary password
     session_id: str = field(default="", repr=False)
 
     @property

@@ -26,7 +26,8 @@ async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = 
     session predates a 'sign out everywhere' / password change."""
     if kind == "staff":
         row = await DB.pool.fetchrow(
-            "SELECT id, display_name, roles, building_ids, active, session_epoch FROM core.staff_user WHERE id = $1",
+            "SELECT id, display_name, roles, building_ids, active, session_epoch, must_change_password"
+            " FROM core.staff_user WHERE id = $1",
             user_id,
         )
         if not row or not row["active"] or row["session_epoch"] != epoch:
@@ -35,6 +36,7 @@ async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = 
             kind="staff", user_id=row["id"], name=row["display_name"],
             roles=frozenset(Role(r) for r in row["roles"] if r in Role._value2member_map_),
             building_ids=frozenset(row["building_ids"]), session_id=session_id,
+            must_change_password=row["must_change_password"],
         )
     if kind == "portal":
         row = await DB.pool.fetchrow(

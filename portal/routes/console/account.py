@@ -39,7 +39,7 @@ async def must_change_password_guard(connection: ASGIConnection, _: BaseRouteHan
         return  # the handler's own guard sends them to sign in
     if connection.url.path.rstrip("/") in GATE_EXEMPT or not connection.url.path.startswith("/console"):
         return
-    if await DB.pool.fetchval("SELECT must_change_password FROM core.staff_user WHERE id = $1", principal.user_id):
+    if principal.must_change_password:
         raise PasswordChangeRequired()
 
 
@@ -59,8 +59,7 @@ def password_gate(*route_handlers) -> Router:
 
 async def _page(request: Request, *, errors: dict, status_code: int = 200, changed: bool = False) -> Template:
     principal = request.state.principal
-    required = not changed and bool(await DB.pool.fetchval(
-        "SELECT must_change_password FROM core.staff_user WHERE id = $1", principal.user_id))
+    required = not changed and principal.must_change_password
     response = render("console/account.html", status_code=status_code, principal=principal, errors=errors,
                       required=required, changed=changed, min_length=MIN_LENGTH)
     response.headers["Cache-Control"] = "no-store"
