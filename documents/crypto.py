@@ -136,9 +136,10 @@ class EncryptingReader:
             self._step()
         if n is None or n < 0 or n >= len(self._out):
             data = bytes(self._out)
-            self._out.clear()
+            self._out = bytearray()
             return data
-        data = bytes(self._out[:n])
+        with memoryview(self._out) as view:
+            data = bytes(view[:n])  # one copy, no intermediate slice
         del self._out[:n]
         return data
 

@@ -117,6 +117,8 @@ class Sniffer:
         if self.kind == "text":
             if b"\x00" in data:
                 self._nul = True
+            if data.isascii() and not self._utf8.getstate()[0] and not self._gb.getstate()[0]:
+                return  # ASCII is valid in both encodings; skip the (slow) decoders
             if self._utf8_ok:
                 try:
                     self._utf8.decode(data)

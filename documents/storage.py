@@ -23,9 +23,10 @@ from documents import crypto
 from documents.sniff import HEAD_BYTES, FileKind, Sniffer
 from portal.settings import Settings
 
-PART_SIZE = 8 * 1024 * 1024
+PART_SIZE = 5 * 1024 * 1024  # the S3 minimum: one part is the largest buffer of an upload
 READ_BLOCK = 1024 * 1024
-QUEUE_CHUNKS = 16
+QUEUE_CHUNKS = 4
+BATCH = 512 * 1024  # request-body bytes gathered before one hand-over to the upload thread
 _ABORT = object()
 _storages: dict[int, "Storage"] = {}
 _current: "Storage | None" = None
@@ -120,13 +121,25 @@ class Storage:
         """Decrypted chunks, each produced in a worker thread. The first chunk is
         fetched before returning so a damaged object fails before headers go out."""
         iterator = self.plaintext_blocks(key, data_key, version_id)
-        first = await anyio.to_thread.run_sync(next, iterator, None)
+
+        def batch() -> bytes | None:
+            # About 1 MiB per trip to the worker thread (16 chunks), not one chunk per trip.
+            parts = []
+            size = 0
+            for block in iterator:
+                parts.append(block)
+                size += len(block)
+                if size >= READ_BLOCK:
+                    break
+            return b"".join(parts) if parts else None
+
+        first = await anyio.to_thread.run_sync(batch)
 
         async def gen() -> AsyncIterator[bytes]:
             block = first
             while block is not None:
                 yield block
-                block = await anyio.to_thread.run_sync(next, iterator, None)
+                block = await anyio.to_thread.run_sync(batch)
 
         return gen()
 
@@ -220,6 +233,7 @@ class UploadSink:
         self.key = object_key(tenant_id, self.object_uid)
         self.sniffer = Sniffer()
         self._head = bytearray()
+        self._batch = bytearray()
         self._pipe: _Pipe | None = None
         self._future: asyncio.Future | None = None
         self._spool = None
@@ -260,12 +274,18 @@ class UploadSink:
             if len(self._head) >= HEAD_BYTES:
                 await self._start()
             return
-        await self._put(data)
+        self._batch += data
+        if len(self._batch) >= BATCH:
+            batch, self._batch = bytes(self._batch), bytearray()
+            await self._put(batch)
 
     async def finish(self) -> StoredFile:
         if self._pipe is None:
             await self._start()
         try:
+            if self._batch:
+                batch, self._batch = bytes(self._batch), bytearray()
+                await self._put(batch)
             await self._put(b"")
             version_id = await self._future
             spool, sniffer = self._spool, self.sniffer

@@ -245,5 +245,61 @@ def test(pytest_args: tuple[str, ...]) -> None:
     sys.exit(int(code))
 
 
+# --- document keys and the documents benchmark (issue 3) ----------------------------------------
+
+@main.group()
+def keys() -> None:
+    """Encryption keys of the document archive."""
+
+
+@keys.command("rotate-master")
+@click.option("--old-key-env", required=True, help="Environment variable holding the OLD master key (base64).")
+def rotate_master(old_key_env: str) -> None:
+    """Rewrap every tenant data key from the old master key to PORTAL_MASTER_KEY.
+    Objects in S3 are not touched."""
+    from documents.keys import rotate_master as rotate
+
+    settings = _settings()
+    old = os.environ.get(old_key_env)
+    if not old:
+        raise click.ClickException(f"{old_key_env} is not set")
+    report = asyncio.run(_with_pool(settings, lambda: rotate(old, settings.master_key)))
+    click.echo(json.dumps(report))
+
+
+@bench.command("documents")
+@click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
+@click.option("--size-mb", default=200, show_default=True, help="Size of the large upload.")
+@click.option("--catalog-docs", default=500, show_default=True)
+def bench_documents(as_json: bool, size_mb: int, catalog_docs: int) -> None:
+    """Upload/download throughput through the app vs the SDK, upload memory, catalog PDF time."""
+    from documents import bench as b
+
+    result = b.main(load_settings(), size_mb=size_mb, catalog_docs=catalog_docs,
+                    progress=None if as_json else click.echo)
+    click.echo(json.dumps(result))
+
+
 if __name__ == "__main__":
     main()
+
+
+# --- money benchmarks (issue 4) -------------------------------------------------------------------
+
+@bench.command("notices")
+@click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
+def bench_notices(as_json: bool) -> None:
+    """Single arrears notice latency (render, file, e-mail) and a batch of 1,000 in one worker (concurrency 2)."""
+    from tests.benchmarks import bench_money as b
+
+    click.echo(json.dumps(b.main_notices(load_settings(), progress=None if as_json else click.echo)))
+
+
+@bench.command("billing")
+@click.option("--tenants", default=5000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
+def bench_billing(tenants: int, as_json: bool) -> None:
+    """The monthly billing run for N tenants in one worker (concurrency 2); median of 3 runs."""
+    from tests.benchmarks import bench_money as b
+
+    click.echo(json.dumps(b.main_billing(load_settings(), tenants, progress=None if as_json else click.echo)))

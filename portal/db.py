@@ -42,6 +42,11 @@ DB = PortalEngine()
 def connect_kwargs(settings: Settings) -> dict:
     return {
         "dsn": settings.database_url,
+        # No client-side statement cache: the same query text runs against many
+        # schemas, and a schema left at an older shape (mid-rollout, or a failed
+        # migration) would otherwise break cached statements for everyone
+        # ("cached plan must not change result type").
+        "statement_cache_size": 0,
         "server_settings": {"search_path": DEFAULT_SEARCH_PATH, "application_name": "tenant-archive"},
     }
 

@@ -31,7 +31,7 @@ SEED = 20260101
 TENANT_COUNT = 60
 MARKER_ACTION = "demo.load"
 LOCK = (4243, 1)  # pg_advisory_lock(namespace, key); tenants.migrate uses namespace 4242
-CITY_OF_BUILDINGS = ("上海市", "021")
+AREA_CODE = "021"  # the buildings are in Shanghai
 
 SYSTEM = Principal(kind="staff", user_id=0, name="demo loader", roles=frozenset({Role.GENERAL_MANAGER}))
 
@@ -413,7 +413,7 @@ def build_plan() -> Plan:
             contacts.append(ContactPlan(person, "经营者", _mobile(rng, mobiles), email=email, is_primary=True,
                                         is_emergency=True, receives_notices=True))
             if rng.random() < 0.5:
-                helper, helper_py, _ = names.person()
+                helper, _, _ = names.person()
                 contacts.append(ContactPlan(helper, "店员", _mobile(rng, mobiles)))
             domain = None
         else:
@@ -458,7 +458,7 @@ def build_plan() -> Plan:
                     contact = ContactPlan(person, rng.choice(POSITIONS_EMERGENCY), _mobile(rng, mobiles),
                                           is_emergency=True)
                 if rng.random() < 0.4:
-                    contact.landline = f"{CITY_OF_BUILDINGS[1]}-{rng.randint(5000_0000, 6999_9999)}" + (
+                    contact.landline = f"{AREA_CODE}-{rng.randint(5000_0000, 6999_9999)}" + (
                         f"-{rng.randint(100, 899)}" if rng.random() < 0.4 else "")
                 contacts.append(contact)
         profile.update({
@@ -519,24 +519,27 @@ async def demo_loaded() -> bool:
 async def load_demo(settings: Settings) -> bool:
     """Load the demo office once. Returns False if it was already loaded.
 
-    Needs an open pool (``portal.db.open_pool``) with at least two connections.
+    Needs an open pool (``portal.db.open_pool``); the advisory lock is held on a
+    separate connection of its own, which closing releases in any case.
     Refuses to run with ``PORTAL_ENV=production``: the demo password is public.
     """
-    from portal.db import DB
+    import asyncpg
+
+    from portal.db import connect_kwargs
 
     if settings.production:
         raise SettingsError("Refusing to load demo accounts (with a published password) in production.")
     if await demo_loaded():
         return False
-    async with DB.pool.acquire() as lock_conn:
+    lock_conn = await asyncpg.connect(**connect_kwargs(settings))
+    try:
         await lock_conn.execute("SELECT pg_advisory_lock($1, $2)", *LOCK)
-        try:
-            if await demo_loaded():  # another loader finished while we waited
-                return False
-            await _load(settings, build_plan())
-            return True
-        finally:
-            await lock_conn.execute("SELECT pg_advisory_unlock($1, $2)", *LOCK)
+        if await demo_loaded():  # another loader finished while we waited
+            return False
+        await _load(settings, build_plan())
+        return True
+    finally:
+        await lock_conn.close()
 
 
 async def _load(settings: Settings, plan: Plan) -> None:

@@ -49,6 +49,16 @@ class Settings:
     smtp_port: int = 8025
     mail_from: str = "archive@office.example"
     office_name: str = "示范物业管理处"
+    # Money and notices (issue 4): letterhead, bank details, late-fee rule (off by default).
+    office_name_en: str = "Demo Property Management Office"
+    office_address: str = "上海市浦东新区示范路1号"
+    office_phone: str = "021-5555 0100"
+    office_bank_name: str = "中国工商银行上海示范支行"
+    office_bank_account: str = "1001 2345 6789 0123 456"
+    notice_pay_within_days: int = 7
+    final_demand_days: int = 3
+    late_fee_daily_rate: str = "0"  # e.g. "0.0005" = 0.05% of the overdue amount per day
+    late_fee_grace_days: int = 0
     default_locale: str = "zh"
     business_letters: str = "A:写字楼租赁,B:商铺租赁,C:仓储租赁"
     extra: Mapping[str, str] = field(default_factory=dict)

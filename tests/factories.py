@@ -45,7 +45,10 @@ async def tenant(bld: dict, name: str | None = None, **profile) -> int:
     data.update(profile)
     contact = {"name": "李四", "position": "行政经理", "mobile": "13800138000", "email": "lisi@example.com",
                "is_primary": True, "receives_notices": True}
-    return await registry.create_tenant(data, [contact], bld["unit_ids"][:1], SYSTEM,
+    unit_id = await DB.pool.fetchval(  # a unit of its own: a unit is leased to one tenant at a time
+        "INSERT INTO core.unit (building_id, floor, code, area_m2) VALUES ($1, 9, $2, 88.0) RETURNING id",
+        bld["id"], "T" + uuid.uuid4().hex[:6])
+    return await registry.create_tenant(data, [contact], [unit_id], SYSTEM,
                                         business_letters={"A": "写字楼租赁", "B": "商铺租赁"})
 
 

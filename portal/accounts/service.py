@@ -57,11 +57,12 @@ async def authenticate(kind: str, login: str, password: str) -> tuple[int, int] 
     row = await DB.pool.fetchrow(
         f"SELECT id, password_hash, active, session_epoch FROM {table} WHERE {column} = $1", login.strip().lower()
     )
-    ok = verify_password(row["password_hash"] if row else None, password)
+    ok = await verify_password(row["password_hash"] if row else None, password)
     if not ok or not row["active"]:
         return None
     if needs_rehash(row["password_hash"]):
-        await DB.pool.execute(f"UPDATE {table} SET password_hash = $2 WHERE id = $1", row["id"], hash_password(password))
+        new_hash = await hash_password(password)
+        await DB.pool.execute(f"UPDATE {table} SET password_hash = $2 WHERE id = $1", row["id"], new_hash)
     await DB.pool.execute(f"UPDATE {table} SET last_login_at = now() WHERE id = $1", row["id"])
     return row["id"], row["session_epoch"]
 
@@ -124,13 +125,14 @@ async def create_staff(raw: Mapping[str, Any], password: str, actor: Principal |
     if problems:
         raise FormErrors({"password": problems[0]})
     await _check_buildings(data["building_ids"])
+    password_hash = await hash_password(password)  # before the transaction: it takes ~100 ms
     async with DB.transaction() as tx:
         if await tx.connection.fetchval("SELECT 1 FROM core.staff_user WHERE username = $1", data["username"]):
             raise FormErrors({"username": "This user name is taken."})
         staff_id = await tx.connection.fetchval(
             "INSERT INTO core.staff_user (username, display_name, email, department, password_hash, roles,"
             " building_ids, must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            data["username"], data["display_name"], data["email"], data["department"], hash_password(password),
+            data["username"], data["display_name"], data["email"], data["department"], password_hash,
             data["roles"], data["building_ids"], actor is not None,
         )
         await audit.record("staff.create", principal=actor, actor_name="system", target=f"staff:{staff_id}",
@@ -167,7 +169,7 @@ async def reset_staff_password(staff_id: int, actor: Principal) -> str:
     status = await DB.pool.execute(
         "UPDATE core.staff_user SET password_hash = $2, must_change_password = true, session_epoch = session_epoch + 1,"
         " password_changed_at = now() WHERE id = $1",
-        staff_id, hash_password(temporary),
+        staff_id, await hash_password(temporary),
     )
     if status.endswith(" 0"):
         raise NotFound("No such staff account.")
@@ -192,7 +194,7 @@ async def change_password(principal: Principal, current: str, new: str) -> None:
     table, login = ("core.staff_user", "username") if principal.is_staff else ("core.portal_user", "email")
     row = await DB.pool.fetchrow(f"SELECT {login} AS login, display_name, password_hash FROM {table} WHERE id = $1",
                                  principal.user_id)
-    if not row or not verify_password(row["password_hash"], current):
+    if not row or not await verify_password(row["password_hash"], current):
         raise FormErrors({"current_password": "The current password is wrong."})
     # A portal login is an e-mail address; its name part is what the password must not contain
     # (the same rule as when the invitation was accepted).
@@ -205,7 +207,7 @@ async def change_password(principal: Principal, current: str, new: str) -> None:
         f"UPDATE {table} SET password_hash = $2{extra}"
         + (", password_changed_at = now()" if principal.is_staff else "")
         + " WHERE id = $1",
-        principal.user_id, hash_password(new),
+        principal.user_id, await hash_password(new),
     )
     await audit.record("account.password_change", principal=principal)
 
@@ -283,6 +285,7 @@ async def accept_invite(token: str, password: str, password_again: str) -> int:
     problems = password_problems(password, invite["email"].split("@")[0], invite["display_name"])
     if problems:
         raise FormErrors({"password": problems[0]})
+    password_hash = await hash_password(password)
     async with DB.transaction() as tx:
         conn = tx.connection
         # Lock the invitation so two clicks cannot create two accounts.
@@ -294,7 +297,7 @@ async def accept_invite(token: str, password: str, password_again: str) -> int:
         user_id = await conn.fetchval(
             "INSERT INTO core.portal_user (tenant_id, email, display_name, password_hash) VALUES ($1, $2, $3, $4)"
             " RETURNING id",
-            invite["tenant_id"], invite["email"], invite["display_name"], hash_password(password),
+            invite["tenant_id"], invite["email"], invite["display_name"], password_hash,
         )
         await conn.execute("UPDATE core.portal_invite SET accepted_at = now() WHERE id = $1", invite["id"])
         await audit.record("portal.invite.accept", actor_name=invite["email"], tenant_id=invite["tenant_id"],
@@ -316,4 +319,4 @@ async def create_portal_user(tenant_id: int, email: str, name: str, password: st
     """Direct creation, for the demo loader and tests (staff use invitations)."""
     return await DB.pool.fetchval(
         "INSERT INTO core.portal_user (tenant_id, email, display_name, password_hash) VALUES ($1, $2, $3, $4)"
-        " RETURNING id", tenant_id, email.lower(), name, hash_password(password))
+        " RETURNING id", tenant_id, email.lower(), name, await hash_password(password))

@@ -7,6 +7,7 @@ stays small at thousands of tenants.
 from __future__ import annotations
 
 from portal.db import DB
+from tenants.money import summary as money_summary
 from tenants.registry.service import SUMMARY_COLUMNS, compute_summary, write_summary
 from tenants.scope import tenant_tx
 
@@ -22,10 +23,12 @@ async def reconcile_all(fix: bool = True) -> dict:
             async with tenant_tx(row["schema_name"]) as tx:
                 truth = await compute_summary(tx.connection)
                 diff = {k: {"core": row[k], "schema": truth[k]} for k in SUMMARY_COLUMNS if row[k] != truth[k]}
+                if diff and fix:
+                    await write_summary(tx.connection, row["id"], truth)
+                # money summaries (core.tenant_money*, issue 4)
+                diff.update(await money_summary.drift(tx.connection, row["id"], fix))
                 if diff:
                     drifted.append({"tenant_id": row["id"], "fields": diff})
-                    if fix:
-                        await write_summary(tx.connection, row["id"], truth)
         except Exception as exc:  # a broken schema is reported, the rest continue
             failed[row["id"]] = f"{type(exc).__name__}: {exc}"
     return {"checked": len(rows), "drifted": drifted, "fixed": fix and bool(drifted), "failed": failed}

@@ -141,6 +141,12 @@ async def create_tenant(
     if len(units) != len(set(unit_ids)):
         errors["unit_ids"] = "One of the chosen units does not exist."
         codes["unit_ids"] = "unit_ids.unknown"
+    taken = await DB.pool.fetch(
+        "SELECT tu.unit_id FROM core.tenant_unit tu JOIN core.tenant t ON t.id = tu.tenant_id"
+        " WHERE t.active AND tu.unit_id = ANY($1::int[])", [u["id"] for u in units])
+    if taken:
+        errors["unit_ids"] = "One of the chosen units is already leased to another tenant."
+        codes["unit_ids"] = "unit_ids.taken"
     building_ids = sorted({u["building_id"] for u in units})
     scope = actor.building_scope()
     if scope is not None and not set(building_ids) <= scope:
@@ -205,7 +211,8 @@ SELECT p.name, p.kind, p.level, p.status,
            UNION SELECT c.landline FROM contact c WHERE c.active AND c.landline <> '') phones), '')
            AS contact_phones,
        (SELECT count(*) FROM contact c WHERE c.active)::int AS contact_count,
-       (SELECT count(*) FROM change_request r WHERE r.status = 'pending')::int AS pending_reviews
+       ((SELECT count(*) FROM change_request r WHERE r.status = 'pending')
+        + (SELECT count(*) FROM document d WHERE d.status = 'pending'))::int AS pending_reviews
 FROM profile p WHERE p.id = 1
 """
 SUMMARY_COLUMNS = ("name", "kind", "level", "status", "primary_contact", "contact_phones", "contact_count",

@@ -192,3 +192,16 @@ async def test_review_queue_approval_names_submitter_and_approver(world, client_
     assert (await other_clerk.get(page_path)).status_code == 404
     assert await DB.pool.fetchval(
         "SELECT pending_reviews FROM core.tenant WHERE id = $1", world["a"]) == 0
+
+
+async def test_a_unit_is_leased_to_one_active_tenant(world):
+    from portal.errors import FormErrors
+
+    unit = world["b1"]["unit_ids"][0]
+    data = {"name": "先租有限公司", "kind": "E", "level": "0", "status": "active", "business_letter": "A",
+            "credit_code": factories.credit_code()}
+    await registry.create_tenant(data, [], [unit], factories.SYSTEM, business_letters={"A": "写字楼租赁"})
+    with pytest.raises(FormErrors) as err:
+        await registry.create_tenant({**data, "name": "后租有限公司", "credit_code": factories.credit_code()}, [],
+                                     [unit], factories.SYSTEM, business_letters={"A": "写字楼租赁"})
+    assert err.value.codes["unit_ids"] == "unit_ids.taken"

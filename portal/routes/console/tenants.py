@@ -114,15 +114,20 @@ async def _file_page(request: Request, ref, *, status_code: int = 200, changes_p
         "SELECT u.code, u.floor, u.area_m2, b.name AS building_name FROM core.tenant_unit tu"
         " JOIN core.unit u ON u.id = tu.unit_id JOIN core.building b ON b.id = u.building_id"
         " WHERE tu.tenant_id = $1 ORDER BY b.code, u.code", ref.id)
-    people = await accounts.list_portal_users(ref.id) if principal.can(Perm.PORTAL_INVITE) else None
+    people = await accounts.list_portal_users(ref.id) if principal.can(Perm.PORTAL_INVITE) and not ref.via_grant \
+        else None
     context = {"invite_link": None, "invite_errors": {}, "invite_values": {}, **extra}
     return render("console/tenant.html", status_code=status_code, principal=principal, ref=ref,
                   units=[dict(u) for u in units], people=people, **context, **data, **_choices(request))
 
 
 @get("/console/tenants/{tenant_id:int}", guards=[requires(Perm.TENANT_READ)])
-async def tenant_page(request: Request, tenant_id: int, changes: str = "1") -> Template:
-    ref = await registry.ref_for_staff(request.state.principal, tenant_id)
+async def tenant_page(request: Request, tenant_id: int, changes: str = "1") -> Response:
+    # Read-only: an active lending grant also opens the file page.
+    ref = await registry.ref_for_staff(request.state.principal, tenant_id, allow_grant=True)
+    if ref.via_grant and ref.grant_document_ids:
+        # Lent only some documents, not the whole file.
+        return Redirect(f"/console/tenants/{ref.id}/documents")
     return await _file_page(request, ref, changes_page=page_number(changes))
 
 

@@ -1,0 +1,164 @@
+"""Approved exports for sharing: an AES-256 zip with a random password shown
+once, kept under ``settings.data_path/exports`` until it expires, then deleted.
+Every export is recorded (who, what, why, until when) in ``core.export``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import secrets
+import uuid
+from pathlib import Path
+
+import anyio
+
+from documents import keys
+from documents.lending import is_handler
+from documents.service import EXTENSIONS
+from documents.storage import Storage
+from portal import audit
+from portal.accounts.roles import Principal
+from portal.db import DB
+from portal.errors import Conflict, Forbidden, NotFound
+from tenants.registry.service import get_ref
+from tenants.scope import tenant_tx
+
+
+class ExportGone(NotFound):
+    """This export has expired and its file was deleted."""
+
+    status_code = 410
+    code = "export_expired"
+
+
+def export_dir(storage: Storage) -> Path:
+    path = storage.settings.data_path / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _safe(text: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_. " or ord(c) > 127 else "_" for c in text).strip()
+    return keep[:60] or "document"
+
+
+async def carry_out(principal: Principal, storage: Storage, loan_id: int) -> tuple[str, str]:
+    """Build the zip of an approved export loan. Returns (export uid, password);
+    the password is not stored anywhere."""
+    import pyzipper
+
+    if not is_handler(principal):
+        raise Forbidden()
+    loan = await DB.pool.fetchrow("SELECT * FROM core.loan WHERE id = $1", loan_id)
+    if loan is None:
+        raise NotFound("No such loan.")
+    if loan["mode"] != "export" or loan["status"] != "approved":
+        raise Conflict("Only an approved export can be carried out.")
+    items = await DB.pool.fetch("SELECT * FROM core.loan_item WHERE loan_id = $1 ORDER BY tenant_id", loan_id)
+    plan = []  # (tenant ref, data key, version rows)
+    for item in items:
+        ref = await get_ref(item["tenant_id"])
+        async with tenant_tx(ref.schema) as tx:
+            conn = tx.connection
+            rows = await conn.fetch(
+                "SELECT d.id, d.title, d.issue_date, v.object_key, v.s3_version_id, v.file_kind FROM document d"
+                " JOIN document_version v ON v.document_id = d.id AND v.version = d.current_version"
+                " WHERE d.status = 'filed' AND (cardinality($1::int[]) = 0 OR d.id = ANY($1::int[]))"
+                " ORDER BY d.issue_date NULLS LAST, d.id", list(item["document_ids"]))
+            data_key = await keys.data_key(ref.id, storage.master_key, create=False, conn=conn)
+        plan.append((ref, data_key, [dict(r) for r in rows]))
+    uid = uuid.uuid4()
+    password = secrets.token_urlsafe(18)
+    path = export_dir(storage) / f"{uid.hex}.zip"
+
+    def build() -> tuple[int, str]:
+        digest = hashlib.sha256()
+        with pyzipper.AESZipFile(path, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as zf:
+            zf.setpassword(password.encode())
+            zf.setencryption(pyzipper.WZ_AES, nbits=256)
+            for ref, data_key, rows in plan:
+                for no, row in enumerate(rows, 1):
+                    name = (f"{ref.archive_no}/{no:04d}_{row['issue_date'] or ''}_{_safe(row['title'])}"
+                            f".{EXTENSIONS.get(row['file_kind'], 'bin')}")
+                    with zf.open(name, "w") as out:
+                        for block in storage.plaintext_blocks(row["object_key"], data_key, row["s3_version_id"]):
+                            out.write(block)
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1024 * 1024), b""):
+                digest.update(block)
+        return path.stat().st_size, digest.hexdigest()
+
+    try:
+        size, sha = await anyio.to_thread.run_sync(build)
+        scope = {str(ref.id): [r["id"] for r in rows] for ref, _, rows in plan}
+        async with DB.transaction() as tx:
+            conn = tx.connection
+            await conn.execute(
+                "INSERT INTO core.export (uid, loan_id, created_by, expires_at, purpose, scope, file_name, size, sha256)"
+                " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)",
+                uid, loan_id, principal.name, loan["due_at"], loan["purpose"], _json(scope), path.name, size, sha)
+            await conn.execute("UPDATE core.loan SET status = 'lent', lent_by = $2, lent_at = now() WHERE id = $1",
+                               loan_id, principal.name)
+            await audit.record("export.create", principal=principal, target=f"export:{uid}",
+                               detail={"loan": loan_id, "scope": scope, "purpose": loan["purpose"],
+                                       "until": loan["due_at"], "size": size, "sha256": sha})
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return str(uid), password
+
+
+def _json(value) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+async def open_export(principal: Principal, storage: Storage, uid: str) -> tuple[dict, Path]:
+    """The export's file for its borrower or a handler, until it expires."""
+    try:
+        uid_value = uuid.UUID(uid)
+    except ValueError:
+        raise NotFound("No such export.")
+    row = await DB.pool.fetchrow(
+        "SELECT e.*, l.borrower_id FROM core.export e JOIN core.loan l ON l.id = e.loan_id WHERE e.uid = $1", uid_value)
+    if row is None or (row["borrower_id"] != principal.user_id and not is_handler(principal)):
+        raise NotFound("No such export.")
+    path = export_dir(storage) / row["file_name"]
+    if row["deleted_at"] is not None or row["expires_at"] <= dt.datetime.now(dt.timezone.utc) or not path.exists():
+        await audit.record("export.download", principal=principal, target=f"export:{uid}", outcome="expired")
+        raise ExportGone()
+    await DB.pool.execute("UPDATE core.export SET downloads = downloads + 1 WHERE uid = $1", uid_value)
+    await audit.record("export.download", principal=principal, target=f"export:{uid}")
+    return dict(row), path
+
+
+async def delete_expired(storage: Storage, now: dt.datetime | None = None) -> int:
+    """Beat: delete the files of expired exports and close their loans."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    rows = await DB.pool.fetch(
+        "SELECT id, uid, loan_id, file_name FROM core.export WHERE deleted_at IS NULL AND expires_at <= $1", now)
+    for row in rows:
+        path = export_dir(storage) / row["file_name"]
+        if path.exists():
+            os.unlink(path)
+        async with DB.transaction() as tx:
+            await tx.connection.execute("UPDATE core.export SET deleted_at = $2 WHERE id = $1", row["id"], now)
+            await tx.connection.execute("UPDATE core.loan SET status = 'expired' WHERE id = $1 AND status = 'lent'",
+                                        row["loan_id"])
+            await audit.record("export.deleted", actor_name="beat", target=f"export:{row['uid']}",
+                               detail={"loan": row["loan_id"]})
+    return len(rows)
+
+
+async def list_exports(principal: Principal) -> list[dict]:
+    args: list = []
+    where = ""
+    if not is_handler(principal):
+        args.append(principal.user_id)
+        where = "WHERE l.borrower_id = $1"
+    rows = await DB.pool.fetch(
+        "SELECT e.*, l.borrower_name, l.status AS loan_status FROM core.export e JOIN core.loan l ON l.id = e.loan_id"
+        f" {where} ORDER BY e.created_at DESC LIMIT 200", *args)
+    return [dict(r) for r in rows]

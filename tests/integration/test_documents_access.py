@@ -1,0 +1,169 @@
+"""Who may see what: tenant isolation, the tenant's portal uploads and their
+review, visibility after acceptance, lending grants."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from portal.db import DB
+from tenants.registry import service as registry
+from tenants.scope import tenant_tx
+from tests import factories
+from tests.integration.docs_support import (  # noqa: F401 (fixtures)
+    client_of, csrf_of, doc_id_of, docs_app, page_token, pdf_bytes, png_bytes, upload, world,
+)
+
+
+async def test_isolation_between_tenants_and_buildings(world, client_of):
+    clerk = await client_of(world["clerk"]["username"])
+    doc_id = doc_id_of(await upload(clerk, world["a"], pdf_bytes("secret-of-a")))
+    base = f"/console/tenants/{world['a']}/documents"
+
+    outsider = await client_of(world["outsider"]["username"])
+    for path in (base, f"{base}/{doc_id}", f"{base}/{doc_id}/download", f"{base}/{doc_id}/thumbnail",
+                 f"{base}/catalog.pdf"):
+        response = await outsider.get(path)
+        assert response.status_code == 404, (path, response.status_code)
+    # The document id guessed under the outsider's own tenant does not reach tenant A's row either.
+    response = await outsider.get(f"/console/tenants/{world['b']}/documents/{doc_id}/download")
+    assert response.status_code == 404 or b"secret-of-a" not in response.content
+    refused = await upload(outsider, world["b"], pdf_bytes(), path=f"{base}/upload")
+    assert refused.status_code in (403, 404)
+
+    # Tenant B's portal user: sees nothing of A, even with the id.
+    portal_b = await client_of(world["portal_b"]["email"], kind="portal")
+    listing = await portal_b.get("/portal/documents")
+    assert listing.status_code == 200 and "营业执照副本" not in listing.text
+    assert (await portal_b.get(f"/portal/documents/{doc_id}/download")).status_code == 404
+    assert (await portal_b.get(f"{base}/{doc_id}/download")).status_code in (302, 303, 401, 403)
+
+    # Tenant A's portal user sees it (visible_to_tenant) but not a staff-only one.
+    hidden = doc_id_of(await upload(clerk, world["a"], pdf_bytes("internal-only"),
+                                    meta={"category": "other", "title": "内部备忘", "issue_date": "2024-01-01"}))
+    portal_a = await client_of(world["portal_a"]["email"], kind="portal")
+    listing = await portal_a.get("/portal/documents")
+    assert "营业执照副本" in listing.text and "内部备忘" not in listing.text
+    assert (await portal_a.get(f"/portal/documents/{doc_id}/download")).status_code == 200
+    assert (await portal_a.get(f"/portal/documents/{hidden}/download")).status_code == 404
+    refused = await DB.pool.fetchval(
+        "SELECT count(*) FROM core.audit_log WHERE action = 'document.download' AND outcome = 'refused'"
+        " AND tenant_id = $1", world["a"])
+    assert refused >= 1
+
+
+async def test_portal_upload_review_accept_and_reject(settings, world, client_of):
+    # The office asks for a paper; the tenant uploads it; it waits for review.
+    clerk = await client_of(world["clerk"]["username"])
+    token = await page_token(clerk, f"/console/tenants/{world['a']}/documents")
+    response = await clerk.post(f"/console/tenants/{world['a']}/documents/requests",
+                                data={"category": "id_copies", "title": "法定代表人身份证复印件", "note": "正反面",
+                                      "_csrf_token": token})
+    assert response.status_code in (302, 303)
+
+    portal = await client_of(world["portal_a"]["email"], kind="portal")
+    page = await portal.get("/portal/documents")
+    assert "法定代表人身份证复印件" in page.text
+    import re
+
+    request_id = int(re.search(r'<option value="(\d+)"[^>]*>法定代表人身份证复印件', page.text).group(1))
+    token = re.search(r"_csrf=([0-9a-f]+)", page.text).group(1)
+    response = await portal.post("/portal/documents/upload", params={"_csrf": token},
+                                 data={"request_id": str(request_id), "title": ""},
+                                 files={"file": ("id.png", png_bytes(), "image/png")})
+    assert response.status_code in (302, 303), response.text[:300]
+    second = await portal.post("/portal/documents/upload", params={"_csrf": token}, data={"title": "装修申请"},
+                               files={"file": ("fitout.pdf", pdf_bytes("fitout"), "application/pdf")})
+    assert second.status_code in (302, 303)
+    # Not visible before acceptance.
+    ref = await registry.get_ref(world["a"])
+    async with tenant_tx(ref.schema) as tx:
+        pending = await tx.connection.fetch("SELECT id, title FROM document WHERE status = 'pending' ORDER BY id")
+    assert len(pending) == 2
+    first_id, second_id = pending[0]["id"], pending[1]["id"]
+    assert (await portal.get(f"/portal/documents/{first_id}/download")).status_code == 404
+    items = await DB.pool.fetch("SELECT * FROM core.review_item WHERE tenant_id = $1 AND kind = 'document:upload'",
+                                ref.id)
+    assert {i["ref_id"] for i in items} == {first_id, second_id}
+
+    # A clerk of the building reviews: accept one (category, visibility), reject the other with a reason.
+    queue = await clerk.get("/console/documents/reviews")
+    assert f"/documents/{first_id}/review" in queue.text
+    token = await page_token(clerk, f"/console/tenants/{ref.id}/documents/{first_id}/review")
+    file_response = await clerk.get(f"/console/tenants/{ref.id}/documents/{first_id}/review/file")
+    assert file_response.content == png_bytes()
+    bad = await clerk.post(f"/console/tenants/{ref.id}/documents/{second_id}/review",
+                           data={"decision": "reject", "reason": "", "_csrf_token": token})
+    assert bad.status_code == 422
+    accepted = await clerk.post(f"/console/tenants/{ref.id}/documents/{first_id}/review", data={
+        "decision": "accept", "category": "id_copies", "title": "法定代表人身份证复印件", "issue_date": "2020-05-05",
+        "confidentiality": "confidential", "visible_to_tenant": "1", "_csrf_token": token})
+    assert accepted.status_code in (302, 303), accepted.text[:300]
+    rejected = await clerk.post(f"/console/tenants/{ref.id}/documents/{second_id}/review",
+                                data={"decision": "reject", "reason": "扫描件不清晰，请重新上传", "_csrf_token": token})
+    assert rejected.status_code in (302, 303)
+
+    page = await portal.get("/portal/documents")
+    assert "扫描件不清晰，请重新上传" in page.text
+    assert (await portal.get(f"/portal/documents/{first_id}/download")).content == png_bytes()
+    assert (await portal.get(f"/portal/documents/{second_id}/download")).status_code == 404
+    statuses = {r["ref_id"]: r["status"] for r in await DB.pool.fetch(
+        "SELECT ref_id, status FROM core.review_item WHERE tenant_id = $1 AND kind = 'document:upload'", ref.id)}
+    assert statuses == {first_id: "accepted", second_id: "rejected"}
+    async with tenant_tx(ref.schema) as tx:
+        assert await tx.connection.fetchval("SELECT status FROM document_request WHERE id = $1",
+                                            request_id) == "fulfilled"
+        log = await tx.connection.fetch("SELECT * FROM change_log WHERE entity = 'document' AND entity_id = $1"
+                                        " ORDER BY id", first_id)
+    assert [r["field"] for r in log] == ["submitted", "filed"] and log[1]["approved_by"]
+
+
+async def test_portal_refusal_of_executable_keeps_nothing(settings, world, client_of):
+    portal = await client_of(world["portal_a"]["email"], kind="portal")
+    portal.cookies.set("lang", "en")
+    await portal.get("/portal/documents")
+    page = await portal.get("/portal/documents")
+    token = page.text.split("_csrf=")[1].split('"')[0]
+    response = await portal.post("/portal/documents/upload", params={"_csrf": token}, data={"title": "发票"},
+                                 files={"file": ("invoice.pdf", b"MZ" + b"\x00" * 200, "application/pdf")})
+    assert response.status_code == 422 and "program" in response.text
+    assert await DB.pool.fetchval("SELECT count(*) FROM core.review_item WHERE tenant_id = $1", world["a"]) == 0
+
+
+async def test_lending_grant_gives_read_only_access_until_withdrawn(settings, world, client_of):
+    from documents import lending
+
+    clerk = await client_of(world["clerk"]["username"])
+    doc_id = doc_id_of(await upload(clerk, world["a"], pdf_bytes("lent")))
+    head = await factories.staff(["dept_head"], [world["bld"]["id"]])
+    supervisor = await factories.staff(["supervisor"])
+    borrower = await client_of(world["outsider"]["username"])
+    base = f"/console/tenants/{world['a']}/documents"
+    assert (await borrower.get(base)).status_code == 404
+
+    token = await page_token(borrower, "/console/lending/new")
+    due = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    response = await borrower.post("/console/lending/new", data={
+        "tenant_ids": str(world["a"]), "mode": "electronic", "due_date": due, "purpose": "核对押金记录",
+        "_csrf_token": token})
+    assert response.status_code in (302, 303), response.text[:300]
+    loan_id = int(response.headers["location"].split("/")[-1].split("?")[0])
+    for login in (head["username"], supervisor["username"]):
+        approver = await client_of(login)
+        token = await page_token(approver, f"/console/lending/{loan_id}")
+        assert (await approver.post(f"/console/lending/{loan_id}/approve",
+                                    data={"_csrf_token": token})).status_code in (302, 303)
+    loan = await DB.pool.fetchrow("SELECT * FROM core.loan WHERE id = $1", loan_id)
+    assert loan["status"] == "lent"
+
+    assert (await borrower.get(base)).status_code == 200
+    assert (await borrower.get(f"{base}/{doc_id}/download")).content == pdf_bytes("lent")
+    # Read-only: the grant does not open writes.
+    assert (await upload(borrower, world["a"], pdf_bytes("x"))).status_code in (403, 404)
+    assert await DB.pool.fetchval(
+        "SELECT count(*) FROM core.audit_log WHERE action = 'document.download' AND actor_id = $1"
+        " AND detail->>'via_grant' = 'true'", world["outsider"]["id"]) >= 1
+
+    # The beat task withdraws it at the due time.
+    assert await lending.withdraw_expired_grants(now=loan["due_at"] + dt.timedelta(seconds=1)) >= 1
+    assert (await borrower.get(f"{base}/{doc_id}/download")).status_code == 404
+    assert await DB.pool.fetchval("SELECT status FROM core.loan WHERE id = $1", loan_id) == "expired"
