@@ -148,6 +148,10 @@ def up(no_demo: bool) -> None:
     from portal.runtime import LocalServices, ensure_bucket
 
     settings = _settings()
+    # Ctrl-C (even when started from a script that ignores SIGINT) and SIGTERM
+    # both stop everything this command started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     services = LocalServices(settings)
     children: list[subprocess.Popen] = []
     try:
@@ -211,7 +215,7 @@ def _print_welcome(settings: Settings) -> None:
     click.echo(f"  API docs:       {settings.base_url}/api/docs")
     click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
     for role, login in demo_logins():
-        click.echo(f"  {role:18} {login}")
+        click.echo(f"  {role:24} {login}")
     click.echo("Press Ctrl-C to stop everything.")
 
 
