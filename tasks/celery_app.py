@@ -7,7 +7,7 @@ from celery.schedules import crontab
 
 from portal.settings import Settings
 
-TASK_MODULES = ["tasks.tenancy"]
+TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -32,6 +32,18 @@ def make_celery(settings: Settings) -> Celery:
             "expire-invitations-hourly": {
                 "task": "tenancy.expire_invitations",
                 "schedule": crontab(minute=5),
+            },
+            "documents-withdraw-expired-grants": {
+                "task": "documents.withdraw_expired_grants",
+                "schedule": crontab(minute="*/5"),
+            },
+            "documents-loan-reminders": {
+                "task": "documents.loan_reminders",
+                "schedule": crontab(hour="8,14", minute=0),
+            },
+            "documents-delete-expired-exports": {
+                "task": "documents.delete_expired_exports",
+                "schedule": crontab(minute="*/10"),
             },
         },
     )

@@ -11,8 +11,8 @@ from tenants.money.capitals import amount_in_capitals
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_FEN = 100_000_000_000  # one billion yuan: more is a typing error
-_AMOUNT = re.compile(r"^(?P<sign>-)?(?P<int>\d{1,3}(,\d{3})+|\d{1,13})(\.(?P<frac>\d{1,2}))?$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_AMOUNT = re.compile(r"^(?P<sign>-)?(?P<int>\d{1,3}(,\d{3})+|\d{1,13})(\.(?P<frac>\d{1,2}))?$", re.ASCII)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
 class AmountError(ValueError):
@@ -91,7 +91,7 @@ def parse_date(raw, *, default: dt.date | None = None) -> dt.date:
 def parse_period(raw) -> dt.date:
     """'2026-11' -> date(2026, 11, 1)."""
     text = str(raw or "").strip()
-    match = re.fullmatch(r"(\d{4})-(\d{2})(-01)?", text)
+    match = re.fullmatch(r"(\d{4})-(\d{2})(-01)?", text, re.ASCII)
     if not match:
         raise AmountError("Enter the billing month as YYYY-MM.")
     year, month = int(match.group(1)), int(match.group(2))
@@ -111,3 +111,8 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 def month_end(period: dt.date) -> dt.date:
     return add_months(period, 1) - dt.timedelta(days=1)
+
+
+def next_month_label(day: dt.date | None = None) -> str:
+    """'2026-12' for a day in November 2026: the month a run usually bills."""
+    return f"{add_months(month_start(day or today()), 1):%Y-%m}"

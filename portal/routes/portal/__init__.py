@@ -4,6 +4,6 @@ Every page derives the tenant from the signed-in portal user
 (``registry.ref_for_portal``), never from the URL.
 """
 
-from portal.routes.portal import access, account, changes, documents, home
+from portal.routes.portal import access, account, changes, documents, home, money
 
-ROUTES = [*access.ROUTES, *home.ROUTES, *changes.ROUTES, *account.ROUTES, *documents.ROUTES]
+ROUTES = [*access.ROUTES, *home.ROUTES, *changes.ROUTES, *account.ROUTES, *documents.ROUTES, *money.ROUTES]

@@ -1,0 +1,118 @@
+"""Money jobs: the monthly billing run and notice batches.
+
+Tasks take ids. A run or batch task splits its pending tenants into chunk
+tasks so every worker process takes a share; each tenant is one transaction
+(billing) or one notice, so a worker killed mid-chunk leaves no half-done
+tenant, and running the task again finishes the rest.
+"""
+
+from __future__ import annotations
+
+from celery import current_app, shared_task
+
+from tasks.runner import run
+
+BILL_CHUNK = 50
+NOTICE_CHUNK = 10
+
+
+def _settings():
+    return current_app.portal_settings
+
+
+def _chunks(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _queue(task) -> str | None:
+    """Chunks go to the queue their parent came from (the default one unless a
+    caller routed the run elsewhere)."""
+    info = getattr(task.request, "delivery_info", None) or {}
+    return info.get("routing_key") or None
+
+
+@shared_task(name="money.billing_run", bind=True)
+def billing_run(self, run_id: int) -> dict:
+    """Fan the run's pending tenants out to chunk tasks."""
+    from tenants.money import billing
+
+    if not isinstance(run_id, int):
+        raise ValueError("billing_run needs a run id")
+
+    async def body():
+        pending = await billing.pending_tenants(run_id)
+        if not pending:
+            await billing.finish_if_complete(run_id)
+        return pending
+
+    pending = run(body)
+    for chunk in _chunks(pending, BILL_CHUNK):
+        bill_chunk.apply_async((run_id, chunk), queue=_queue(self))
+    return {"run_id": run_id, "pending": len(pending)}
+
+
+@shared_task(name="money.bill_chunk")
+def bill_chunk(run_id: int, tenant_ids: list[int]) -> dict:
+    from tenants.money import billing
+
+    rule = billing.LateFeeRule.from_settings(_settings())
+    ids = [int(t) for t in tenant_ids]
+    return run(lambda: billing.bill_many(run_id, ids, rule=rule))
+
+
+@shared_task(name="money.bill_tenant")
+def bill_tenant(run_id: int, tenant_id: int) -> dict:
+    """Bill one tenant of a run (the per-tenant step, e.g. a retry from the console)."""
+    from tasks.runner import tenant_ref
+    from tenants.money import billing
+
+    async def body():
+        ref = await tenant_ref(tenant_id)
+        result = await billing.bill_tenant(run_id, ref.id, rule=billing.LateFeeRule.from_settings(_settings()),
+                                           schema=ref.schema)
+        await billing.finish_if_complete(run_id)
+        return result
+
+    return run(body)
+
+
+@shared_task(name="money.notice_batch", bind=True)
+def notice_batch(self, batch_id: int) -> dict:
+    from tenants.money import batches
+
+    async def body():
+        if not await batches.is_running(batch_id):
+            return []
+        pending = await batches.pending_tenants(batch_id)
+        if not pending:
+            await batches.finish_if_complete(batch_id)
+        return pending
+
+    pending = run(body)
+    for chunk in _chunks(pending, NOTICE_CHUNK):
+        notice_chunk.apply_async((batch_id, chunk), queue=_queue(self))
+    return {"batch_id": batch_id, "pending": len(pending)}
+
+
+@shared_task(name="money.notice_chunk")
+def notice_chunk(batch_id: int, tenant_ids: list[int]) -> dict:
+    from tenants.money import batches
+
+    ids = [int(t) for t in tenant_ids]
+    return run(lambda: batches.run_chunk(batch_id, ids, _settings()))
+
+
+@shared_task(name="money.issue_notice")
+def issue_notice(tenant_id: int, kind: str, locale: str = "zh", subject_id: int | None = None,
+                 send_email: bool = True) -> int:
+    """One notice for one tenant (on demand, off the request)."""
+    from tasks.runner import tenant_ref
+    from tenants.money import notices
+    from tenants.money.batches import SYSTEM
+
+    async def body():
+        ref = await tenant_ref(tenant_id)
+        return await notices.issue(ref, kind, _settings(), actor=SYSTEM, locale=locale, subject_id=subject_id,
+                                   send_email=send_email)
+
+    return run(body)

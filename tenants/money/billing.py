@@ -1,0 +1,353 @@
+"""Fee items and the monthly billing run.
+
+A run is one row per period in ``core.billing_run`` with one item per tenant.
+Each tenant is billed in one ``tenant_tx`` that inserts its charges (unique
+per (period, fee item): a rerun never doubles), settles them from credit,
+rewrites the core summary and marks its run item done — all or nothing. A
+worker killed mid-run leaves every tenant either billed or untouched; running
+the period again bills the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable, Mapping
+
+from portal import audit
+from portal.accounts.roles import Perm, Principal
+from portal.db import DB
+from portal.errors import Forbidden, FormErrors, NotFound
+from tenants.money import summary
+from tenants.money.amounts import AmountError, add_months, month_end, parse_period, to_fen
+from tenants.money.ledger import _apply_credit, fee_items_map, need
+from tenants.scope import check_schema, tenant_tx
+
+SYSTEM = Principal(kind="system", user_id=0, name="billing")
+BASES = {"area": "Per m² per month on the leased area", "fixed": "Monthly, per subscription",
+         "manual": "Charged by hand only"}
+
+
+@dataclass(frozen=True)
+class LateFeeRule:
+    """Late fee (滞纳金) charged in each run on what was overdue during the
+    previous month: outstanding x days overdue in that month x daily rate,
+    after ``grace_days``. Off when the rate is zero (the default)."""
+
+    daily_rate: Decimal = Decimal("0")
+    grace_days: int = 0
+
+    @property
+    def on(self) -> bool:
+        return self.daily_rate > 0
+
+    @classmethod
+    def from_settings(cls, settings) -> "LateFeeRule":
+        try:
+            rate = Decimal(str(getattr(settings, "late_fee_daily_rate", "0") or "0"))
+        except InvalidOperation:
+            rate = Decimal("0")
+        return cls(daily_rate=max(rate, Decimal("0")), grace_days=int(getattr(settings, "late_fee_grace_days", 0)))
+
+
+@dataclass(frozen=True)
+class Line:
+    fee_item: str
+    kind: str
+    description: str
+    quantity: Decimal | None
+    unit_price: Decimal | None
+    amount_fen: int
+    due_date: dt.date
+
+
+def late_fee_fen(period: dt.date, dues: Mapping[dt.date, int], rule: LateFeeRule) -> int:
+    """Late fee for ``period``: on each open amount, the days of the previous
+    month on which it was overdue (after the grace days)."""
+    if not rule.on:
+        return 0
+    prev_start = add_months(period, -1)
+    prev_end = month_end(prev_start)
+    total = Decimal(0)
+    for due_date, fen in dues.items():
+        first_late = due_date + dt.timedelta(days=rule.grace_days + 1)
+        start = max(first_late, prev_start)
+        days = (prev_end - start).days + 1
+        if days > 0 and fen > 0:
+            total += Decimal(fen) / 100 * days * rule.daily_rate
+    return to_fen(total)
+
+
+def compute_lines(period: dt.date, items: Iterable[Mapping[str, Any]], area_m2: Decimal,
+                  subscriptions: Iterable[Mapping[str, Any]], dues: Mapping[dt.date, int],
+                  rule: LateFeeRule) -> list[Line]:
+    """The charges of one tenant for one period (pure; amounts rounded half-up to fen)."""
+    lines: list[Line] = []
+    items = list(items)
+    label = f"{period:%Y-%m}"
+    for item in items:
+        if not item["active"]:
+            continue
+        due = period.replace(day=item["due_day"])
+        if item["basis"] == "area" and area_m2 > 0 and item["unit_price"] > 0:
+            fen = to_fen(area_m2 * item["unit_price"])
+            lines.append(Line(item["code"], "billing", f"{item['name']} {label}", area_m2, item["unit_price"], fen,
+                              due))
+        elif item["basis"] == "fixed":
+            subs = [s for s in subscriptions if s["fee_item"] == item["code"] and s["active"]]
+            if not subs:
+                continue
+            fen = sum(to_fen(s["quantity"] * (s["unit_price"] if s["unit_price"] is not None else item["unit_price"]))
+                      for s in subs)
+            quantity = sum((s["quantity"] for s in subs), Decimal(0))
+            if fen > 0:
+                lines.append(Line(item["code"], "billing", f"{item['name']} {label}", quantity, item["unit_price"],
+                                  fen, due))
+    late = late_fee_fen(period, dues, rule)
+    if late > 0:
+        late_item = next((i for i in items if i["code"] == "late_fee"), None)
+        due_day = late_item["due_day"] if late_item else 10
+        name = late_item["name"] if late_item else "滞纳金"
+        lines.append(Line("late_fee", "late_fee", f"{name} {add_months(period, -1):%Y-%m}", None, rule.daily_rate, late,
+                          period.replace(day=due_day)))
+    return lines
+
+
+# --- fee items ----------------------------------------------------------------------------------
+
+async def save_fee_item(code: str, raw: Mapping[str, Any], principal: Principal, *, create: bool = False) -> str:
+    need(principal, Perm.BILLING_RUN)
+    errors: dict[str, str] = {}
+    code = (code or "").strip().lower()
+    import re
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,29}", code):
+        errors["code"] = "Use 2-30 lower-case letters, digits or _."
+    name = str(raw.get("name") or "").strip()[:100]
+    name_en = str(raw.get("name_en") or "").strip()[:100] or name
+    if not name:
+        errors["name"] = "This field is required."
+    basis = str(raw.get("basis") or "")
+    if basis not in BASES:
+        errors["basis"] = "Choose one of the options."
+    price_text = str(raw.get("unit_price") or "0").strip()
+    try:
+        if not re.fullmatch(r"\d{1,8}(\.\d{1,4})?", price_text):
+            raise InvalidOperation
+        unit_price = Decimal(price_text)
+    except InvalidOperation:
+        errors["unit_price"] = "Enter a price with at most four decimals, e.g. 8.50."
+        unit_price = Decimal(0)
+    try:
+        due_day = int(str(raw.get("due_day") or "10"))
+        if not 1 <= due_day <= 28:
+            raise ValueError
+    except ValueError:
+        errors["due_day"] = "Enter a day from 1 to 28."
+        due_day = 10
+    active = str(raw.get("active") or "") in ("1", "on", "true", "yes")
+    if errors:
+        raise FormErrors(errors)
+    async with DB.transaction() as tx:
+        conn = tx.connection
+        exists = await conn.fetchval("SELECT 1 FROM core.fee_item WHERE code = $1", code)
+        if create and exists:
+            raise FormErrors({"code": "This code is taken."})
+        if not create and not exists:
+            raise NotFound("No such fee item.")
+        await conn.execute(
+            "INSERT INTO core.fee_item (code, name, name_en, basis, unit_price, due_day, active, updated_by,"
+            " updated_at, sort) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), 50)"
+            " ON CONFLICT (code) DO UPDATE SET name = $2, name_en = $3, basis = $4, unit_price = $5, due_day = $6,"
+            " active = $7, updated_by = $8, updated_at = now()",
+            code, name, name_en, basis, unit_price, due_day, active, principal.name)
+        await audit.record("money.fee_item.save", principal=principal, target=f"fee_item:{code}",
+                           detail={"unit_price": str(unit_price), "basis": basis, "active": active})
+    return code
+
+
+# --- runs ---------------------------------------------------------------------------------------
+
+ELIGIBLE = "SELECT id FROM core.tenant WHERE active AND status = 'active'"
+
+
+async def start_run(period_raw, principal: Principal) -> int:
+    """Create (or reopen) the run of a period and its pending items. Tenants
+    already billed for the period stay done; new active tenants are added."""
+    if principal.kind != "system":
+        need(principal, Perm.BILLING_RUN)
+    try:
+        period = parse_period(period_raw) if not isinstance(period_raw, dt.date) else period_raw.replace(day=1)
+    except AmountError as exc:
+        raise FormErrors({"period": str(exc)}) from None
+    async with DB.transaction() as tx:
+        conn = tx.connection
+        run_id = await conn.fetchval(
+            "INSERT INTO core.billing_run (period, created_by) VALUES ($1, $2)"
+            " ON CONFLICT (period) DO UPDATE SET status = 'running', finished_at = NULL RETURNING id",
+            period, principal.name)
+        await conn.execute(
+            f"INSERT INTO core.billing_run_item (run_id, tenant_id) SELECT $1, id FROM ({ELIGIBLE}) t"
+            " ON CONFLICT DO NOTHING", run_id)
+        await conn.execute(
+            "UPDATE core.billing_run_item SET status = 'pending', error = NULL WHERE run_id = $1 AND status = 'failed'",
+            run_id)
+        await conn.execute(
+            "UPDATE core.billing_run SET total = (SELECT count(*) FROM core.billing_run_item WHERE run_id = $1)"
+            " WHERE id = $1", run_id)
+        await audit.record("money.billing.start", principal=principal if principal.kind != "system" else None,
+                           actor_name=principal.name, target=f"billing_run:{run_id}",
+                           detail={"period": period.isoformat()})
+    return run_id
+
+
+async def pending_tenants(run_id: int) -> list[int]:
+    rows = await DB.pool.fetch(
+        "SELECT tenant_id FROM core.billing_run_item WHERE run_id = $1 AND status = 'pending' ORDER BY tenant_id",
+        run_id)
+    return [r["tenant_id"] for r in rows]
+
+
+async def leased_areas(tenant_ids: list[int]) -> dict[int, Decimal]:
+    """Leased area per tenant: the sum of its units' areas (core.tenant_unit)."""
+    rows = await DB.pool.fetch(
+        "SELECT tu.tenant_id, sum(u.area_m2) AS area FROM core.tenant_unit tu JOIN core.unit u ON u.id = tu.unit_id"
+        " WHERE tu.tenant_id = ANY($1::int[]) GROUP BY tu.tenant_id", tenant_ids)
+    return {r["tenant_id"]: r["area"] for r in rows}
+
+
+async def bill_tenant(run_id: int, tenant_id: int, *, rule: LateFeeRule = LateFeeRule(),
+                      period: dt.date | None = None, items: list[dict] | None = None,
+                      area: Decimal | None = None, schema: str | None = None) -> dict:
+    """Bill one tenant for the run's period in one transaction. Idempotent:
+    an item already done is skipped; the charge index refuses doubles."""
+    if period is None:
+        period = await DB.pool.fetchval("SELECT period FROM core.billing_run WHERE id = $1", run_id)
+        if period is None:
+            raise NotFound("No such billing run.")
+    if items is None:
+        items = list((await fee_items_map()).values())
+    if schema is None:
+        schema = await DB.pool.fetchval("SELECT schema_name FROM core.tenant WHERE id = $1", tenant_id)
+        if schema is None:
+            raise NotFound("No such tenant.")
+    if area is None:
+        area = (await leased_areas([tenant_id])).get(tenant_id, Decimal(0))
+    async with tenant_tx(check_schema(schema)) as tx:
+        conn = tx.connection
+        status = await conn.fetchval(
+            "SELECT status FROM core.billing_run_item WHERE run_id = $1 AND tenant_id = $2 FOR UPDATE",
+            run_id, tenant_id)
+        if status is None:
+            raise NotFound("The tenant is not part of this run.")
+        if status == "done":
+            return {"tenant_id": tenant_id, "skipped": True, "charges": 0, "billed_fen": 0}
+        locked = await summary.lock(conn, tenant_id)
+        subs = [dict(r) for r in await conn.fetch(
+            "SELECT fee_item, quantity, unit_price, active FROM fee_subscription WHERE active")]
+        dues: dict[dt.date, int] = {}
+        if rule.on:
+            dues = {r["due_date"]: r["fen"] for r in await conn.fetch(
+                f"SELECT due_date, sum(open_fen)::bigint AS fen FROM ({summary.CHARGE_NET}) n"
+                " WHERE open_fen > 0 AND due_date < $1 GROUP BY due_date", period)}
+        lines = compute_lines(period, items, area or Decimal(0), subs, dues, rule)
+        inserted = []
+        if lines:
+            inserted = await conn.fetch(
+                "INSERT INTO charge (kind, fee_item, period, description, quantity, unit_price, amount_fen, due_date,"
+                " run_id, created_by) SELECT x.kind, x.item, $1, x.descr, x.qty, x.price, x.fen, x.due, $2, 'billing'"
+                " FROM unnest($3::text[], $4::text[], $5::text[], $6::numeric[], $7::numeric[], $8::bigint[],"
+                " $9::date[]) AS x(kind, item, descr, qty, price, fen, due)"
+                " ON CONFLICT (period, fee_item) WHERE kind IN ('billing', 'late_fee') DO NOTHING"
+                " RETURNING id, amount_fen",
+                period, run_id, [ln.kind for ln in lines], [ln.fee_item for ln in lines],
+                [ln.description for ln in lines], [ln.quantity for ln in lines], [ln.unit_price for ln in lines],
+                [ln.amount_fen for ln in lines], [ln.due_date for ln in lines])
+        billed = sum(r["amount_fen"] for r in inserted)
+        if inserted:
+            await conn.execute(
+                "INSERT INTO change_log (actor_kind, actor_name, entity, entity_id, field, old_value, new_value)"
+                " VALUES ('system', 'billing', 'charge', NULL, 'billed', '', $1)",
+                f"{period:%Y-%m}: {len(inserted)} charges, {billed / 100:.2f}")
+            if locked["credit_fen"] > 0:
+                await _apply_credit(conn, SYSTEM)
+            await summary.refresh(conn, tenant_id)
+        await conn.execute(
+            "UPDATE core.billing_run_item SET status = 'done', charges = $3, billed_fen = $4, error = NULL,"
+            " finished_at = now() WHERE run_id = $1 AND tenant_id = $2",
+            run_id, tenant_id, len(inserted), billed)
+    return {"tenant_id": tenant_id, "skipped": False, "charges": len(inserted), "billed_fen": billed}
+
+
+async def record_failure(run_id: int, tenant_id: int, error: str) -> None:
+    await DB.pool.execute(
+        "UPDATE core.billing_run_item SET status = 'failed', error = $3, finished_at = now()"
+        " WHERE run_id = $1 AND tenant_id = $2 AND status = 'pending'", run_id, tenant_id, error[:2000])
+
+
+async def bill_many(run_id: int, tenant_ids: list[int], *, rule: LateFeeRule = LateFeeRule(),
+                    should_stop=None) -> dict:
+    """Bill a chunk of tenants, each in its own transaction; one failure does
+    not stop the others (it is recorded on its item and retried on rerun)."""
+    run = await DB.pool.fetchrow("SELECT period FROM core.billing_run WHERE id = $1", run_id)
+    if run is None:
+        raise NotFound("No such billing run.")
+    items = list((await fee_items_map()).values())
+    areas = await leased_areas(tenant_ids)
+    schemas = {r["id"]: r["schema_name"] for r in await DB.pool.fetch(
+        "SELECT id, schema_name FROM core.tenant WHERE id = ANY($1::int[])", tenant_ids)}
+    done = failed = 0
+    for tenant_id in tenant_ids:
+        if should_stop is not None and should_stop():
+            break
+        try:
+            await bill_tenant(run_id, tenant_id, rule=rule, period=run["period"], items=items,
+                              area=areas.get(tenant_id, Decimal(0)), schema=schemas.get(tenant_id))
+            done += 1
+        except Exception as exc:  # recorded per tenant; the run goes on
+            failed += 1
+            await record_failure(run_id, tenant_id, f"{type(exc).__name__}: {exc}")
+    await finish_if_complete(run_id)
+    return {"done": done, "failed": failed}
+
+
+async def finish_if_complete(run_id: int) -> bool:
+    status = await DB.pool.execute(
+        "UPDATE core.billing_run SET status = 'done', finished_at = now() WHERE id = $1 AND status = 'running'"
+        " AND NOT EXISTS (SELECT 1 FROM core.billing_run_item WHERE run_id = $1 AND status = 'pending')", run_id)
+    return status.endswith(" 1")
+
+
+async def run_progress(run_id: int) -> dict:
+    run = await DB.pool.fetchrow("SELECT * FROM core.billing_run WHERE id = $1", run_id)
+    if run is None:
+        raise NotFound("No such billing run.")
+    counts = {r["status"]: (r["n"], r["fen"]) for r in await DB.pool.fetch(
+        "SELECT status, count(*)::int AS n, coalesce(sum(billed_fen), 0)::bigint AS fen FROM core.billing_run_item"
+        " WHERE run_id = $1 GROUP BY status", run_id)}
+    done = counts.get("done", (0, 0))
+    failed = counts.get("failed", (0, 0))[0]
+    total = run["total"] or 0
+    return {
+        **dict(run), "done": done[0], "failed": failed, "pending": counts.get("pending", (0, 0))[0],
+        "billed_fen": done[1], "percent": int(100 * (done[0] + failed) / total) if total else 100,
+    }
+
+
+async def list_runs(limit: int = 24) -> list[dict]:
+    rows = await DB.pool.fetch("SELECT id FROM core.billing_run ORDER BY period DESC LIMIT $1", limit)
+    return [await run_progress(r["id"]) for r in rows]
+
+
+async def failures(run_id: int, limit: int = 50) -> list[dict]:
+    rows = await DB.pool.fetch(
+        "SELECT i.tenant_id, t.name, t.archive_no, i.error FROM core.billing_run_item i"
+        " JOIN core.tenant t ON t.id = i.tenant_id WHERE i.run_id = $1 AND i.status = 'failed'"
+        " ORDER BY i.tenant_id LIMIT $2", run_id, limit)
+    return [dict(r) for r in rows]
+
+
+def may_run(principal: Principal) -> None:
+    if not principal.can(Perm.BILLING_RUN):
+        raise Forbidden()
