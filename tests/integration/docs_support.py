@@ -13,42 +13,18 @@ from tests import factories
 MARKER = "PLAINTEXT-MARKER-7f3a9c"
 
 
-def docs_app_for(settings):
-    """The app with the document routes (registered here until the lead wires them in)."""
-    from documents.bench import with_document_routes
-    from portal.app import create_app
-
-    return with_document_routes(create_app(settings))
-
-
-@pytest_asyncio.fixture(scope="session")
-async def docs_app(settings, database):
-    from portal.app import start_resources, stop_resources
-
-    application = docs_app_for(settings)
-    await start_resources(application, settings)
-    yield application
-    await stop_resources(application)
-
-
 @pytest_asyncio.fixture
-async def client_of(docs_app):
-    """client_of(login, kind) -> a signed-in client of the app with the document routes."""
-    import httpx
-
-    clients = []
+async def client_of(client_factory):
+    """client_of(login, kind) -> a client of the app, signed in when ``login`` is given."""
 
     async def make(login: str | None = None, kind: str = "console"):
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=docs_app), base_url="http://testserver.local")
-        clients.append(client)
+        client = await client_factory()
         if login:
             response = await factories.sign_in(client, login, kind=kind)
             assert response.status_code in (200, 302, 303), response.text[:300]
         return client
 
-    yield make
-    for client in clients:
-        await client.aclose()
+    return make
 
 
 @pytest_asyncio.fixture
@@ -68,13 +44,6 @@ async def world(database):
 
 def csrf_of(client) -> str:
     return client.cookies.get("csrftoken") or ""
-
-
-async def page_token(client, path: str) -> str:
-    page = await client.get(path)
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
-    assert match, f"no CSRF token on {path}: {page.status_code}"
-    return match.group(1)
 
 
 def pdf_bytes(marker: str = MARKER, pages: int = 1) -> bytes:
@@ -105,7 +74,7 @@ META = {"category": "business_licence", "title": "营业执照副本", "issue_da
 
 async def upload(client, tenant_id: int, data: bytes, filename: str = "scan.pdf", meta: dict | None = None,
                  path: str | None = None):
-    token = await page_token(client, f"/console/tenants/{tenant_id}/documents")
+    token = await factories.form_token(client, f"/console/tenants/{tenant_id}/documents")
     fields = dict(META if meta is None else meta)
     return await client.post(path or f"/console/tenants/{tenant_id}/documents/upload",
                              params={"_csrf": token}, data=fields,

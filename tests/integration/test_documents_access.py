@@ -10,7 +10,7 @@ from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
 from tests.integration.docs_support import (  # noqa: F401 (fixtures)
-    client_of, csrf_of, doc_id_of, docs_app, page_token, pdf_bytes, png_bytes, upload, world,
+    client_of, csrf_of, doc_id_of, pdf_bytes, png_bytes, upload, world,
 )
 
 
@@ -54,7 +54,7 @@ async def test_isolation_between_tenants_and_buildings(world, client_of):
 async def test_portal_upload_review_accept_and_reject(settings, world, client_of):
     # The office asks for a paper; the tenant uploads it; it waits for review.
     clerk = await client_of(world["clerk"]["username"])
-    token = await page_token(clerk, f"/console/tenants/{world['a']}/documents")
+    token = await factories.form_token(clerk, f"/console/tenants/{world['a']}/documents")
     response = await clerk.post(f"/console/tenants/{world['a']}/documents/requests",
                                 data={"category": "id_copies", "title": "法定代表人身份证复印件", "note": "正反面",
                                       "_csrf_token": token})
@@ -88,7 +88,7 @@ async def test_portal_upload_review_accept_and_reject(settings, world, client_of
     # A clerk of the building reviews: accept one (category, visibility), reject the other with a reason.
     queue = await clerk.get("/console/documents/reviews")
     assert f"/documents/{first_id}/review" in queue.text
-    token = await page_token(clerk, f"/console/tenants/{ref.id}/documents/{first_id}/review")
+    token = await factories.form_token(clerk, f"/console/tenants/{ref.id}/documents/{first_id}/review")
     file_response = await clerk.get(f"/console/tenants/{ref.id}/documents/{first_id}/review/file")
     assert file_response.content == png_bytes()
     bad = await clerk.post(f"/console/tenants/{ref.id}/documents/{second_id}/review",
@@ -140,7 +140,7 @@ async def test_lending_grant_gives_read_only_access_until_withdrawn(settings, wo
     base = f"/console/tenants/{world['a']}/documents"
     assert (await borrower.get(base)).status_code == 404
 
-    token = await page_token(borrower, "/console/lending/new")
+    token = await factories.form_token(borrower, "/console/lending/new")
     due = (dt.date.today() + dt.timedelta(days=3)).isoformat()
     response = await borrower.post("/console/lending/new", data={
         "tenant_ids": str(world["a"]), "mode": "electronic", "due_date": due, "purpose": "核对押金记录",
@@ -149,7 +149,7 @@ async def test_lending_grant_gives_read_only_access_until_withdrawn(settings, wo
     loan_id = int(response.headers["location"].split("/")[-1].split("?")[0])
     for login in (head["username"], supervisor["username"]):
         approver = await client_of(login)
-        token = await page_token(approver, f"/console/lending/{loan_id}")
+        token = await factories.form_token(approver, f"/console/lending/{loan_id}")
         assert (await approver.post(f"/console/lending/{loan_id}/approve",
                                     data={"_csrf_token": token})).status_code in (302, 303)
     loan = await DB.pool.fetchrow("SELECT * FROM core.loan WHERE id = $1", loan_id)

@@ -14,7 +14,7 @@ from portal.db import DB
 from portal.errors import Conflict, FormErrors, Forbidden
 from tests import factories
 from tests.integration.docs_support import (  # noqa: F401 (fixtures)
-    client_of, doc_id_of, docs_app, page_token, pdf_bytes, upload, world,
+    client_of, doc_id_of, pdf_bytes, upload, world,
 )
 
 
@@ -109,7 +109,7 @@ async def test_lending_pages_and_slip(world, client_of):
     borrower = await factories.staff(["clerk"], [world["bld"]["id"]])
     head = await factories.staff(["dept_head"])
     client = await client_of(borrower["username"])
-    token = await page_token(client, "/console/lending/new")
+    token = await factories.form_token(client, "/console/lending/new")
     bad = await client.post("/console/lending/new", data={"tenant_ids": "abc", "mode": "paper", "due_date": "x",
                                                           "purpose": "", "_csrf_token": token})
     assert bad.status_code == 422
@@ -122,7 +122,7 @@ async def test_lending_pages_and_slip(world, client_of):
     head_client = await client_of(head["username"])
     listing = await head_client.get("/console/lending?view=approve")
     assert f"/console/lending/{loan_id}" in listing.text
-    token = await page_token(head_client, f"/console/lending/{loan_id}")
+    token = await factories.form_token(head_client, f"/console/lending/{loan_id}")
     refuse = await head_client.post(f"/console/lending/{loan_id}/refuse", data={"reason": "", "_csrf_token": token})
     assert refuse.status_code == 422
     slip = await client.get(f"/console/lending/{loan_id}/slip.pdf")

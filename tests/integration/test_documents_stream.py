@@ -14,7 +14,7 @@ from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
 from tests.integration.docs_support import (  # noqa: F401 (fixtures)
-    client_of, doc_id_of, docs_app, pdf_bytes, png_bytes, upload, world,
+    client_of, doc_id_of, pdf_bytes, png_bytes, upload, world,
 )
 
 SIZE_MB = 100

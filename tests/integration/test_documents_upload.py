@@ -13,8 +13,9 @@ from documents.storage import get_storage
 from portal.db import DB
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
+from tests import factories
 from tests.integration.docs_support import (  # noqa: F401 (fixtures)
-    MARKER, client_of, doc_id_of, docs_app, object_count, page_token, pdf_bytes, png_bytes, row_count, upload,
+    MARKER, client_of, doc_id_of, object_count, pdf_bytes, png_bytes, row_count, upload,
     world,
 )
 
@@ -92,7 +93,7 @@ async def test_refusal_message_is_localized(world, client_of):
     assert "此文件是程序而不是文档" in response.text  # Chinese by default
 
 
-async def test_over_size_is_refused_with_limit_and_nothing_saved(settings, world, docs_app, client_of):
+async def test_over_size_is_refused_with_limit_and_nothing_saved(settings, world, client_of):
     clerk = await client_of(world["clerk"]["username"])
     objects_before = await object_count(settings, world["a"])
     rows_before = await row_count(world["a"])
@@ -145,7 +146,7 @@ async def test_versions_and_duplicates(settings, world, client_of):
     clerk = await client_of(world["clerk"]["username"])
     first = pdf_bytes("version-one")
     doc_id = doc_id_of(await upload(clerk, world["a"], first))
-    token = await page_token(clerk, f"/console/tenants/{world['a']}/documents/{doc_id}")
+    token = await factories.form_token(clerk, f"/console/tenants/{world['a']}/documents/{doc_id}")
     second = pdf_bytes("version-two", pages=2)
     response = await clerk.post(f"/console/tenants/{world['a']}/documents/{doc_id}/versions", params={"_csrf": token},
                                 files={"file": ("v2.pdf", second, "application/pdf")})
