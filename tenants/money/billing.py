@@ -340,11 +340,14 @@ async def list_runs(limit: int = 24) -> list[dict]:
     return [await run_progress(r["id"]) for r in rows]
 
 
-async def failures(run_id: int, limit: int = 50) -> list[dict]:
+async def failures(run_id: int, principal: Principal, limit: int = 50) -> list[dict]:
+    """Tenants the run could not bill, limited to the buildings this person covers."""
+    scope = principal.building_scope()
     rows = await DB.pool.fetch(
         "SELECT i.tenant_id, t.name, t.archive_no, i.error FROM core.billing_run_item i"
         " JOIN core.tenant t ON t.id = i.tenant_id WHERE i.run_id = $1 AND i.status = 'failed'"
-        " ORDER BY i.tenant_id LIMIT $2", run_id, limit)
+        " AND ($3::int[] IS NULL OR t.building_ids && $3::int[])"
+        " ORDER BY i.tenant_id LIMIT $2", run_id, limit, sorted(scope) if scope is not None else None)
     return [dict(r) for r in rows]
 
 

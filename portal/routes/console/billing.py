@@ -68,7 +68,7 @@ async def billing_run_page(request: Request, run_id: int) -> Template:
     run = await billing.run_progress(run_id)
     template = "console/money/_run_progress.html" if request.headers.get("hx-request") \
         else "console/money/billing_run.html"
-    return render(template, **_ctx(request, run=run, failures=await billing.failures(run_id)))
+    return render(template, **_ctx(request, run=run, failures=await billing.failures(run_id, request.state.principal)))
 
 
 @post("/console/money/billing/{run_id:int}/resume", guards=[requires(Perm.BILLING_RUN)])
