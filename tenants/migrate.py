@@ -74,30 +74,21 @@ async def migrate_schema(tenant_id: int, schema: str) -> list[int]:
     """Bring one tenant schema to the latest version, atomically."""
     check_schema(schema)
     target = migrations.latest("tenant")
-    applied = []
     async with tenant_tx(schema) as tx:
         conn = tx.connection
         await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", LOCK_NAMESPACE, tenant_id)
-        has_record = await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = '_migration')",
-            schema,
-        )
-        done = set()
-        if has_record:
-            done = {r["version"] for r in await conn.fetch("SELECT version FROM _migration")}
-        for migration in migrations.load("tenant"):
-            if migration.version in done:
-                continue
+        # Every schema has its _migration table: provisioning creates it first.
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM _migration")}
+        pending = [m for m in migrations.load("tenant") if m.version not in done]
+        for migration in pending:
             await migration.apply(conn)
-            await conn.execute(
-                "INSERT INTO _migration (version, name) VALUES ($1, $2)", migration.version, migration.name
-            )
-            applied.append(migration.version)
+        # Record the versions and the registry's copy in one round trip.
         await conn.execute(
-            "UPDATE core.tenant SET schema_version = $2, migration_error = NULL WHERE id = $1",
-            tenant_id,
-            target,
+            "WITH recorded AS (INSERT INTO _migration (version, name) SELECT * FROM unnest($1::int[], $2::text[]))"
+            " UPDATE core.tenant SET schema_version = $3, migration_error = NULL WHERE id = $4",
+            [m.version for m in pending], [m.name for m in pending], target, tenant_id,
         )
+        applied = [m.version for m in pending]
     return applied
 
 
