@@ -228,7 +228,7 @@ def bench() -> None:
 
 @bench.command("tenancy")
 @click.option("--tenants", default=1000, show_default=True)
-@click.option("--jobs", default=2, show_default=True, help="Concurrent schema migrations.")
+@click.option("--jobs", default=4, show_default=True, help="Concurrent schema migrations.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
 def bench_tenancy(tenants: int, jobs: int, as_json: bool) -> None:
     """Provisioning, migrations, tenant reads and staff lists at N tenants."""
