@@ -189,40 +189,124 @@ async def _setup(settings, catalog_docs: int) -> dict:
     return {"tenant_id": tenant_id, "catalog_tenant": catalog_tenant, "clerk": clerk}
 
 
+# Both sides of each comparison use the same HTTP client (urllib3, the SDK's own),
+# the same bytes (the text_block() pattern), the same read size (1 MiB) and, for
+# uploads, the same S3 part size and number of parts in flight.
+
+class _PatternReader:
+    """``read(n)`` of ``size`` bytes of the repeated text_block() pattern, each
+    read one slice (the bytes the app upload sends, in the same order)."""
+
+    def __init__(self, size: int, max_read: int):
+        self.left = size
+        self.offset = 0
+        block = text_block()
+        self.period = len(block)
+        self.max_read = max_read
+        self.data = block * (-(-max_read // self.period) + 1)
+
+    def read(self, n=-1):
+        n = min(n if n and n > 0 else BLOCK, self.left, self.max_read)
+        start = self.offset % self.period
+        self.left -= n
+        self.offset += n
+        return self.data[start:start + n]
+
+
 def _direct(settings, size: int) -> tuple[float, float]:
-    """MB/s of put_object/get_object of the same size straight through the SDK."""
-    from documents.storage import PART_SIZE
+    """MB/s of put_object/get_object of the same size straight through the SDK
+    (plaintext, no HTTP hop, no encryption)."""
+    from documents.storage import PART_SIZE, UPLOAD_PARALLEL
     from portal.runtime import s3_client
 
     client = s3_client(settings)
     key = f"bench/{uuid.uuid4().hex}"
-    block = text_block()
-
-    class Reader:
-        def __init__(self):
-            self.left = size
-
-        def read(self, n=-1):
-            n = min(n if n and n > 0 else BLOCK, self.left, len(block))
-            self.left -= n
-            return block[:n]
-
+    reader = _PatternReader(size, PART_SIZE + 1)
     started = time.perf_counter()
-    result = client.put_object(settings.s3_bucket, key, Reader(), length=-1, part_size=PART_SIZE,
-                               num_parallel_uploads=1)
+    result = client.put_object(settings.s3_bucket, key, reader, length=-1, part_size=PART_SIZE,
+                               num_parallel_uploads=UPLOAD_PARALLEL)
     up = size / (time.perf_counter() - started) / 1e6
     started = time.perf_counter()
     response = client.get_object(settings.s3_bucket, key)
-    for _ in response.stream(BLOCK):
-        pass
+    received = 0
+    for chunk in response.stream(BLOCK):
+        received += len(chunk)
     response.close()
     response.release_conn()
     down = size / (time.perf_counter() - started) / 1e6
+    assert received == size, received
     client.remove_object(settings.s3_bucket, key, version_id=result.version_id)
     return up, down
 
 
-async def _run(settings, size_mb: int, catalog_docs: int, progress) -> dict:
+def _http():
+    import urllib3
+
+    return urllib3.PoolManager(timeout=urllib3.Timeout(connect=10, read=600), retries=False)
+
+
+def _app_upload(base: str, cookie: str, csrf: str, tenant_id: int, size: int) -> tuple[float, str]:
+    """Seconds to post the file through the console form, and the document's path."""
+    fields = {"category": "correspondence", "title": "bench", "issue_date": "2024-03-01",
+              "confidentiality": "internal"}
+    content_type, length, body = multipart_stream(fields, "big.txt", size, text_block())
+    started = time.perf_counter()
+    response = _http().request("POST", f"{base}/console/tenants/{tenant_id}/documents/upload?_csrf={csrf}",
+                               body=body, headers={"content-type": content_type, "content-length": str(length),
+                                                   "cookie": cookie}, redirect=False, chunked=False)
+    seconds = time.perf_counter() - started
+    if response.status not in (302, 303):
+        raise RuntimeError(f"upload failed: {response.status} {response.data[:300]!r}")
+    return seconds, response.headers["location"].split("?")[0]
+
+
+def _app_download(base: str, cookie: str, path: str, size: int) -> float:
+    """Seconds to download the document, read like the SDK reads an object."""
+    started = time.perf_counter()
+    response = _http().request("GET", base + path + "/download", headers={"cookie": cookie}, preload_content=False)
+    received = 0
+    for chunk in response.stream(BLOCK):
+        received += len(chunk)
+    response.release_conn()
+    seconds = time.perf_counter() - started
+    if response.status != 200 or received != size:
+        raise RuntimeError(f"download failed: {response.status}, {received} bytes")
+    return seconds
+
+
+async def _remove_uploads(settings, tenant_id: int) -> None:
+    """Delete the objects the app uploads made (the scratch database is remade next run)."""
+    from documents.storage import get_storage
+    from tenants.registry import service as registry
+    from tenants.scope import tenant_tx
+
+    storage = get_storage(settings)
+    ref = await registry.get_ref(tenant_id)
+    async with tenant_tx(ref.schema) as tx:
+        rows = await tx.connection.fetch("SELECT object_key, s3_version_id FROM document_version")
+    for row in rows:
+        await storage.aremove(row["object_key"], row["s3_version_id"])
+
+
+NOTES = {
+    "rounds": "app and SDK transfers alternate, `rounds` of each; rates are medians, the *_vs_direct ratios "
+              "the median of the per-round ratios",
+    "upload_mb_s": "plaintext MB (1e6 bytes) per second of a streamed multipart/form-data POST of the text file to "
+                   "the console upload route over loopback (urllib3, 1 MiB writes), until the redirect: HTTP, "
+                   "multipart parsing, content sniffing, SHA-256, AES-256-GCM, S3 multipart upload, database rows, "
+                   "audit",
+    "direct_upload_mb_s": "put_object(length=-1) of the same bytes to the same S3 server with the same part size "
+                          "and parts in flight (s3_part_size, s3_parts_in_flight): no HTTP hop, no encryption",
+    "download_mb_s": "GET of the document's /download (urllib3, stream(1 MiB)) until the last byte: permission "
+                     "check, audit, S3 read, AES-256-GCM decryption, HTTP",
+    "direct_download_mb_s": "get_object + stream(1 MiB) of the same size from the same S3 server: no decryption, "
+                            "no HTTP hop",
+    "upload_peak_rss_mb": "largest growth of the server's peak RSS (VmHWM) during an upload over its RSS "
+                          "before the first one",
+}
+
+
+async def _run(settings, size_mb: int, catalog_docs: int, rounds: int, progress) -> dict:
     from portal import db
     from portal.accounts.roles import Principal, Role
     from tenants.registry import service as registry
@@ -236,34 +320,39 @@ async def _run(settings, size_mb: int, catalog_docs: int, progress) -> dict:
         setup = await _setup(settings, catalog_docs)
         size = size_mb * 1024 * 1024
         server = Server(settings, settings.data_path / "bench-uvicorn.log").wait()
+        app_up, app_down, direct_up, direct_down, growth = [], [], [], [], []
         try:
             client = await signed_in_client(server.base, setup["clerk"]["username"], factories.PASSWORD)
             warm = await stream_upload(client, setup["tenant_id"], 2 * BLOCK, "warm-up")
             assert warm.status_code in (302, 303), warm.text[:300]
+            csrf = await page_csrf(client, f"/console/tenants/{setup['tenant_id']}/documents")
+            cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
+            await client.aclose()
             await asyncio.sleep(0.5)
             base_rss = server.rss()
-            server.reset_peak()
-            say(f"uploading {size_mb} MB through the app…")
-            started = time.perf_counter()
-            response = await stream_upload(client, setup["tenant_id"], size)
-            upload_s = time.perf_counter() - started
-            if response.status_code not in (302, 303):
-                raise RuntimeError(f"upload failed: {response.status_code} {response.text[:300]}")
-            peak_growth = server.peak_rss() - base_rss
-            location = response.headers["location"].split("?")[0]
-            say("downloading…")
-            started = time.perf_counter()
-            received = 0
-            async with client.stream("GET", location + "/download") as stream:
-                async for chunk in stream.aiter_bytes(BLOCK):
-                    received += len(chunk)
-            download_s = time.perf_counter() - started
-            assert received == size, received
-            await client.aclose()
+            # App and SDK transfers alternate (ABBA…) so both see the same machine load.
+            for i in range(rounds):
+                for side in (("app", "sdk") if i % 2 == 0 else ("sdk", "app")):
+                    if side == "sdk":
+                        say(f"round {i + 1}: {size_mb} MB straight through the SDK…")
+                        up, down = await asyncio.to_thread(_direct, settings, size)
+                        direct_up.append(up)
+                        direct_down.append(down)
+                        continue
+                    say(f"round {i + 1}: {size_mb} MB up and down through the app…")
+                    server.reset_peak()
+                    upload_s, location = await asyncio.to_thread(_app_upload, server.base, cookie, csrf,
+                                                                 setup["tenant_id"], size)
+                    growth.append(server.peak_rss() - base_rss)
+                    download_s = await asyncio.to_thread(_app_download, server.base, cookie, location, size)
+                    app_up.append(size / upload_s / 1e6)
+                    app_down.append(size / download_s / 1e6)
         finally:
             server.stop()
-        say("same transfer straight through the SDK…")
-        direct_up, direct_down = await asyncio.to_thread(_direct, settings, size)
+            try:
+                await _remove_uploads(settings, setup["tenant_id"])
+            except Exception as exc:  # cleanup only; do not hide the benchmark's own error
+                say(f"could not remove the uploaded objects: {exc}")
         say("catalog PDF…")
         ref = await registry.get_ref(setup["catalog_tenant"])
         system = Principal(kind="staff", user_id=0, name="bench", roles=frozenset({Role.ARCHIVIST}))
@@ -271,21 +360,28 @@ async def _run(settings, size_mb: int, catalog_docs: int, progress) -> dict:
         started = time.perf_counter()
         pdf = await catalog_pdf(ref, system, office_name=settings.office_name)
         catalog_ms = (time.perf_counter() - started) * 1000
-        up, down = size / upload_s / 1e6, size / download_s / 1e6
+        from documents.storage import PART_SIZE, UPLOAD_PARALLEL
+
+        def ratio(app: list[float], sdk: list[float]) -> float:
+            return round(statistics.median(a / d for a, d in zip(app, sdk)), 2)
+
         return {
-            "size_mb": size_mb,
-            "upload_mb_s": round(up, 1), "direct_upload_mb_s": round(direct_up, 1),
-            "upload_vs_direct": round(up / direct_up, 2),
-            "download_mb_s": round(down, 1), "direct_download_mb_s": round(direct_down, 1),
-            "download_vs_direct": round(down / direct_down, 2),
-            "upload_peak_rss_mb": round(peak_growth / 1024 / 1024, 1),
+            "size_mb": size_mb, "rounds": rounds,
+            "upload_mb_s": round(statistics.median(app_up), 1),
+            "direct_upload_mb_s": round(statistics.median(direct_up), 1),
+            "upload_vs_direct": ratio(app_up, direct_up),
+            "download_mb_s": round(statistics.median(app_down), 1),
+            "direct_download_mb_s": round(statistics.median(direct_down), 1),
+            "download_vs_direct": ratio(app_down, direct_down),
+            "upload_peak_rss_mb": round(max(growth) / 1024 / 1024, 1),
             "catalog_docs": catalog_docs, "catalog_pdf_ms": round(catalog_ms), "catalog_pdf_bytes": len(pdf),
+            "s3_part_size": PART_SIZE, "s3_parts_in_flight": UPLOAD_PARALLEL, "notes": NOTES,
         }
     finally:
         await db.close_pool()
 
 
-def main(settings, *, size_mb: int = 200, catalog_docs: int = 500, progress=None) -> dict:
+def main(settings, *, size_mb: int = 200, catalog_docs: int = 500, rounds: int = 3, progress=None) -> dict:
     """Runs against a scratch database ``<name>_bench_docs`` (created and migrated)."""
     from portal.cli import prepare_database
     from portal.runtime import LocalServices, ensure_bucket
@@ -301,7 +397,7 @@ def main(settings, *, size_mb: int = 200, catalog_docs: int = 500, progress=None
     try:
         ensure_bucket(settings)
         asyncio.run(prepare_database(settings, echo=progress or (lambda _m: None)))
-        return asyncio.run(_run(settings, size_mb, catalog_docs, progress))
+        return asyncio.run(_run(settings, size_mb, catalog_docs, rounds, progress))
     finally:
         services.stop()
 

@@ -72,6 +72,9 @@ def unwrap_key(master_b64: str, wrapped: bytes) -> bytes:
 
 # --- the chunk format ---------------------------------------------------------------------------
 
+RECORD = CHUNK + TAG  # one sealed full chunk
+
+
 def _aad(header: bytes, context: bytes, last: bool) -> bytes:
     return header + struct.pack(">H", len(context)) + context + (b"\x01" if last else b"\x00")
 
@@ -81,6 +84,12 @@ def ciphertext_size(plain_size: int, chunk: int = CHUNK) -> int:
     return HEADER_LEN + plain_size + chunks * TAG
 
 
+def _nonce(prefix: bytes, counter: int) -> bytes:
+    if counter > 0xFFFFFFFF:
+        raise ValueError("object too large for the chunk counter")
+    return prefix + counter.to_bytes(4, "big")
+
+
 class Sealer:
     """Encrypts consecutive chunks of one object."""
 
@@ -88,113 +97,189 @@ class Sealer:
         self.chunk = chunk
         self.header = MAGIC + bytes([VERSION]) + struct.pack(">I", chunk) + os.urandom(8)
         self._aead = AESGCM(key)
-        self._context = context
+        self._prefix = self.header[8:16]
+        self._aads = (_aad(self.header, context, False), _aad(self.header, context, True))
         self._counter = 0
         self._finished = False
 
-    def seal(self, plaintext: bytes, last: bool) -> bytes:
+    def _next_nonce(self, plaintext, last: bool) -> bytes:
         if self._finished:
             raise RuntimeError("the last chunk was already sealed")
         if len(plaintext) > self.chunk:
             raise ValueError("chunk too large")
-        nonce = self.header[8:16] + struct.pack(">I", self._counter)
+        nonce = _nonce(self._prefix, self._counter)
         self._counter += 1
         self._finished = last
-        return self._aead.encrypt(nonce, bytes(plaintext), _aad(self.header, self._context, last))
+        return nonce
+
+    def seal(self, plaintext, last: bool) -> bytes:
+        nonce = self._next_nonce(plaintext, last)
+        return self._aead.encrypt(nonce, plaintext, self._aads[last])
+
+    def seal_into(self, plaintext, last: bool, out) -> None:
+        """Seal into ``out``, a writable buffer of exactly ``len(plaintext) + TAG`` bytes."""
+        nonce = self._next_nonce(plaintext, last)
+        self._aead.encrypt_into(nonce, plaintext, self._aads[last], out)
 
 
-class EncryptingReader:
-    """A file-like ``read(n)`` of ciphertext, pulling plaintext from ``pull()``
-    (which returns b"" at the end). Holds at most about two chunks."""
+class StreamEncryptor:
+    """Plaintext written in pieces of any size; the object (header, then sealed
+    chunks) is written into buffers handed out by ``reserve(n)`` (a writable
+    buffer of exactly ``n`` bytes, never more than ``RECORD``). A chunk is sealed
+    only once it is known whether more data follows (the last-chunk flag), so at
+    most one chunk of plaintext is held here."""
 
-    def __init__(self, pull: Callable[[], bytes], key: bytes, context: bytes, chunk: int = CHUNK):
-        self._pull = pull
+    def __init__(self, key: bytes, context: bytes, reserve: Callable[[int], "memoryview"], chunk: int = CHUNK):
         self._sealer = Sealer(key, context, chunk)
+        self._reserve = reserve
         self._chunk = chunk
         self._pending = bytearray()
-        self._out = bytearray(self._sealer.header)
-        self._eof = False
-        self._done = False
+        self._closed = False
+        reserve(HEADER_LEN)[:] = self._sealer.header
 
-    def _step(self) -> None:
-        while len(self._pending) <= self._chunk and not self._eof:
-            data = self._pull()
-            if not data:
-                self._eof = True
-            else:
-                self._pending += data
-        if len(self._pending) > self._chunk:
-            self._out += self._sealer.seal(self._pending[: self._chunk], last=False)
-            del self._pending[: self._chunk]
-        else:
-            self._out += self._sealer.seal(self._pending, last=True)
+    def _seal(self, plaintext, last: bool) -> None:
+        self._sealer.seal_into(plaintext, last, self._reserve(len(plaintext) + TAG))
+
+    def write(self, data) -> None:
+        if self._closed:
+            raise RuntimeError("the stream is closed")
+        n = len(data)
+        if not n:
+            return
+        chunk, pending = self._chunk, self._pending
+        with memoryview(data) as view:
+            off = 0
+            if pending:
+                if len(pending) == chunk:  # a full chunk held back: now more data follows
+                    self._seal(pending, False)
+                    pending.clear()
+                else:
+                    off = min(chunk - len(pending), n)
+                    pending += view[:off]
+                    if off == n:
+                        return
+                    if len(pending) == chunk:
+                        self._seal(pending, False)
+                        pending.clear()
+            while n - off > chunk:
+                self._seal(view[off:off + chunk], False)
+                off += chunk
+            pending += view[off:]
+
+    def close(self) -> None:
+        """Seal what is left as the last chunk (an empty one for an empty object)."""
+        if not self._closed:
+            self._closed = True
+            self._seal(self._pending, True)
             self._pending.clear()
-            self._done = True
-
-    def read(self, n: int = -1) -> bytes:
-        while (n is None or n < 0 or len(self._out) < n) and not self._done:
-            self._step()
-        if n is None or n < 0 or n >= len(self._out):
-            data = bytes(self._out)
-            self._out = bytearray()
-            return data
-        with memoryview(self._out) as view:
-            data = bytes(view[:n])  # one copy, no intermediate slice
-        del self._out[:n]
-        return data
 
 
 def encrypt_bytes(key: bytes, context: bytes, data: bytes, chunk: int = CHUNK) -> bytes:
-    parts = [data[i:i + chunk] for i in range(0, len(data), chunk)] or [b""]
-    pending = iter(parts)
-    return EncryptingReader(lambda: next(pending, b""), key, context, chunk).read()
+    out = bytearray(ciphertext_size(len(data), chunk))
+    pos = 0
+
+    def reserve(n: int) -> memoryview:
+        nonlocal pos
+        pos += n
+        return view[pos - n:pos]
+
+    with memoryview(out) as view:
+        encryptor = StreamEncryptor(key, context, reserve, chunk)
+        encryptor.write(data)
+        encryptor.close()
+    return bytes(out)
 
 
-class _Buffered:
-    """Exact-size reads over an iterator of byte blocks."""
+class StreamDecryptor:
+    """Ciphertext fed in blocks of any size; ``feed`` returns the plaintext of
+    the chunks that are complete and known not to be the last, ``finish`` the
+    last one. Raises DecryptionError on any tampering, truncation, reordering,
+    wrong key or context."""
 
-    def __init__(self, blocks: Iterable[bytes]):
-        self._blocks = iter(blocks)
+    def __init__(self, key: bytes, context: bytes):
+        self._key = key
+        self._context = context
         self._buf = bytearray()
+        self._aead = None
+        self._counter = 0
+        self._record = 0
 
-    def read(self, n: int) -> bytes:
-        while len(self._buf) < n:
-            block = next(self._blocks, None)
-            if block is None:
-                break
-            self._buf += block
-        data = bytes(self._buf[:n])
-        del self._buf[:n]
-        return data
+    def _start(self) -> None:
+        header = bytes(self._buf[:HEADER_LEN])
+        if header[:3] != MAGIC or header[3] != VERSION:
+            raise DecryptionError("not an encrypted archive object")
+        chunk = struct.unpack(">I", header[4:8])[0]
+        if not 0 < chunk <= 16 * 1024 * 1024:
+            raise DecryptionError("bad chunk size")
+        self._aead = AESGCM(self._key)
+        self._prefix = header[8:16]
+        self._aads = (_aad(header, self._context, False), _aad(header, self._context, True))
+        self._record = chunk + TAG
+        self._buf.clear()
 
-
-def decrypt_stream(blocks: Iterable[bytes], key: bytes, context: bytes) -> Iterator[bytes]:
-    """Plaintext chunks of an object given as an iterator of ciphertext blocks.
-    Raises DecryptionError on any tampering, truncation or wrong key/context."""
-    source = _Buffered(blocks)
-    header = source.read(HEADER_LEN)
-    if len(header) != HEADER_LEN or header[:3] != MAGIC or header[3] != VERSION:
-        raise DecryptionError("not an encrypted archive object")
-    chunk = struct.unpack(">I", header[4:8])[0]
-    if not 0 < chunk <= 16 * 1024 * 1024:
-        raise DecryptionError("bad chunk size")
-    aead = AESGCM(key)
-    counter = 0
-    current = source.read(chunk + TAG)
-    while True:
-        if len(current) < TAG:
-            raise DecryptionError("truncated object")
-        following = source.read(chunk + TAG) if len(current) == chunk + TAG else b""
-        last = not following
-        nonce = header[8:16] + struct.pack(">I", counter)
+    def _open(self, sealed, last: bool) -> bytes:
         try:
-            yield aead.decrypt(nonce, current, _aad(header, context, last))
+            plaintext = self._aead.decrypt(_nonce(self._prefix, self._counter), sealed, self._aads[last])
         except InvalidTag as exc:
             raise DecryptionError("the object failed authentication") from exc
-        if last:
-            return
-        counter += 1
-        current = following
+        self._counter += 1
+        return plaintext
+
+    def feed(self, data) -> list[bytes]:
+        out: list[bytes] = []
+        n = len(data)
+        if not n:
+            return out
+        buf = self._buf
+        with memoryview(data) as view:
+            off = 0
+            if self._aead is None:
+                off = min(HEADER_LEN - len(buf), n)
+                buf += view[:off]
+                if len(buf) < HEADER_LEN:
+                    return out
+                self._start()
+            record = self._record
+            if buf:  # complete the held-back record from this block's head
+                take = min(record - len(buf), n - off)
+                buf += view[off:off + take]
+                off += take
+                if off == n:  # nothing follows yet: it may be the last
+                    return out
+                out.append(self._open(buf, False))
+                buf.clear()
+            while n - off > record:  # opened straight from the block: more follows
+                out.append(self._open(view[off:off + record], False))
+                off += record
+            buf += view[off:]  # at most one record, held until we know if it is the last
+        return out
+
+    def finish(self) -> bytes:
+        if self._aead is None:
+            raise DecryptionError("not an encrypted archive object")
+        if len(self._buf) < TAG:
+            raise DecryptionError("truncated object")
+        plaintext = self._open(self._buf, True)
+        self._buf = bytearray()
+        return plaintext
+
+
+def decrypt_stream(blocks: Iterable[bytes], key: bytes, context: bytes, block: int = 0) -> Iterator[bytes]:
+    """Plaintext of an object given as an iterator of ciphertext blocks, in
+    pieces of about ``block`` bytes (0: one piece per ciphertext block).
+    Raises DecryptionError on any tampering, truncation or wrong key/context."""
+    decryptor = StreamDecryptor(key, context)
+    parts: list[bytes] = []
+    size = 0
+    for data in blocks:
+        for plaintext in decryptor.feed(data):
+            parts.append(plaintext)
+            size += len(plaintext)
+        if parts and size >= block:
+            yield parts[0] if len(parts) == 1 else b"".join(parts)
+            parts, size = [], 0
+    parts.append(decryptor.finish())
+    yield parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def decrypt_bytes(key: bytes, context: bytes, data: bytes) -> bytes:

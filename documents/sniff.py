@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from portal.errors import DomainError
 
 HEAD_BYTES = 8192
+# Families whose parse check in ``finish`` reads the whole file (so it is spooled).
+PARSE_CHECKED = frozenset({"pdf", "jpeg", "png", "tiff", "zip"})
 
 
 class Refused(DomainError):
@@ -137,7 +139,8 @@ class Sniffer:
             self._tail = data[-32:]
 
     def finish(self, path) -> FileKind:
-        """The parse check on the complete spooled copy at ``path``."""
+        """The parse check on the complete spooled copy at ``path`` (only needed,
+        and only spooled, for the ``PARSE_CHECKED`` families)."""
         if self.size == 0:
             raise Refused(MSG_EMPTY)
         kind = self.kind

@@ -1,32 +1,50 @@
 """Object storage (the only module that talks to the minio SDK).
 
 Keys are built here from the tenant id and a uuid, never from file names.
-Bytes are encrypted in the app before they leave it (``documents.crypto``) and
-uploads stream: the async request body is bridged through a bounded queue into
-a synchronous reader that ``put_object(length=-1, part_size=...)`` consumes in a
-worker thread, so neither the event loop blocks nor the whole file is held.
+Bytes are encrypted in the app before they leave it (``documents.crypto``).
+
+Uploads are a pipeline of bounded stages: the event loop parses the request and
+hands ~1 MiB batches to one worker thread (sniffing, SHA-256, encryption straight
+into part buffers), which hands full parts to ``UPLOAD_PARALLEL`` part-upload
+threads; S3 upload, encryption and request reading overlap, and memory is bounded
+by the part buffers (``UPLOAD_PARALLEL + 1`` of ``PART_SIZE``) and the batch queue.
+
+Downloads: one worker thread reads the object in 1 MiB blocks up to ``READ_AHEAD``
+blocks ahead of the event loop, which decrypts each block and sends it, so the S3
+read overlaps decryption and the socket send.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
+import io
 import tempfile
 import threading
 import uuid
-from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable, Iterator
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import AsyncIterator, Iterator
 
 import anyio
 
 from documents import crypto
-from documents.sniff import HEAD_BYTES, FileKind, Sniffer
+from documents.sniff import HEAD_BYTES, PARSE_CHECKED, FileKind, Sniffer
 from portal.settings import Settings
 
-PART_SIZE = 5 * 1024 * 1024  # the S3 minimum: one part is the largest buffer of an upload
-READ_BLOCK = 1024 * 1024
-QUEUE_CHUNKS = 4
-BATCH = 512 * 1024  # request-body bytes gathered before one hand-over to the upload thread
+# One S3 part holds whole sealed chunks: 80 x 65,552 bytes (+ the 16-byte header in
+# the first part) is just over the S3 minimum of 5 MiB.
+PART_RECORDS = 80
+PART_SIZE = crypto.HEADER_LEN + PART_RECORDS * crypto.RECORD
+UPLOAD_PARALLEL = 2  # parts in flight per upload (a further one is being filled)
+MAX_PARTS = 10_000  # the S3 limit
+BATCH = 1024 * 1024  # request-body bytes gathered before one hand-over to the upload thread
+QUEUE_BATCHES = 4
+READ_BLOCK = 1024 * 1024  # plaintext per block of plaintext_blocks()
+S3_READ = 1024 * 1024  # ciphertext per read from the S3 response
+READ_AHEAD = 4  # blocks a download may read ahead of the client
 _ABORT = object()
 _storages: dict[int, "Storage"] = {}
 _current: "Storage | None" = None
@@ -62,18 +80,34 @@ class Storage:
 
     # --- synchronous SDK calls (run them in a worker thread) --------------------------------
 
-    def put_reader(self, key: str, reader, content_type: str = "application/octet-stream") -> str:
-        result = self.client.put_object(self.bucket, key, reader, length=-1, part_size=PART_SIZE,
-                                        content_type=content_type, num_parallel_uploads=1)
+    def put_object_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        """One PUT (no multipart) for an object of up to 5 GiB."""
+        from minio.helpers import MIN_PART_SIZE
+
+        result = self.client.put_object(self.bucket, key, io.BytesIO(data), length=len(data),
+                                        part_size=max(len(data), MIN_PART_SIZE), content_type=content_type)
         return result.version_id or ""
+
+    # Multipart upload, part by part, so parts can be built in reusable buffers and
+    # sent while the next one is filled. These are the calls put_object makes.
+    def create_multipart(self, key: str, content_type: str = "application/octet-stream") -> str:
+        return self.client._create_multipart_upload(self.bucket, key, {"Content-Type": content_type})
+
+    def upload_part(self, key: str, upload_id: str, part_number: int, data) -> str:
+        return self.client._upload_part(self.bucket, key, data, None, upload_id, part_number)
+
+    def complete_multipart(self, key: str, upload_id: str, etags: list[str]) -> str:
+        from minio.datatypes import Part
+
+        parts = [Part(number, etag) for number, etag in enumerate(etags, 1)]
+        result = self.client._complete_multipart_upload(self.bucket, key, upload_id, parts)
+        return result.version_id or ""
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        self.client._abort_multipart_upload(self.bucket, key, upload_id)
 
     def put_encrypted_bytes(self, key: str, data_key: bytes, data: bytes) -> str:
-        import io
-
-        sealed = crypto.encrypt_bytes(data_key, context_for(key), data)
-        result = self.client.put_object(self.bucket, key, io.BytesIO(sealed), length=len(sealed),
-                                        content_type="application/octet-stream")
-        return result.version_id or ""
+        return self.put_object_bytes(key, crypto.encrypt_bytes(data_key, context_for(key), data))
 
     def remove(self, key: str, version_id: str = "") -> None:
         """Delete one version outright (used when an upload is refused)."""
@@ -95,16 +129,18 @@ class Storage:
                 return False
             raise
 
-    def raw_blocks(self, key: str, version_id: str = "") -> Iterator[bytes]:
+    def raw_blocks(self, key: str, version_id: str = "", block: int = S3_READ) -> Iterator[bytes]:
         response = self.client.get_object(self.bucket, key, version_id=version_id or None)
         try:
-            yield from response.stream(READ_BLOCK)
+            yield from response.stream(block)
         finally:
             response.close()
             response.release_conn()
 
-    def plaintext_blocks(self, key: str, data_key: bytes, version_id: str = "") -> Iterator[bytes]:
-        return crypto.decrypt_stream(self.raw_blocks(key, version_id), data_key, context_for(key))
+    def plaintext_blocks(self, key: str, data_key: bytes, version_id: str = "",
+                         block: int = READ_BLOCK) -> Iterator[bytes]:
+        """Decrypted blocks of about ``block`` bytes (a whole number of chunks)."""
+        return crypto.decrypt_stream(self.raw_blocks(key, version_id), data_key, context_for(key), block)
 
     def read_plaintext(self, key: str, data_key: bytes, version_id: str = "") -> bytes:
         return b"".join(self.plaintext_blocks(key, data_key, version_id))
@@ -118,30 +154,97 @@ class Storage:
         return await anyio.to_thread.run_sync(self.put_encrypted_bytes, key, data_key, data)
 
     async def stream_plaintext(self, key: str, data_key: bytes, version_id: str = "") -> AsyncIterator[bytes]:
-        """Decrypted chunks, each produced in a worker thread. The first chunk is
-        fetched before returning so a damaged object fails before headers go out."""
-        iterator = self.plaintext_blocks(key, data_key, version_id)
+        """Decrypted blocks of about ``S3_READ`` bytes. A worker thread reads the
+        object up to ``READ_AHEAD`` blocks ahead (the socket reads release the GIL);
+        each block is decrypted here, which is faster than a thread hop for the
+        GIL-holding AES step. The first block is fetched before returning so a
+        missing or damaged object fails before headers go out."""
+        decryptor = crypto.StreamDecryptor(data_key, context_for(key))
+        pump = _Pump(asyncio.get_running_loop(), self.raw_blocks(key, version_id, S3_READ), READ_AHEAD)
 
-        def batch() -> bytes | None:
-            # About 1 MiB per trip to the worker thread (16 chunks), not one chunk per trip.
-            parts = []
-            size = 0
-            for block in iterator:
-                parts.append(block)
-                size += len(block)
-                if size >= READ_BLOCK:
-                    break
-            return b"".join(parts) if parts else None
+        async def blocks() -> AsyncIterator[bytes]:
+            while True:
+                raw = await pump.get()
+                if raw is None:
+                    yield decryptor.finish()
+                    return
+                parts = decryptor.feed(raw)
+                if parts:
+                    yield parts[0] if len(parts) == 1 else b"".join(parts)
 
-        first = await anyio.to_thread.run_sync(batch)
+        pump.start()
+        source = blocks()
+        try:
+            first = await source.__anext__()
+        except BaseException:
+            pump.stop()
+            raise
 
-        async def gen() -> AsyncIterator[bytes]:
-            block = first
-            while block is not None:
-                yield block
-                block = await anyio.to_thread.run_sync(batch)
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                yield first
+                async for block in source:
+                    yield block
+            finally:
+                pump.stop()
 
-        return gen()
+        stream = body()
+        weakref.finalize(stream, pump.stop)  # also when the body is never iterated
+        return stream
+
+
+class _Pump:
+    """Runs a blocking iterator in its own thread, at most ``depth`` items ahead
+    of the async consumer. ``get()`` returns None at the end and raises the
+    iterator's error; ``stop()`` ends the thread (and closes the iterator)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, iterator: Iterator[bytes], depth: int):
+        self._loop = loop
+        self._iterator = iterator
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._slots = threading.Semaphore(depth)
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="s3-download", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self._slots.release()  # wake the thread if it waits for room
+
+    async def get(self) -> bytes | None:
+        item = await self._queue.get()
+        self._slots.release()
+        if isinstance(item, BaseException):
+            self._stopped = True
+            raise item
+        return item
+
+    def _deliver(self, item) -> bool:
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+            return True
+        except RuntimeError:  # the event loop is closed
+            self._stopped = True
+            return False
+
+    def _run(self) -> None:
+        iterator = self._iterator
+        try:
+            for item in iterator:
+                self._slots.acquire()
+                if self._stopped or not self._deliver(item):
+                    return
+            self._slots.acquire()
+            if not self._stopped:
+                self._deliver(None)
+        except BaseException as exc:
+            if not self._stopped:
+                self._deliver(exc)
+        finally:
+            iterator.close()  # closes the S3 response
 
 
 def get_storage(settings: Settings) -> Storage:
@@ -185,34 +288,134 @@ class StoredFile:
     original_name: str = ""
 
 
-@dataclass
-class _Pipe:
-    """Plaintext side of an upload, consumed in the worker thread."""
+class _Feed:
+    """Batches from the event loop to the upload thread; at most ``depth`` waiting."""
 
-    loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue
-    sniffer: Sniffer
-    spool: object
-    hasher: object = field(default_factory=hashlib.sha256)
-    size: int = 0
-    closed: bool = False
+    def __init__(self, loop: asyncio.AbstractEventLoop, depth: int):
+        self._loop = loop
+        self._items: collections.deque = collections.deque()
+        self._ready = threading.Condition(threading.Lock())
+        self._room = asyncio.Semaphore(depth)
+        self.closed = False  # the upload thread stopped taking batches
 
-    def pull(self) -> bytes:
-        item = asyncio.run_coroutine_threadsafe(self.queue.get(), self.loop).result()
-        if item is _ABORT:
-            raise UploadAborted()
-        if item:
-            self.hasher.update(item)
-            self.sniffer.feed(item)
-            self.spool.write(item)
-            self.size += len(item)
+    async def put(self, item) -> None:
+        await self._room.acquire()
+        self.put_nowait(item)
+
+    def put_nowait(self, item) -> None:
+        with self._ready:
+            self._items.append(item)
+            self._ready.notify()
+
+    def get(self):
+        with self._ready:
+            while not self._items:
+                self._ready.wait()
+            item = self._items.popleft()
+        self._loop.call_soon_threadsafe(self._room.release)
         return item
 
-    def drain(self) -> None:
-        """After the consumer stopped, unblock any producer waiting on a full queue."""
+    def close(self) -> None:
+        """Called from the upload thread when it stops: unblock a waiting producer."""
         self.closed = True
-        while not self.queue.empty():
-            self.queue.get_nowait()
+        self._loop.call_soon_threadsafe(self._room.release)
+
+
+class _PartWriter:
+    """The encrypted object, cut into S3 parts of whole sealed chunks. A full part
+    is uploaded by one of ``parallel`` threads while the next one is filled, so
+    at most ``parallel + 1`` part buffers exist. An object that fits in one part
+    is sent with a single PUT by ``complete()``."""
+
+    def __init__(self, storage: "Storage", key: str, parallel: int = UPLOAD_PARALLEL, part_size: int = PART_SIZE):
+        self.storage = storage
+        self.key = key
+        self.parallel = parallel
+        self.part_size = part_size
+        self._free: list[bytearray] = []
+        self._allocated = 0
+        self._returned = threading.Condition()
+        self._upload_id: str | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: list = []
+        self._buf = self._take()
+        self._view = memoryview(self._buf)
+        self._pos = 0
+
+    def _take(self) -> bytearray:
+        with self._returned:
+            while not self._free and self._allocated > self.parallel:
+                self._returned.wait()
+            if self._free:
+                return self._free.pop()
+            self._allocated += 1
+        return bytearray(self.part_size)
+
+    def reserve(self, n: int) -> memoryview:
+        """``n`` bytes of the current part (a full part goes out first)."""
+        if self._pos + n > self.part_size:
+            self._send_current()
+            self._buf = self._take()
+            self._view = memoryview(self._buf)
+            self._pos = 0
+        start = self._pos
+        self._pos += n
+        return self._view[start:self._pos]
+
+    def _send_current(self) -> None:
+        for future in self._futures:  # stop early if a part failed
+            if future.done() and future.exception() is not None:
+                raise future.exception()
+        if self._upload_id is None:
+            self._upload_id = self.storage.create_multipart(self.key)
+            self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="s3-part")
+        number = len(self._futures) + 1
+        if number > MAX_PARTS:
+            raise ValueError("too many parts for one object")
+        self._futures.append(self._pool.submit(self._upload, number, self._buf, self._pos))
+        self._buf = self._view = None
+
+    def _upload(self, number: int, buf: bytearray, size: int) -> str:
+        try:
+            return self.storage.upload_part(self.key, self._upload_id, number, memoryview(buf)[:size])
+        finally:
+            with self._returned:
+                self._free.append(buf)
+                self._returned.notify()
+
+    def send_rest(self) -> None:
+        """After the last byte: the last part starts uploading (multipart only)."""
+        if self._upload_id is not None and self._buf is not None:
+            self._send_current()
+
+    def complete(self) -> str:
+        """Wait for the parts and complete the object; return the S3 version id."""
+        if self._upload_id is None:
+            data = bytes(self._view[:self._pos])
+            self._buf = self._view = None
+            return self.storage.put_object_bytes(self.key, data)
+        self.send_rest()
+        etags = [future.result() for future in self._futures]
+        self._pool.shutdown()
+        version_id = self.storage.complete_multipart(self.key, self._upload_id, etags)
+        self._upload_id = None
+        return version_id
+
+    def abort(self) -> None:
+        """Drop an unfinished multipart upload (nothing remains in S3)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._upload_id is not None:
+            upload_id, self._upload_id = self._upload_id, None
+            self.storage.abort_multipart(self.key, upload_id)
+
+
+@dataclass
+class _Result:
+    version_id: str
+    sha256: str
+    size: int
+    kind: FileKind
 
 
 class UploadSink:
@@ -221,7 +424,9 @@ class UploadSink:
     ``await sink.write(chunk)`` per chunk (backpressure from the bounded queue),
     then ``await sink.finish()`` -> StoredFile, or ``await sink.abort()``.
     The first ``HEAD_BYTES`` are held back until the type is known, so refused
-    types never reach S3.
+    types never reach S3. Types that need a parse check of the whole file (PDF,
+    images, Office zip) are spooled to a temporary file, checked while the last
+    parts are still uploading, and the upload is dropped if the check fails.
     """
 
     def __init__(self, storage: Storage, tenant_id: int, data_key: bytes, original_name: str = ""):
@@ -233,93 +438,134 @@ class UploadSink:
         self.key = object_key(tenant_id, self.object_uid)
         self.sniffer = Sniffer()
         self._head = bytearray()
-        self._batch = bytearray()
-        self._pipe: _Pipe | None = None
+        self._batch: list[bytes] = []
+        self._batch_size = 0
+        self._feed: _Feed | None = None
         self._future: asyncio.Future | None = None
-        self._spool = None
         self.received = 0
 
     async def _start(self) -> None:
         self.sniffer.start(bytes(self._head))
         loop = asyncio.get_running_loop()
-        self._spool = tempfile.TemporaryFile(prefix="upload-")
-        self._pipe = _Pipe(loop, asyncio.Queue(QUEUE_CHUNKS), self.sniffer, self._spool)
-        pipe, storage, key, data_key = self._pipe, self.storage, self.key, self.data_key
+        self._feed = feed = _Feed(loop, QUEUE_BATCHES)
+        self._future = future = loop.create_future()
+        sniffer, storage, key, data_key = self.sniffer, self.storage, self.key, self.data_key
 
-        def run() -> str:
+        def settle(result, error) -> None:
+            if not future.done():
+                future.set_exception(error) if error is not None else future.set_result(result)
+
+        def run() -> None:
+            result = error = None
             try:
-                reader = crypto.EncryptingReader(pipe.pull, data_key, context_for(key))
-                return storage.put_reader(key, reader)
+                result = _store(feed, sniffer, storage, key, data_key)
+            except Exception as exc:
+                error = exc
             finally:
-                loop.call_soon_threadsafe(pipe.drain)
+                if result is None and error is None:
+                    error = UploadAborted()
+                try:
+                    feed.close()
+                    loop.call_soon_threadsafe(settle, result, error)
+                except RuntimeError:  # the event loop is gone
+                    pass
 
-        self._future = loop.run_in_executor(None, run)
+        threading.Thread(target=run, name="s3-upload", daemon=True).start()
         head = bytes(self._head)
         self._head.clear()
         await self._put(head)
 
     async def _put(self, item) -> None:
-        pipe = self._pipe
-        if pipe.closed:
-            await self._future  # raises the consumer's error
+        if self._feed.closed:
+            await self._future  # raises the upload thread's error
             raise UploadAborted()
-        await pipe.queue.put(item)
+        await self._feed.put(item)
+
+    async def _flush_batch(self) -> None:
+        batch = self._batch[0] if len(self._batch) == 1 else b"".join(self._batch)
+        self._batch, self._batch_size = [], 0
+        await self._put(batch)
 
     async def write(self, data: bytes) -> None:
         if not data:
             return
         self.received += len(data)
-        if self._pipe is None:
+        if self._feed is None:
             self._head += data
             if len(self._head) >= HEAD_BYTES:
                 await self._start()
             return
-        self._batch += data
-        if len(self._batch) >= BATCH:
-            batch, self._batch = bytes(self._batch), bytearray()
-            await self._put(batch)
+        self._batch.append(data)
+        self._batch_size += len(data)
+        if self._batch_size >= BATCH:
+            await self._flush_batch()
 
     async def finish(self) -> StoredFile:
-        if self._pipe is None:
+        if self._feed is None:
             await self._start()
-        try:
-            if self._batch:
-                batch, self._batch = bytes(self._batch), bytearray()
-                await self._put(batch)
-            await self._put(b"")
-            version_id = await self._future
-            spool, sniffer = self._spool, self.sniffer
-            spool.flush()
-            try:
-                kind = await anyio.to_thread.run_sync(sniffer.finish, f"/proc/self/fd/{spool.fileno()}")
-            except BaseException:
-                await self.storage.aremove(self.key, version_id)
-                raise
-        finally:
-            self._close_spool()
-        return StoredFile(key=self.key, object_uid=self.object_uid, version_id=version_id,
-                          sha256=self._pipe.hasher.hexdigest(), size=self._pipe.size, kind=kind,
+        if self._batch:
+            await self._flush_batch()
+        await self._put(b"")
+        # Shielded: if this request is cancelled, abort() still learns the outcome.
+        result: _Result = await asyncio.shield(self._future)
+        return StoredFile(key=self.key, object_uid=self.object_uid, version_id=result.version_id,
+                          sha256=result.sha256, size=result.size, kind=result.kind,
                           original_name=self.original_name)
 
     async def abort(self) -> None:
         """Stop the upload; S3 aborts the multipart upload, nothing remains."""
+        if self._feed is None or self._future is None:
+            return
+        if not self._feed.closed:
+            self._feed.put_nowait(_ABORT)
         try:
-            if self._pipe is not None and self._future is not None:
-                if not self._pipe.closed:
-                    await self._pipe.queue.put(_ABORT)
-                try:
-                    version_id = await self._future
-                except BaseException:
-                    version_id = None
-                if version_id is not None:  # the stream had already completed
-                    await self.storage.aremove(self.key, version_id)
-        finally:
-            self._close_spool()
+            result = await asyncio.shield(self._future)
+        except BaseException:
+            result = None
+        if result is not None:  # the upload had already completed
+            await self.storage.aremove(self.key, result.version_id)
 
-    def _close_spool(self) -> None:
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None
+
+def _store(feed: _Feed, sniffer: Sniffer, storage: Storage, key: str, data_key: bytes) -> _Result:
+    """The upload thread: sniff, hash, spool (if a parse check is due), encrypt and
+    send the batches from ``feed`` until b"" (the end) or _ABORT."""
+    hasher = hashlib.sha256()
+    spool = tempfile.TemporaryFile(prefix="upload-") if sniffer.kind in PARSE_CHECKED else None
+    writer = _PartWriter(storage, key)
+    size = 0
+    try:
+        encryptor = crypto.StreamEncryptor(data_key, context_for(key), writer.reserve)
+        while True:
+            item = feed.get()
+            if item is _ABORT:
+                raise UploadAborted()
+            if not item:
+                break
+            size += len(item)
+            hasher.update(item)
+            sniffer.feed(item)
+            if spool is not None:
+                spool.write(item)
+            encryptor.write(item)
+        feed.close()
+        encryptor.close()
+        writer.send_rest()  # the last parts upload while the spooled copy is checked
+        kind = _parse_check(sniffer, spool)  # a refusal aborts: nothing reaches S3
+        version_id = writer.complete()
+        return _Result(version_id, hasher.hexdigest(), size, kind)
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        if spool is not None:
+            spool.close()
+
+
+def _parse_check(sniffer: Sniffer, spool) -> FileKind:
+    if spool is not None:
+        spool.flush()
+        return sniffer.finish(f"/proc/self/fd/{spool.fileno()}")
+    return sniffer.finish(None)
 
 
 async def store_bytes(storage: Storage, tenant_id: int, data_key: bytes, data: bytes,

@@ -96,7 +96,9 @@ async def receive_form(
 
     def on_part_data(data, start, end):
         if state["is_file"]:
-            out.append(("data", bytes(data[start:end])))
+            # The whole body chunk is file data most of the time: pass it on uncopied.
+            out.append(("data", data if start == 0 and end == len(data) and type(data) is bytes
+                        else bytes(data[start:end])))
         else:
             state["value"] += data[start:end]
             if len(state["value"]) > MAX_FIELD_BYTES:

@@ -275,11 +275,12 @@ def rotate_master(old_key_env: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
 @click.option("--size-mb", default=200, show_default=True, help="Size of the large upload.")
 @click.option("--catalog-docs", default=500, show_default=True)
-def bench_documents(as_json: bool, size_mb: int, catalog_docs: int) -> None:
+@click.option("--rounds", default=3, show_default=True, help="Alternating app/SDK transfers of each kind.")
+def bench_documents(as_json: bool, size_mb: int, catalog_docs: int, rounds: int) -> None:
     """Upload/download throughput through the app vs the SDK, upload memory, catalog PDF time."""
     from documents import bench as b
 
-    result = b.main(load_settings(), size_mb=size_mb, catalog_docs=catalog_docs,
+    result = b.main(load_settings(), size_mb=size_mb, catalog_docs=catalog_docs, rounds=rounds,
                     progress=None if as_json else click.echo)
     click.echo(json.dumps(result))
 
