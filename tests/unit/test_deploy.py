@@ -7,10 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from portal.settings import settings_table
-
-yaml = pytest.importorskip("yaml")
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SETTINGS = {name for name, _ in settings_table()}
