@@ -5,7 +5,9 @@ a tenant whose notice was issued is never issued twice)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from portal import audit
@@ -15,8 +17,8 @@ from portal.errors import Conflict, FormErrors, NotFound
 from tenants.money import notices
 from tenants.money.amounts import AmountError, parse_date, today
 from tenants.money.arrears import tenants_in_arrears
-from tenants.money.ledger import need
-from tenants.registry.service import get_ref
+from tenants.money.ledger import fee_items_map, need
+from tenants.registry.service import TenantRef, get_refs
 from tenants.scope import tenant_tx
 
 BATCH_KINDS = ("arrears", "final_demand", "statement")
@@ -113,29 +115,122 @@ async def is_running(batch_id: int) -> bool:
     return await DB.pool.fetchval("SELECT status FROM core.notice_batch WHERE id = $1", batch_id) == "running"
 
 
-async def issue_one(batch_id: int, tenant_id: int, settings) -> str:
-    """One tenant's notice of the batch. Returns the item's new status."""
-    info = await batch(batch_id)
-    claimed = await DB.pool.fetchval(
-        "SELECT status FROM core.notice_batch_item WHERE batch_id = $1 AND tenant_id = $2", batch_id, tenant_id)
-    if claimed != "pending":
-        return claimed or "missing"
-    ref = await get_ref(tenant_id)
-    # A redelivered task after a crash between filing and marking: reuse that notice.
-    async with tenant_tx(ref.schema) as tx:
-        notice_id = await tx.connection.fetchval(
-            "SELECT id FROM notice WHERE batch_id = $1 ORDER BY id LIMIT 1", batch_id)
-    status, error, emailed = "done", None, 0
-    if notice_id is None:
+# --- running a chunk of a batch ------------------------------------------------------------------
+#
+# A chunk is a pipeline: while the render thread lays out one tenant's notice, the event loop
+# prepares the next ones (context and number: one short transaction each) and files, e-mails
+# and marks the previous ones. Each notice is still its own unit: filed (archive document,
+# notice row, change log, audit) in one transaction that first locks the tenant's batch item
+# and re-checks that the batch is running and that no notice of this batch exists yet, so a
+# cancelled batch files nothing more and a rerun or a concurrent worker never issues twice.
+# E-mails of a chunk share one SMTP connection.
+
+AHEAD = 2  # notices prepared (and rendering) ahead of the one being filed
+
+
+@dataclass
+class _Job:
+    tenant_id: int
+    ref: TenantRef | None = None
+    status: str = "pending"  # decided before filing: 'stopped', 'skipped', 'failed', or the item's own status
+    error: str | None = None
+    prepared: notices.Prepared | None = None
+    render: asyncio.Future | None = None
+    notice_id: int | None = None  # issued earlier for this batch (a task redelivered after a crash)
+    emailed_at: dt.datetime | None = None
+    emailed_to: str = ""
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+async def _prepare(batch_id: int, info: dict, job: _Job, settings, fee_items: dict) -> _Job:
+    """Read the tenant's context and take a number, then start the render."""
+    if job.ref is None:
+        job.status, job.error = "failed", "NotFound: No such tenant."
+        return job
+    try:
+        async with tenant_tx(job.ref.schema) as tx:
+            conn = tx.connection
+            row = await conn.fetchrow(
+                "SELECT b.status AS batch_status, i.status, n.id AS notice_id, n.emailed_at, n.emailed_to"
+                " FROM core.notice_batch b LEFT JOIN core.notice_batch_item i ON i.batch_id = b.id AND i.tenant_id = $2"
+                " LEFT JOIN LATERAL (SELECT id, emailed_at, emailed_to FROM notice WHERE batch_id = $1 ORDER BY id"
+                " LIMIT 1) n ON true WHERE b.id = $1", batch_id, job.tenant_id)
+            if row is None or row["batch_status"] != "running":
+                job.status = "stopped"
+                return job
+            if row["status"] != "pending":
+                job.status = row["status"] or "missing"
+                return job
+            if row["notice_id"] is not None:  # issued before a crash (the item was not marked)
+                job.notice_id, job.emailed_at, job.emailed_to = row["notice_id"], row["emailed_at"], row["emailed_to"]
+                return job
+            job.prepared = await notices.prepare(conn, job.ref, info["kind"], settings, locale=info["locale"],
+                                                 as_of=info["as_of"], fee_items=fee_items)
+    except Conflict:
+        job.status = "skipped"  # paid in the meantime
+        return job
+    except Exception as exc:  # recorded on the item; the batch goes on
+        job.status, job.error = "failed", _error(exc)
+        return job
+    job.render = notices.render_started(info["kind"], job.prepared.ctx, settings, info["locale"])
+    return job
+
+
+async def _file(batch_id: int, info: dict, job: _Job, settings, mailer: notices.Mailer | None) -> str:
+    """File, e-mail and mark one prepared (or earlier issued) notice. Returns the item's status."""
+    ref, to, emailed, error = job.ref, [], 0, None
+    if job.notice_id is None:
         try:
-            notice_id = await notices.issue(ref, info["kind"], settings, actor=SYSTEM, locale=info["locale"],
-                                            as_of=info["as_of"], send_email=False, batch_id=batch_id)
-        except Conflict:
-            status = "skipped"  # paid in the meantime
+            pdf = await job.render
+        except Exception as exc:
+            return await _mark(batch_id, job.tenant_id, "failed", None, 0, _error(exc))
+        try:
+            async with tenant_tx(ref.schema) as tx:
+                conn = tx.connection
+                row = await conn.fetchrow(
+                    "SELECT b.status AS batch_status, i.status FROM core.notice_batch_item i JOIN core.notice_batch b"
+                    " ON b.id = i.batch_id WHERE i.batch_id = $1 AND i.tenant_id = $2 FOR UPDATE OF i",
+                    batch_id, job.tenant_id)
+                if row is None:
+                    return "missing"
+                if row["batch_status"] != "running":
+                    return "stopped"  # cancelled since it was prepared: nothing filed (the number is skipped)
+                if row["status"] != "pending" or await conn.fetchval(
+                        "SELECT 1 FROM notice WHERE batch_id = $1", batch_id):
+                    return row["status"] if row["status"] != "pending" else "done"  # another worker issued it
+                job.notice_id = await notices.store(conn, ref, job.prepared, pdf, actor=SYSTEM, batch_id=batch_id)
+                if mailer is not None:
+                    to = await notices.recipients_in(conn)
         except Exception as exc:  # recorded on the item; the batch goes on
-            status, error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
-    if status == "done" and info["send_email"]:
-        emailed = await notices.email_notice(ref, notice_id, settings)
+            return await _mark(batch_id, job.tenant_id, "failed", None, 0, _error(exc))
+        if to:
+            message = notices.mail_for(settings, to, job.prepared.number, job.prepared.title, info["locale"], pdf)
+            error = await mailer.asend(message)
+    elif mailer is not None:  # issued before a crash: e-mail it unless that happened too
+        if job.emailed_at is not None:
+            emailed = len([e for e in job.emailed_to.split(", ") if e])
+        else:
+            emailed = await notices.email_notice(ref, job.notice_id, settings, mailer)
+    if not to:
+        return await _mark(batch_id, job.tenant_id, "done", job.notice_id, emailed, None)
+    emailed = 0 if error else len(to)
+    async with tenant_tx(ref.schema) as tx:  # the notice's e-mail record and the item, in one statement
+        await tx.connection.execute(
+            f"WITH emailed AS ({notices.EMAILED}) {MARK}", job.notice_id, "" if error else ", ".join(e for _, e in to),
+            error, batch_id, job.tenant_id, "done", emailed)
+    return "done"
+
+
+# An issued notice's item, numbered to follow notices.EMAILED ($1 the notice, $2-$3 its e-mail) in one statement.
+MARK = ("UPDATE core.notice_batch_item SET status = $6, notice_id = $1, emailed = $7, error = NULL, finished_at = now()"
+        " WHERE batch_id = $4 AND tenant_id = $5 AND status = 'pending'")
+
+
+async def _mark(batch_id: int, tenant_id: int, status: str, notice_id: int | None, emailed: int,
+                error: str | None) -> str:
     await DB.pool.execute(
         "UPDATE core.notice_batch_item SET status = $3, notice_id = $4, emailed = $5, error = $6, finished_at = now()"
         " WHERE batch_id = $1 AND tenant_id = $2 AND status = 'pending'",
@@ -143,24 +238,58 @@ async def issue_one(batch_id: int, tenant_id: int, settings) -> str:
     return status
 
 
+async def run_chunk(batch_id: int, tenant_ids: list[int], settings) -> dict[str, int]:
+    """Issue the notices of some tenants; stop early when the batch is cancelled."""
+    counts: dict[str, int] = {}
+
+    def count(status: str) -> None:
+        if status == "stopped":
+            counts["stopped"] = 1
+        else:
+            counts[status] = counts.get(status, 0) + 1
+
+    info = await batch(batch_id)
+    refs = await get_refs(tenant_ids)
+    fee_items = await fee_items_map()
+    mailer = notices.Mailer(settings) if info["send_email"] else None
+    queue: asyncio.Queue = asyncio.Queue(maxsize=AHEAD)
+
+    async def prepare_all() -> None:
+        for tenant_id in tenant_ids:
+            job = await _prepare(batch_id, info, _Job(tenant_id, refs.get(tenant_id)), settings, fee_items)
+            await queue.put(job)
+            if job.status == "stopped":
+                break
+        await queue.put(None)
+
+    async def file_all() -> None:
+        while (job := await queue.get()) is not None:
+            if job.status == "pending":
+                status = await _file(batch_id, info, job, settings, mailer)
+            elif job.status in ("skipped", "failed"):
+                status = await _mark(batch_id, job.tenant_id, job.status, None, 0, job.error)
+            else:  # stopped, or the item was already finished
+                status = job.status
+            count(status)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(prepare_all())
+            group.create_task(file_all())
+    except BaseExceptionGroup as failure:  # the task fails (and is redelivered) with the first error
+        raise failure.exceptions[0] from None
+    finally:
+        if mailer is not None:
+            await asyncio.to_thread(mailer.close)
+    await finish_if_complete(batch_id)
+    return counts
+
+
 async def finish_if_complete(batch_id: int) -> bool:
     result = await DB.pool.execute(
         "UPDATE core.notice_batch SET status = 'done', finished_at = now() WHERE id = $1 AND status = 'running'"
         " AND NOT EXISTS (SELECT 1 FROM core.notice_batch_item WHERE batch_id = $1 AND status = 'pending')", batch_id)
     return result.endswith(" 1")
-
-
-async def run_chunk(batch_id: int, tenant_ids: list[int], settings) -> dict[str, int]:
-    """Issue the notices of some tenants; stop early when the batch is cancelled."""
-    counts: dict[str, int] = {}
-    for tenant_id in tenant_ids:
-        if not await is_running(batch_id):
-            counts["stopped"] = 1
-            break
-        status = await issue_one(batch_id, tenant_id, settings)
-        counts[status] = counts.get(status, 0) + 1
-    await finish_if_complete(batch_id)
-    return counts
 
 
 def as_of_text(value: dt.date) -> str:

@@ -9,11 +9,17 @@ payment_receipt (收款收据), deposit_receipt (押金收据).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import datetime as dt
+import gc
+import os
 import smtplib
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
+from pathlib import Path
 from typing import Any
 
 from portal import audit, i18n
@@ -68,12 +74,15 @@ def _label(item_names: dict, row: dict, locale: str) -> str:
 
 
 async def build_context(conn, ref: TenantRef, kind: str, settings, *, locale: str = "zh", subject_id: int | None = None,
-                        as_of: dt.date | None = None) -> dict[str, Any]:
-    """Everything a notice shows, from the tenant schema on the path (and core)."""
+                        as_of: dt.date | None = None, fee_items: dict | None = None) -> dict[str, Any]:
+    """Everything a notice shows, from the tenant schema on the path (and core).
+    ``fee_items``: ``fee_items_map()`` when the caller already has it (a batch reads it once)."""
     as_of = as_of or today()
-    items = await fee_items_map()
-    profile = await conn.fetchrow("SELECT name, archive_no, registered_address FROM profile WHERE id = 1")
-    units = await conn.fetchval("SELECT unit_labels FROM core.tenant WHERE id = $1", ref.id)
+    items = fee_items if fee_items is not None else await fee_items_map()
+    profile = await conn.fetchrow(
+        "SELECT p.name, p.archive_no, p.registered_address,"
+        " (SELECT unit_labels FROM core.tenant WHERE id = $1) AS units FROM profile p WHERE p.id = 1", ref.id)
+    units = profile["units"]
     ctx: dict[str, Any] = {
         "kind": kind, "office": office(settings, locale), "as_of": as_of, "issue_date": as_of,
         "tenant": {"name": profile["name"], "archive_no": profile["archive_no"], "units": units,
@@ -147,20 +156,75 @@ def _install_filters() -> None:
         env.filters["capitals"] = capitals
 
 
+_image_cache: dict = {}  # WeasyPrint's image cache, shared by all money renders: the seal is decoded once
+_stylesheets: dict = {}  # (template, locale, fonts) -> the templates' static CSS, parsed once per process
+# Let go of them before interpreter shutdown, while WeasyPrint can still clean up its font files.
+atexit.register(_stylesheets.clear)
+atexit.register(_image_cache.clear)
+_render_pools: dict[int, ThreadPoolExecutor] = {}  # pid -> this process's render thread (none survives a fork)
+
+
+def _render_pool() -> ThreadPoolExecutor:
+    pool = _render_pools.get(os.getpid())
+    if pool is None:
+        pool = _render_pools[os.getpid()] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notice-render")
+    return pool
+
+
 def render_sync(kind: str, ctx: dict[str, Any], settings, locale: str = "zh") -> bytes:
     """Render one notice to PDF bytes (CPU-bound; call via ``render``)."""
-    from documents.pdf import render_pdf
+    from documents.pdf import render_pdf, shared_stylesheet
 
     _install_filters()
     seal = seal_path(settings.data_path, settings.office_name, "财务专用章" if "receipt" in kind else "")
     fonts = subset_fonts(settings.data_path)
     font_urls = {k: p.as_uri() for k, p in fonts.items()} if fonts else None
+    template = TEMPLATES[kind]
     with _render_lock:
-        return render_pdf(TEMPLATES[kind], locale=locale, seal_url=seal.as_uri(), fonts=font_urls, **ctx)
+        key = (template, locale, tuple(sorted(font_urls.items())) if font_urls else None)
+        sheet = _stylesheets.get(key)
+        if sheet is None:
+            sheet = _stylesheets[key] = shared_stylesheet(template, locale=locale, seal_url=seal.as_uri(),
+                                                          fonts=font_urls, **ctx)
+        # WeasyPrint allocates hundreds of thousands of objects per page; the cyclic GC would walk
+        # them again and again while they are alive. Collect the young generations once afterwards.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return render_pdf(template, locale=locale, seal_url=seal.as_uri(), fonts=font_urls,
+                              image_cache=_image_cache, stylesheets=[sheet], shared_style=True, **ctx)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+                gc.collect(1)
+
+
+def warm_up(settings) -> None:
+    """Load WeasyPrint and register the notice fonts in this process ahead of its
+    first render (a worker process about to take batch chunks). Does nothing
+    if the fonts have not been made yet: making them takes a while."""
+    from tenants.money.fonts import SOURCES, VERSION
+
+    paths = [Path(settings.data_path) / "fonts" / f"money-sans-{k}-v{VERSION}.otf" for k in SOURCES]
+    if not all(p.exists() for p in paths):
+        return
+    from weasyprint import CSS
+
+    from documents.pdf import font_config
+
+    with _render_lock:
+        CSS(string="".join(f'@font-face {{ font-family: "Money Sans"; src: url({p.as_uri()}); font-weight: {w}; }}'
+                           for p, w in zip(paths, (400, 700))), font_config=font_config())
+
+
+def render_started(kind: str, ctx: dict[str, Any], settings, locale: str = "zh") -> asyncio.Future:
+    """Start rendering on the process's render thread and return the future
+    (a batch prepares and files other notices meanwhile)."""
+    return asyncio.get_running_loop().run_in_executor(_render_pool(), render_sync, kind, ctx, settings, locale)
 
 
 async def render(kind: str, ctx: dict[str, Any], settings, locale: str = "zh") -> bytes:
-    return await asyncio.to_thread(render_sync, kind, ctx, settings, locale)
+    return await render_started(kind, ctx, settings, locale)
 
 
 async def receipt_pdf(ref: TenantRef, kind: str, subject_id: int, principal: Principal, settings,
@@ -182,6 +246,84 @@ def _may_read(ref: TenantRef, principal: Principal) -> None:
 
 
 # --- issuing ------------------------------------------------------------------------------------
+#
+# Issuing a notice: ``prepare`` (context and number from the ledger; one short transaction), the
+# render (outside any transaction), ``store`` (archive document, ``notice`` row, change log and
+# audit, committed together in a second one), then the e-mail and ``record_email`` (a third).
+# ``issue`` does one notice; ``tenants.money.batches`` runs the same steps for a chunk of tenants,
+# renders overlapping the database work, all e-mails over one SMTP connection.
+
+
+@dataclass
+class Prepared:
+    kind: str
+    locale: str
+    ctx: dict[str, Any]
+    subject_id: int | None = None
+    existing: int | None = None  # a receipt already issued under this number
+
+    @property
+    def number(self) -> str:
+        return self.ctx["number"]
+
+    @property
+    def title(self) -> str:
+        return f"{self.ctx['title']} {self.ctx['number']}"
+
+    @property
+    def amount(self) -> int | None:
+        ctx = self.ctx
+        if self.kind in ARREARS_KINDS:
+            return ctx.get("overdue_fen")
+        if self.kind == "statement":
+            return ctx["totals"]["outstanding_fen"]
+        return (ctx.get("payment") or ctx.get("entry") or {}).get("amount_fen")
+
+
+async def prepare(conn, ref: TenantRef, kind: str, settings, *, locale: str = "zh", subject_id: int | None = None,
+                  as_of: dt.date | None = None, fee_items: dict | None = None) -> Prepared:
+    """The notice's context and number (in the caller's ``tenant_tx``). Raises
+    Conflict for an arrears notice to a tenant with nothing overdue."""
+    ctx = await build_context(conn, ref, kind, settings, locale=locale, subject_id=subject_id, as_of=as_of,
+                              fee_items=fee_items)
+    if kind in ARREARS_KINDS and ctx["overdue_fen"] <= 0:
+        raise Conflict("This tenant has nothing overdue.")
+    existing = None
+    if "number" in ctx:  # receipts carry their own number: issued once, issuing again returns it
+        existing = await conn.fetchval("SELECT id FROM notice WHERE number = $1", ctx["number"])
+    else:  # a fresh number from the office-wide sequence: nobody has it yet
+        ctx["number"] = await next_number(conn, PREFIX[kind], "core.notice_seq", ctx["issue_date"])
+    return Prepared(kind, locale, ctx, subject_id, existing)
+
+
+async def store(conn, ref: TenantRef, prepared: Prepared, pdf: bytes, *, actor: Principal,
+                batch_id: int | None = None, visible_to_tenant: bool = True) -> int:
+    """File the rendered notice in the tenant's archive and record it (in the
+    caller's ``tenant_tx``: the archive rows, the notice, its change-log and
+    audit rows commit together). Returns the notice id.
+
+    The ``notice`` row keeps its own copy of the PDF only when the archive is not
+    available; otherwise downloads and e-mails read the archived document."""
+    kind, ctx, title, amount = prepared.kind, prepared.ctx, prepared.title, prepared.amount
+    document_id = await filing.file_notice(
+        ref, category=CATEGORY[kind], title=title, issue_date=ctx["issue_date"], pdf_bytes=pdf,
+        visible_to_tenant=visible_to_tenant, number=prepared.number, actor_name=actor.name)
+    notice_id = await conn.fetchval(
+        "INSERT INTO notice (kind, number, title, issue_date, locale, amount_fen, subject_id, pdf, document_id,"
+        " visible_to_tenant, batch_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        " RETURNING id",
+        kind, prepared.number, title, ctx["issue_date"], prepared.locale, amount, prepared.subject_id,
+        None if document_id else pdf, document_id, visible_to_tenant, batch_id, actor.name)
+    entity = "arrears" if kind in ARREARS_KINDS else "notice"
+    await conn.execute(
+        "INSERT INTO change_log (actor_kind, actor_name, entity, entity_id, field, old_value, new_value)"
+        " VALUES ($1, $2, $3, $4, 'issued', '', $5)",
+        actor.kind, actor.name, entity, notice_id, f"{title} {fmt(amount) if amount is not None else ''}".strip())
+    await audit.record("money.notice.issue", principal=actor if actor.kind != "system" else None,
+                       actor_name=actor.name, tenant_id=ref.id, target=f"notice:{notice_id}",
+                       detail={"kind": kind, "number": prepared.number, "batch_id": batch_id})
+    return notice_id
+
 
 async def issue(ref: TenantRef, kind: str, settings, *, actor: Principal, locale: str = "zh",
                 subject_id: int | None = None, as_of: dt.date | None = None, send_email: bool = True,
@@ -193,54 +335,49 @@ async def issue(ref: TenantRef, kind: str, settings, *, actor: Principal, locale
         need(actor, Perm.MONEY_WRITE)
     locale = locale if locale in i18n.LOCALES else "zh"
     async with tenant_tx(ref.schema) as tx:
-        conn = tx.connection
-        ctx = await build_context(conn, ref, kind, settings, locale=locale, subject_id=subject_id, as_of=as_of)
-        if kind in ARREARS_KINDS and ctx["overdue_fen"] <= 0:
-            raise Conflict("This tenant has nothing overdue.")
-        if "number" not in ctx:
-            ctx["number"] = await next_number(conn, PREFIX[kind], "core.notice_seq", ctx["issue_date"])
-        existing = await conn.fetchval("SELECT id FROM notice WHERE number = $1", ctx["number"])
-    if existing:  # a receipt is issued once; issuing it again returns it
-        return existing
-    pdf = await render(kind, ctx, settings, locale)
-    amount = ctx.get("overdue_fen") if kind in ARREARS_KINDS else (
-        ctx["totals"]["outstanding_fen"] if kind == "statement" else
-        (ctx.get("payment") or ctx.get("entry") or {}).get("amount_fen"))
-    title = f"{ctx['title']} {ctx['number']}"
+        prepared = await prepare(tx.connection, ref, kind, settings, locale=locale, subject_id=subject_id,
+                                 as_of=as_of)
+    if prepared.existing:  # a receipt is issued once; issuing it again returns it
+        return prepared.existing
+    pdf = await render(kind, prepared.ctx, settings, locale)
     async with tenant_tx(ref.schema) as tx:
-        conn = tx.connection
-        notice_id = await conn.fetchval(
-            "INSERT INTO notice (kind, number, title, issue_date, locale, amount_fen, subject_id, pdf,"
-            " visible_to_tenant, batch_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-            " RETURNING id",
-            kind, ctx["number"], title, ctx["issue_date"], locale, amount, subject_id, pdf, visible_to_tenant,
-            batch_id, actor.name)
-        document_id = await filing.file_notice(
-            ref, category=CATEGORY[kind], title=title, issue_date=ctx["issue_date"], pdf_bytes=pdf,
-            visible_to_tenant=visible_to_tenant, number=ctx["number"], actor_name=actor.name)
-        if document_id:
-            await conn.execute("UPDATE notice SET document_id = $2 WHERE id = $1", notice_id, document_id)
-        entity = "arrears" if kind in ARREARS_KINDS else "notice"
-        await conn.execute(
-            "INSERT INTO change_log (actor_kind, actor_name, entity, entity_id, field, old_value, new_value)"
-            " VALUES ($1, $2, $3, $4, 'issued', '', $5)",
-            actor.kind, actor.name, entity, notice_id, f"{title} {fmt(amount) if amount is not None else ''}".strip())
-        await audit.record("money.notice.issue", principal=actor if actor.kind != "system" else None,
-                           actor_name=actor.name, tenant_id=ref.id, target=f"notice:{notice_id}",
-                           detail={"kind": kind, "number": ctx["number"], "batch_id": batch_id})
-    if send_email:
-        await email_notice(ref, notice_id, settings)
+        notice_id = await store(tx.connection, ref, prepared, pdf, actor=actor, batch_id=batch_id,
+                                visible_to_tenant=visible_to_tenant)
+        to = await recipients_in(tx.connection) if send_email else []
+    if send_email and to:
+        mailer = Mailer(settings)
+        try:
+            error = await mailer.asend(mail_for(settings, to, prepared.number, prepared.title, locale, pdf))
+        finally:
+            await asyncio.to_thread(mailer.close)
+        async with tenant_tx(ref.schema) as tx:
+            await record_email(tx.connection, notice_id, to, error)
     return notice_id
+
+
+async def recipients_in(conn) -> list[tuple[str, str]]:
+    """The notice contacts of the tenant schema on the path."""
+    rows = await conn.fetch(
+        "SELECT name, email FROM contact WHERE active AND receives_notices AND email <> '' ORDER BY id")
+    return [(r["name"], r["email"]) for r in rows]
 
 
 async def recipients(ref: TenantRef) -> list[tuple[str, str]]:
     async with tenant_tx(ref.schema) as tx:
-        rows = await tx.connection.fetch(
-            "SELECT name, email FROM contact WHERE active AND receives_notices AND email <> '' ORDER BY id")
-    return [(r["name"], r["email"]) for r in rows]
+        return await recipients_in(tx.connection)
 
 
-def send_mail_sync(settings, to: list[tuple[str, str]], subject: str, body: str, filename: str, pdf: bytes) -> None:
+def mail_for(settings, to: list[tuple[str, str]], number: str, title: str, locale: str, pdf: bytes) -> EmailMessage:
+    """The e-mail carrying a notice to the tenant's notice contacts."""
+    tr = i18n.translations(locale)
+    body = tr.gettext("Dear %(name)s,\n\nplease find attached %(title)s from %(office)s.\n\n%(office)s\n%(phone)s") % {
+        "name": to[0][0], "title": title,
+        "office": settings.office_name if locale == "zh" else settings.office_name_en,
+        "phone": settings.office_phone}
+    return _message(settings, to, f"{title} — {settings.office_name}", body, f"{number}.pdf", pdf)
+
+
+def _message(settings, to: list[tuple[str, str]], subject: str, body: str, filename: str, pdf: bytes) -> EmailMessage:
     message = EmailMessage()
     message["From"] = formataddr((settings.office_name, settings.mail_from))
     message["To"] = ", ".join(formataddr(pair) for pair in to)
@@ -248,36 +385,97 @@ def send_mail_sync(settings, to: list[tuple[str, str]], subject: str, body: str,
     message["Message-ID"] = make_msgid(domain=settings.mail_from.split("@")[-1])
     message.set_content(body)
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+    return message
+
+
+class Mailer:
+    """Sends messages over one SMTP connection (a batch chunk's notices), opened
+    on first use. ``send`` returns '' or the error text; it never raises for
+    SMTP or network trouble, and the next message starts a new connection."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage) -> str:
+        for attempt in (1, 2):
+            reused = self._smtp is not None
+            try:
+                if self._smtp is None:
+                    self._smtp = smtplib.SMTP(self.settings.smtp_host, self.settings.smtp_port, timeout=15)
+                self._smtp.send_message(message)
+                return ""
+            except smtplib.SMTPServerDisconnected as exc:
+                self.close()
+                if reused and attempt == 1:
+                    continue  # an idle connection the server dropped: once more, on a fresh one
+                return f"{type(exc).__name__}: {exc}"[:500]
+            except (OSError, smtplib.SMTPException) as exc:
+                self.close()
+                return f"{type(exc).__name__}: {exc}"[:500]
+        return "SMTPServerDisconnected"
+
+    async def asend(self, message: EmailMessage) -> str:
+        return await asyncio.to_thread(self.send, message)
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+
+def send_mail_sync(settings, to: list[tuple[str, str]], subject: str, body: str, filename: str, pdf: bytes) -> None:
+    message = _message(settings, to, subject, body, filename, pdf)
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15) as smtp:
         smtp.send_message(message)
 
 
-async def email_notice(ref: TenantRef, notice_id: int, settings) -> int:
+EMAILED = ("UPDATE notice SET emailed_to = $2, emailed_at = CASE WHEN $3 = '' THEN now() ELSE emailed_at END,"
+           " email_error = $3 WHERE id = $1")
+
+
+async def record_email(conn, notice_id: int, to: list[tuple[str, str]], error: str) -> int:
+    """Note on the notice whom it went to (or why not). Returns how many addresses."""
+    await conn.execute(EMAILED, notice_id, "" if error else ", ".join(e for _, e in to), error)
+    return 0 if error else len(to)
+
+
+async def stored_pdf(ref: TenantRef, row) -> bytes | None:
+    """A notice's PDF: the row's own copy, else the archived document (version 1, as issued)."""
+    if row["pdf"] is not None:
+        return bytes(row["pdf"])
+    if row["document_id"] is None:
+        return None
+    return await filing.read_notice(ref, row["document_id"])
+
+
+async def email_notice(ref: TenantRef, notice_id: int, settings, mailer: Mailer | None = None) -> int:
     """Send a stored notice to the tenant's notice contacts. Returns how many
     addresses it went to; a failure is recorded on the notice (not raised)."""
-    to = await recipients(ref)
     async with tenant_tx(ref.schema) as tx:
-        row = await tx.connection.fetchrow("SELECT number, title, locale, pdf FROM notice WHERE id = $1", notice_id)
+        row = await tx.connection.fetchrow(
+            "SELECT number, title, locale, pdf, document_id FROM notice WHERE id = $1", notice_id)
+        to = await recipients_in(tx.connection)
     if row is None:
         raise NotFound("No such notice.")
     if not to:
         return 0
-    tr = i18n.translations(row["locale"])
-    body = tr.gettext("Dear %(name)s,\n\nplease find attached %(title)s from %(office)s.\n\n%(office)s\n%(phone)s") % {
-        "name": to[0][0], "title": row["title"],
-        "office": settings.office_name if row["locale"] == "zh" else settings.office_name_en,
-        "phone": settings.office_phone}
-    error = ""
+    pdf = await stored_pdf(ref, row)
+    if pdf is None:
+        raise NotFound("No such notice.")
+    own = mailer is None
+    mailer = mailer or Mailer(settings)
     try:
-        await asyncio.to_thread(send_mail_sync, settings, to, f"{row['title']} — {settings.office_name}", body,
-                                f"{row['number']}.pdf", bytes(row["pdf"]))
-    except (OSError, smtplib.SMTPException) as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
+        error = await mailer.asend(mail_for(settings, to, row["number"], row["title"], row["locale"], pdf))
+    finally:
+        if own:
+            await asyncio.to_thread(mailer.close)
     async with tenant_tx(ref.schema) as tx:
-        await tx.connection.execute(
-            "UPDATE notice SET emailed_to = $2, emailed_at = CASE WHEN $3 = '' THEN now() ELSE emailed_at END,"
-            " email_error = $3 WHERE id = $1", notice_id, "" if error else ", ".join(e for _, e in to), error)
-    return 0 if error else len(to)
+        return await record_email(tx.connection, notice_id, to, error)
 
 
 async def notice_pdf(ref: TenantRef, notice_id: int, principal: Principal) -> tuple[str, bytes]:
@@ -285,13 +483,17 @@ async def notice_pdf(ref: TenantRef, notice_id: int, principal: Principal) -> tu
     _may_read(ref, principal)
     async with tenant_tx(ref.schema) as tx:
         row = await tx.connection.fetchrow(
-            "SELECT number, pdf, visible_to_tenant FROM notice WHERE id = $1", notice_id)
-        if row is None or row["pdf"] is None or (principal.is_portal and not row["visible_to_tenant"]):
+            "SELECT number, pdf, document_id, visible_to_tenant FROM notice WHERE id = $1", notice_id)
+        if row is None or (row["pdf"] is None and row["document_id"] is None) or (
+                principal.is_portal and not row["visible_to_tenant"]):
             raise NotFound("No such notice.")
-        if principal.is_staff:
-            await audit.record("money.notice.download", principal=principal, tenant_id=ref.id,
-                               target=f"notice:{notice_id}")
-    return row["number"], bytes(row["pdf"])
+    pdf = await stored_pdf(ref, row)
+    if pdf is None:
+        raise NotFound("No such notice.")
+    if principal.is_staff:
+        await audit.record("money.notice.download", principal=principal, tenant_id=ref.id,
+                           target=f"notice:{notice_id}")
+    return row["number"], pdf
 
 
 async def statement_pdf(ref: TenantRef, principal: Principal, settings, locale: str = "zh") -> bytes:
