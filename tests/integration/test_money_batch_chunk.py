@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import socket
 
 import pdfplumber
 import pytest
-from aiosmtpd.controller import Controller
 
 from portal.accounts.roles import Principal, Role
 from portal.db import DB
@@ -19,46 +17,10 @@ from tenants.money import batches, ledger, notices
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
+from tests.integration.money_support import archive_storage, smtp_sink  # noqa: F401 (fixtures)
 
 FINANCE = Principal(kind="staff", user_id=9401, name="财务丁", roles=frozenset({Role.FINANCE}))
 GM = Principal(kind="staff", user_id=9402, name="总经理乙", roles=frozenset({Role.GENERAL_MANAGER}))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Sink:
-    def __init__(self):
-        self.messages = []
-        self.connections = 0
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        self.connections += 1
-        session.host_name = hostname
-        return responses
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture(autouse=True)
-def archive_storage(settings, services):
-    from documents.storage import get_storage
-
-    return get_storage(settings)
-
-
-@pytest.fixture
-def smtp_sink():
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller, sink
-    controller.stop()
 
 
 def _text(pdf: bytes) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -13,47 +12,15 @@ from pathlib import Path
 import pdfplumber
 import pytest
 import pytest_asyncio
-from aiosmtpd.controller import Controller
 
 from portal.accounts.roles import Principal, Role
 from tenants.money import ledger, notices
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
+from tests.integration.money_support import archive_storage, smtp_sink  # noqa: F401 (fixtures)
 
 FINANCE = Principal(kind="staff", user_id=9201, name="财务丙", roles=frozenset({Role.FINANCE}))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Sink:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture(autouse=True)
-def archive_storage(settings, services):
-    """Notices are filed in the documents archive (S3): use the test bucket."""
-    from documents.storage import get_storage
-
-    return get_storage(settings)
-
-
-@pytest.fixture
-def smtp_sink():
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller, sink
-    controller.stop()
 
 
 @pytest_asyncio.fixture
