@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from documents.pdf import render_pdf
 from documents.service import CATEGORIES, CONFIDENTIALITY, catalog
-from portal import audit
-from portal.accounts.roles import Principal
+from portal.core import audit
+from portal.core.roles import Principal
 from tenants.registry.service import TenantRef
 
 

@@ -17,10 +17,10 @@ from documents import keys
 from documents.lending import is_handler
 from documents.service import EXTENSIONS
 from documents.storage import Storage
-from portal import audit
-from portal.accounts.roles import Principal
-from portal.db import DB
-from portal.errors import Conflict, Forbidden, NotFound
+from portal.core import audit
+from portal.core.roles import Principal
+from portal.core.db import DB
+from portal.core.errors import Conflict, Forbidden, NotFound
 from tenants.registry.service import get_ref
 from tenants.scope import tenant_tx
 

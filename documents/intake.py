@@ -16,10 +16,10 @@ from documents.service import (
     require_write,
 )
 from documents.storage import Storage, StoredFile, current_storage, store_bytes
-from portal import audit
-from portal.accounts.roles import Perm, Principal
-from portal.db import DB
-from portal.errors import Conflict, FormErrors, Forbidden, NotFound
+from portal.core import audit
+from portal.core.roles import Perm, Principal
+from portal.core.db import DB
+from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
 from tenants.registry.service import TenantRef, refresh_summary
 from tenants.scope import TenantScopeError, tenant_tx
 

@@ -6,7 +6,7 @@ import logging
 
 import anyio
 
-from portal.settings import Settings
+from portal.core.settings import Settings
 
 log = logging.getLogger(__name__)
 _apps: dict[int, object] = {}

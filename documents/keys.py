@@ -8,8 +8,8 @@ any object.
 
 from __future__ import annotations
 
-from portal.db import DB
-from portal.errors import DomainError
+from portal.core.db import DB
+from portal.core.errors import DomainError
 
 from documents import crypto
 

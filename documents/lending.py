@@ -9,10 +9,10 @@ import datetime as dt
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from portal import audit
-from portal.accounts.roles import Perm, Principal, Role
-from portal.db import DB
-from portal.errors import Conflict, FormErrors, Forbidden, NotFound
+from portal.core import audit
+from portal.core.roles import Perm, Principal, Role
+from portal.core.db import DB
+from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MODES = {"paper": "Paper file", "electronic": "Electronic read access", "export": "Encrypted export"}

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from portal import i18n
+from portal.core import i18n
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "pdf"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

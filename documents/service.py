@@ -16,9 +16,9 @@ from typing import Any, AsyncIterator, Mapping
 
 from documents import keys
 from documents.storage import Storage, StoredFile, object_key
-from portal import audit
-from portal.accounts.roles import Perm, Principal, Role
-from portal.errors import FormErrors, Forbidden, NotFound
+from portal.core import audit
+from portal.core.roles import Perm, Principal, Role
+from portal.core.errors import FormErrors, Forbidden, NotFound
 from tenants.registry.service import TenantRef
 from tenants.scope import tenant_tx
 

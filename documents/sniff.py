@@ -13,7 +13,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 
-from portal.errors import DomainError
+from portal.core.errors import DomainError
 
 HEAD_BYTES = 8192
 # Families whose parse check in ``finish`` reads the whole file (so it is spooled).

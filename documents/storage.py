@@ -32,7 +32,7 @@ import anyio
 
 from documents import crypto
 from documents.sniff import HEAD_BYTES, PARSE_CHECKED, FileKind, Sniffer
-from portal.settings import Settings
+from portal.core.settings import Settings
 
 # One S3 part holds whole sealed chunks: 80 x 65,552 bytes (+ the 16-byte header in
 # the first part) is just over the S3 minimum of 5 MiB.
@@ -70,7 +70,7 @@ def context_for(key: str) -> bytes:
 
 class Storage:
     def __init__(self, settings: Settings):
-        from portal.runtime import s3_client
+        from portal.core.s3 import s3_client
 
         self.settings = settings
         self.client = s3_client(settings)
@@ -269,7 +269,7 @@ def current_storage() -> Storage:
     except Exception:
         settings = None
     if settings is None:
-        from portal.settings import load_settings
+        from portal.core.settings import load_settings
 
         settings = load_settings()
     return get_storage(settings)

@@ -21,7 +21,7 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
-from portal.db import DB
+from portal.core.db import DB
 
 
 class Document(Table, tablename="document", db=DB):

@@ -13,8 +13,8 @@ from typing import AsyncIterator
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from documents.storage import Storage, StoredFile, UploadSink
-from portal import i18n
-from portal.errors import DomainError
+from portal.core import i18n
+from portal.core.errors import DomainError
 
 MAX_FIELD_BYTES = 64 * 1024
 MULTIPART_SLACK = 1024 * 1024

@@ -17,11 +17,11 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from redis.asyncio import Redis
 
-from portal import db
-from portal.errors import DomainError
+from portal.core import db
+from portal.core.errors import DomainError
 from portal.security.sessions import SessionStore
 from portal.security.throttle import LoginThrottle
-from portal.settings import Settings
+from portal.core.settings import Settings
 from portal.web.middleware import SecurityMiddleware
 from portal.web.render import handle_domain_error, handle_http_error, handle_server_error, make_environment
 

@@ -1,6 +1,6 @@
 """ASGI entry point for uvicorn: settings from the environment."""
 
 from portal.app import create_app
-from portal.settings import load_settings
+from portal.core.settings import load_settings
 
 app = create_app(load_settings())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from portal.settings import Settings, load_settings, settings_table
+from portal.core.settings import Settings, load_settings, settings_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +33,7 @@ def _env_for(settings: Settings) -> dict[str, str]:
 
 
 async def _with_pool(settings: Settings, coro_fn, pool_size: int | None = None):
-    from portal import db
+    from portal.core import db
 
     await db.open_pool(settings, max_size=pool_size)
     try:
@@ -59,7 +59,7 @@ def config() -> None:
 
 async def prepare_database(settings: Settings, jobs: int = 2, echo=click.echo) -> dict:
     """Create the database if needed and migrate core and every tenant schema."""
-    from portal.db import ensure_database
+    from portal.core.db import ensure_database
     from tenants.migrate import migrate_all
 
     if await ensure_database(settings):
@@ -278,15 +278,11 @@ def rotate_master(old_key_env: str) -> None:
 @click.option("--rounds", default=3, show_default=True, help="Alternating app/SDK transfers of each kind.")
 def bench_documents(as_json: bool, size_mb: int, catalog_docs: int, rounds: int) -> None:
     """Upload/download throughput through the app vs the SDK, upload memory, catalog PDF time."""
-    from documents import bench as b
+    from tests.benchmarks import bench_documents as b
 
     result = b.main(load_settings(), size_mb=size_mb, catalog_docs=catalog_docs, rounds=rounds,
                     progress=None if as_json else click.echo)
     click.echo(json.dumps(result))
-
-
-if __name__ == "__main__":
-    main()
 
 
 # --- money benchmarks (issue 4) -------------------------------------------------------------------
@@ -308,3 +304,7 @@ def bench_billing(tenants: int, as_json: bool) -> None:
     from tests.benchmarks import bench_money as b
 
     click.echo(json.dumps(b.main_billing(load_settings(), tenants, progress=None if as_json else click.echo)))
+
+
+if __name__ == "__main__":
+    main()

@@ -23,8 +23,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Iterable
 
-from portal.accounts.roles import Principal, Role
-from portal.settings import Settings, SettingsError
+from portal.core.roles import Principal, Role
+from portal.core.settings import Settings, SettingsError
 
 DEMO_PASSWORD = "Demo-Archive-2026"
 SEED = 20260101
@@ -510,7 +510,7 @@ def demo_logins() -> list[tuple[str, str]]:
 
 
 async def demo_loaded() -> bool:
-    from portal.db import DB
+    from portal.core.db import DB
 
     return bool(await DB.pool.fetchval(
         "SELECT 1 FROM core.audit_log WHERE action = $1 AND outcome = 'ok' LIMIT 1", MARKER_ACTION))
@@ -519,13 +519,13 @@ async def demo_loaded() -> bool:
 async def load_demo(settings: Settings) -> bool:
     """Load the demo office once. Returns False if it was already loaded.
 
-    Needs an open pool (``portal.db.open_pool``); the advisory lock is held on a
+    Needs an open pool (``portal.core.db.open_pool``); the advisory lock is held on a
     separate connection of its own, which closing releases in any case.
     Refuses to run with ``PORTAL_ENV=production``: the demo password is public.
     """
     import asyncpg
 
-    from portal.db import connect_kwargs
+    from portal.core.db import connect_kwargs
 
     if settings.production:
         raise SettingsError("Refusing to load demo accounts (with a published password) in production.")
@@ -543,8 +543,8 @@ async def load_demo(settings: Settings) -> bool:
 
 
 async def _load(settings: Settings, plan: Plan) -> None:
-    from portal import audit
-    from portal.db import DB
+    from portal.core import audit
+    from portal.core.db import DB
     from tenants.numbering import parse_business_letters
 
     building_ids = await _load_buildings(plan)
@@ -566,7 +566,7 @@ async def _load(settings: Settings, plan: Plan) -> None:
 
 async def _load_buildings(plan: Plan) -> dict[int, int]:
     """Insert the buildings and units that are not there yet; {building number: id}."""
-    from portal.db import DB
+    from portal.core.db import DB
 
     ids: dict[int, int] = {}
     async with DB.transaction() as tx:
@@ -589,7 +589,7 @@ async def _load_buildings(plan: Plan) -> dict[int, int]:
 
 async def _load_staff(building_ids: dict[int, int]) -> int:
     from portal.accounts import service as accounts
-    from portal.db import DB
+    from portal.core.db import DB
 
     created = 0
     for person in STAFF:
@@ -606,7 +606,7 @@ async def _load_staff(building_ids: dict[int, int]) -> int:
 
 async def _load_tenants(plan: Plan, unit_ids: dict[tuple[int, str], int], letters: dict[str, str]) -> dict[int, int]:
     """Create the tenant files in plan order (so archive numbers follow it); {plan number: tenant id}."""
-    from portal.db import DB
+    from portal.core.db import DB
     from tenants.registry import service as registry
 
     existing = {r["name"]: r["id"] for r in await DB.pool.fetch(
@@ -627,7 +627,7 @@ async def _load_tenants(plan: Plan, unit_ids: dict[tuple[int, str], int], letter
 async def _load_portal_users(plan: Plan, tenant_ids: dict[int, int]) -> dict[int, Principal]:
     """One portal user per tenant: its primary contact. {plan number: principal}."""
     from portal.accounts import service as accounts
-    from portal.db import DB
+    from portal.core.db import DB
 
     existing = {r["email"]: r for r in await DB.pool.fetch(
         "SELECT id, email, display_name, tenant_id FROM core.portal_user WHERE email = ANY($1::text[])",
@@ -644,7 +644,7 @@ async def _load_portal_users(plan: Plan, tenant_ids: dict[int, int]) -> dict[int
 
 async def _load_requests(plan: Plan, tenant_ids: dict[int, int], users: dict[int, Principal]) -> int:
     """A few change requests from tenants, so the review queue has work in it."""
-    from portal.db import DB
+    from portal.core.db import DB
     from tenants.file import service as file_service
     from tenants.registry import service as registry
     from tenants.scope import tenant_tx

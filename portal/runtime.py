@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlparse
 
-from portal.settings import Settings
+from portal.core.s3 import s3_client
+from portal.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -135,28 +136,6 @@ def port_free(host: str, port: int) -> bool:
 # --------------------------------------------------------------------------- clients / probes
 
 
-def s3_client(settings: Settings, *, secret_key: str | None = None, probe: bool = False):
-    """A minio client for the configured endpoint. ``probe`` gives one that fails
-    fast (no retries, short timeouts) for health checks."""
-    import urllib3
-    from minio import Minio
-
-    endpoint = settings.s3_endpoint.split("://", 1)[-1].rstrip("/")
-    http_client = None
-    if probe:
-        http_client = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=2.0, read=5.0),
-            retries=urllib3.Retry(total=0, redirect=0),
-        )
-    return Minio(
-        endpoint,
-        access_key=settings.s3_access_key,
-        secret_key=settings.s3_secret_key if secret_key is None else secret_key,
-        secure=settings.s3_secure,
-        http_client=http_client,
-    )
-
-
 def _run_coro(coro):
     """Run a coroutine to completion, also when called from inside an event loop."""
     try:
@@ -171,7 +150,7 @@ def check_postgres(settings: Settings, timeout: float = 5.0) -> str:
     """Connect with asyncpg to the server's ``postgres`` database; return the server version."""
     import asyncpg
 
-    from portal.db import admin_url
+    from portal.core.db import admin_url
 
     async def probe() -> str:
         conn = await asyncpg.connect(admin_url(settings.database_url), timeout=timeout)

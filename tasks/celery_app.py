@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Celery
 from celery.schedules import crontab
 
-from portal.settings import Settings
+from portal.core.settings import Settings
 
 TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money"]
 

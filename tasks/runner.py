@@ -11,7 +11,7 @@ from typing import Awaitable, Callable, TypeVar
 
 from celery import current_app
 
-from portal import db
+from portal.core import db
 from tenants.registry.service import TenantRef, get_ref
 
 T = TypeVar("T")

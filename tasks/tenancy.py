@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from portal import audit
-from portal.db import DB
+from portal.core import audit
+from portal.core.db import DB
 from tasks.runner import run
 
 

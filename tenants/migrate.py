@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Callable
 
 import migrations
-from portal.db import DB
+from portal.core.db import DB
 from tenants.scope import check_schema, tenant_tx
 
 # pg_advisory_xact_lock(namespace, tenant id): one lock per schema.

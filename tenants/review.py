@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from portal.accounts.roles import Perm, Principal
-from portal.db import DB
-from portal.errors import Forbidden
+from portal.core.roles import Perm, Principal
+from portal.core.db import DB
+from portal.core.errors import Forbidden
 
 STATUSES = ("pending", "approved", "rejected", "accepted")
 

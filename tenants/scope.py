@@ -14,7 +14,7 @@ from typing import AsyncIterator
 
 from piccolo.engine.postgres import PostgresTransaction
 
-from portal.db import DB
+from portal.core.db import DB
 
 SCHEMA_PATTERN = re.compile(r"^t_[0-9]{6}$")
 # Piccolo's transaction objects use __slots__, so the scoped schema is kept

@@ -8,7 +8,7 @@ A ``ValidationError`` carries the form ``field``, a machine ``code`` such as
 ``"credit_code.checksum"`` and an English ``message`` sentence.  The message is
 a gettext message id (marked with :func:`N_` so it can be extracted); the web
 layer translates it, e.g. by collecting errors into
-``portal.errors.FormErrors(fields={e.field: e.message}, codes={e.field: e.code})``.
+``portal.core.errors.FormErrors(fields={e.field: e.message}, codes={e.field: e.code})``.
 
 Empty input is never valid here: whether a field may be left blank is the
 caller's decision, so ``""`` (or only whitespace) raises ``"<kind>.required"``.

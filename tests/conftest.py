@@ -15,8 +15,8 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from portal import db
-from portal.settings import load_settings
+from portal.core import db
+from portal.core.settings import load_settings
 
 # Parallel runs (several developers on one machine) pick their own names.
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE", "portal_test")

@@ -6,8 +6,8 @@ import itertools
 import uuid
 
 from portal.accounts import service as accounts
-from portal.accounts.roles import Principal, Role
-from portal.db import DB
+from portal.core.roles import Principal, Role
+from portal.core.db import DB
 from tenants import validators
 from tenants.registry import service as registry
 

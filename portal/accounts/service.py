@@ -7,10 +7,10 @@ import hashlib
 import secrets
 from typing import Any, Mapping
 
-from portal import audit
-from portal.accounts.roles import Perm, Principal, Role
-from portal.db import DB
-from portal.errors import Conflict, FormErrors, Forbidden, NotFound
+from portal.core import audit
+from portal.core.roles import Perm, Principal, Role
+from portal.core.db import DB
+from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
 from portal.security.passwords import hash_password, needs_rehash, password_problems, verify_password
 from tenants import validators
 

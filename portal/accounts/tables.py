@@ -1,7 +1,7 @@
 from piccolo.columns import Array, Boolean, Integer, Text, Timestamptz
 from piccolo.table import Table
 
-from portal.db import DB
+from portal.core.db import DB
 
 
 class StaffUser(Table, tablename="staff_user", schema="core", db=DB):

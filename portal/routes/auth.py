@@ -10,7 +10,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
 
-from portal import audit, i18n
+from portal.core import audit, i18n
 from portal.accounts import service as accounts
 from portal.security.sessions import COOKIE as SESSION_COOKIE
 from portal.web.render import render

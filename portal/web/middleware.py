@@ -19,7 +19,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import AbstractMiddleware
 from litestar.types import Message, Receive, Scope, Send
 
-from portal import audit, i18n
+from portal.core import audit, i18n
 from portal.accounts.service import load_principal
 from portal.security.sessions import COOKIE as SESSION_COOKIE
 

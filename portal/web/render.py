@@ -17,9 +17,9 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
-from portal import audit, i18n
-from portal.accounts.roles import Perm, Principal
-from portal.errors import DomainError, FormErrors
+from portal.core import audit, i18n
+from portal.core.roles import Perm, Principal
+from portal.core.errors import DomainError, FormErrors
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

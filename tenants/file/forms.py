@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
-from portal.errors import FormErrors
+from portal.core.errors import FormErrors
 from tenants import validators as v
 
 KINDS = ("E", "P")

@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from portal import audit
-from portal.accounts.roles import Perm, Principal
-from portal.errors import Conflict, FormErrors, Forbidden, NotFound
+from portal.core import audit
+from portal.core.roles import Perm, Principal
+from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
 from tenants.file import forms
 from tenants.registry.service import TenantRef, insert_contact, refresh_summary
 from tenants.scope import tenant_tx

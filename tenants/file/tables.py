@@ -3,7 +3,7 @@
 from piccolo.columns import JSONB, BigSerial, Boolean, Date, Integer, Numeric, SmallInt, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
-from portal.db import DB
+from portal.core.db import DB
 
 
 class Profile(Table, tablename="profile", db=DB):

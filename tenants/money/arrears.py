@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from portal.accounts.roles import Perm, Principal
-from portal.db import DB
+from portal.core.roles import Perm, Principal
+from portal.core.db import DB
 from tenants.money.amounts import add_months, month_start, today
 from tenants.money.ledger import need
 

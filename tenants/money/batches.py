@@ -10,10 +10,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from portal import audit
-from portal.accounts.roles import Perm, Principal
-from portal.db import DB
-from portal.errors import Conflict, FormErrors, NotFound
+from portal.core import audit
+from portal.core.roles import Perm, Principal
+from portal.core.db import DB
+from portal.core.errors import Conflict, FormErrors, NotFound
 from tenants.money import notices
 from tenants.money.amounts import AmountError, parse_date, today
 from tenants.money.arrears import tenants_in_arrears

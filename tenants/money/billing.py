@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
-from portal import audit
-from portal.accounts.roles import Perm, Principal
-from portal.db import DB
-from portal.errors import Forbidden, FormErrors, NotFound
+from portal.core import audit
+from portal.core.roles import Perm, Principal
+from portal.core.db import DB
+from portal.core.errors import Forbidden, FormErrors, NotFound
 from tenants.money import summary
 from tenants.money.amounts import AmountError, add_months, month_end, parse_period, to_fen
 from tenants.money.ledger import _apply_credit, fee_items_map, need

@@ -14,10 +14,10 @@ import datetime as dt
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Mapping
 
-from portal import audit
-from portal.accounts.roles import Perm, Principal
-from portal.db import DB
-from portal.errors import Conflict, Forbidden, FormErrors, NotFound
+from portal.core import audit
+from portal.core.roles import Perm, Principal
+from portal.core.db import DB
+from portal.core.errors import Conflict, Forbidden, FormErrors, NotFound
 from tenants.money import summary
 from tenants.money.allocation import AllocationError, OpenCharge, allocate_chosen, allocate_oldest_first
 from tenants.money.amounts import AmountError, add_months, month_start, parse_date, parse_fen, today

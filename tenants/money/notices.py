@@ -22,10 +22,10 @@ from email.utils import formataddr, make_msgid
 from pathlib import Path
 from typing import Any
 
-from portal import audit, i18n
-from portal.accounts.roles import Perm, Principal
-from portal.db import DB
-from portal.errors import Conflict, Forbidden, NotFound
+from portal.core import audit, i18n
+from portal.core.roles import Perm, Principal
+from portal.core.db import DB
+from portal.core.errors import Conflict, Forbidden, NotFound
 from tenants.money import filing, summary
 from tenants.money.amounts import capitals, fmt, today
 from tenants.money.ledger import METHODS, fee_items_map, need, next_number

@@ -6,7 +6,7 @@ stays small at thousands of tenants.
 
 from __future__ import annotations
 
-from portal.db import DB
+from portal.core.db import DB
 from tenants.money import summary as money_summary
 from tenants.registry.service import SUMMARY_COLUMNS, compute_summary, write_summary
 from tenants.scope import tenant_tx

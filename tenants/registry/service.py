@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from portal import audit
-from portal.accounts.roles import Perm, Principal
-from portal.db import DB
-from portal.errors import FormErrors, Forbidden, NotFound
+from portal.core import audit
+from portal.core.roles import Perm, Principal
+from portal.core.db import DB
+from portal.core.errors import FormErrors, Forbidden, NotFound
 from tenants import numbering
 from tenants.file import forms
 from tenants.migrate import build_latest_schema

@@ -14,7 +14,7 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
-from portal.db import DB
+from portal.core.db import DB
 
 
 class Building(Table, tablename="building", schema="core", db=DB):

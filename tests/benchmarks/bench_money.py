@@ -17,9 +17,9 @@ import sys
 import time
 import uuid
 
-from portal import db
-from portal.accounts.roles import Principal, Role
-from portal.settings import Settings
+from portal.core import db
+from portal.core.roles import Principal, Role
+from portal.core.settings import Settings
 from tenants import migrate
 from tenants.registry import service as registry
 from tests.benchmarks.common import median, percentile, scratch_settings
@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 
 async def _ensure_database(settings: Settings) -> None:
-    from portal.db import ensure_database
+    from portal.core.db import ensure_database
 
     await ensure_database(settings)
 

@@ -10,9 +10,9 @@ import time
 
 import migrations
 from migrations import Migration
-from portal import db
-from portal.accounts.roles import Principal, Role
-from portal.settings import Settings
+from portal.core import db
+from portal.core.roles import Principal, Role
+from portal.core.settings import Settings
 from tenants import migrate
 from tenants.file import service as file_service
 from tenants.registry import service as registry

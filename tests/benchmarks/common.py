@@ -7,8 +7,8 @@ import statistics
 
 import asyncpg
 
-from portal import db
-from portal.settings import Settings
+from portal.core import db
+from portal.core.settings import Settings
 
 
 def percentile(values: list[float], p: float) -> float:

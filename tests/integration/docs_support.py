@@ -89,7 +89,7 @@ def doc_id_of(response) -> int:
 
 
 async def object_count(settings, tenant_id: int) -> int:
-    from portal.runtime import s3_client
+    from portal.core.s3 import s3_client
 
     client = s3_client(settings)
     return sum(1 for _ in client.list_objects(settings.s3_bucket, prefix=f"tenants/{tenant_id:06d}/",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from portal.db import DB
+from portal.core.db import DB
 from portal.security.sessions import COOKIE as SESSION_COOKIE
 from portal.web.middleware import session_csrf_token
 from tests import factories

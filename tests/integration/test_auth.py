@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from portal.db import DB
+from portal.core.db import DB
 from portal.security.passwords import password_problems
 from portal.security.sessions import COOKIE, SessionStore
 from tests import factories

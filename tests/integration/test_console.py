@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal.accounts.roles import Principal
-from portal.db import DB
+from portal.core.roles import Principal
+from portal.core.db import DB
 from tenants.file import service as file_service
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
@@ -195,7 +195,7 @@ async def test_review_queue_approval_names_submitter_and_approver(world, client_
 
 
 async def test_a_unit_is_leased_to_one_active_tenant(world):
-    from portal.errors import FormErrors
+    from portal.core.errors import FormErrors
 
     unit = world["b1"]["unit_ids"][0]
     data = {"name": "先租有限公司", "kind": "E", "level": "0", "status": "active", "business_letter": "A",

@@ -9,8 +9,8 @@ import pytest
 
 from portal import demo
 from portal.accounts import service as accounts
-from portal.accounts.roles import Role
-from portal.db import DB
+from portal.core.roles import Role
+from portal.core.db import DB
 from tenants import validators
 from tenants.numbering import ARCHIVE_NO
 from tenants.registry import service as registry

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from portal.db import DB
+from portal.core.db import DB
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories

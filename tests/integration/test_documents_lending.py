@@ -9,9 +9,9 @@ import pytest
 
 from documents import exports, keys, lending
 from documents.storage import get_storage
-from portal.accounts.roles import Principal, Role
-from portal.db import DB
-from portal.errors import Conflict, FormErrors, Forbidden
+from portal.core.roles import Principal, Role
+from portal.core.db import DB
+from portal.core.errors import Conflict, FormErrors, Forbidden
 from tests import factories
 from tests.integration.docs_support import (  # noqa: F401 (fixtures)
     client_of, doc_id_of, pdf_bytes, upload, world,

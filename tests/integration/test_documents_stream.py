@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from documents.bench import BLOCK, Server, signed_in_client, stream_upload
-from portal.db import DB
+from tests.benchmarks.bench_documents import BLOCK, Server, signed_in_client, stream_upload
+from portal.core.db import DB
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories

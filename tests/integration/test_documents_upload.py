@@ -10,7 +10,7 @@ import pytest
 
 from documents import keys
 from documents.storage import get_storage
-from portal.db import DB
+from portal.core.db import DB
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories

@@ -7,7 +7,7 @@ import pytest
 
 import migrations
 from migrations import Migration
-from portal.db import DB
+from portal.core.db import DB
 from tenants import migrate
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx

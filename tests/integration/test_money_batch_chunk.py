@@ -11,8 +11,8 @@ import io
 import pdfplumber
 import pytest
 
-from portal.accounts.roles import Principal, Role
-from portal.db import DB
+from portal.core.roles import Principal, Role
+from portal.core.db import DB
 from tenants.money import batches, ledger, notices
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx

@@ -16,8 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import asyncpg
 import pytest
 
-from portal.accounts.roles import Principal, Role
-from portal.db import DB
+from portal.core.roles import Principal, Role
+from portal.core.db import DB
 from tenants.money import billing
 from tests import factories
 

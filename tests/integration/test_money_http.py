@@ -13,7 +13,7 @@ import pdfplumber
 import pytest
 import pytest_asyncio
 
-from portal.accounts.roles import Principal, Role
+from portal.core.roles import Principal, Role
 from tenants.money import ledger, notices
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx

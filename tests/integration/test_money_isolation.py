@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from portal.accounts.roles import Principal, Role
+from portal.core.roles import Principal, Role
 from tenants.money import ledger, notices
 from tenants.registry import service as registry
 from tests import factories

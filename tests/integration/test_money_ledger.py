@@ -8,9 +8,9 @@ import datetime as dt
 
 import pytest
 
-from portal.accounts.roles import Principal, Role
-from portal.db import DB
-from portal.errors import Conflict, Forbidden, FormErrors
+from portal.core.roles import Principal, Role
+from portal.core.db import DB
+from portal.core.errors import Conflict, Forbidden, FormErrors
 from tenants.money import arrears, billing, ledger, summary
 from tenants.registry import service as registry
 from tenants.registry.reconcile import reconcile_all

@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from portal.accounts import service as accounts
-from portal.accounts.roles import Perm
-from portal.db import DB
+from portal.core.roles import Perm
+from portal.core.db import DB
 from tenants.file import service as file_service
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from portal.db import DB
+from portal.core.db import DB
 from tenants.registry import service as registry
 from tenants.registry.reconcile import reconcile_all
 from tenants.scope import tenant_tx

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from portal import audit
-from portal.db import DB
+from portal.core import audit
+from portal.core.db import DB
 from portal.security.sessions import COOKIE
 from tests import factories
 

@@ -9,8 +9,8 @@ import random
 import asyncpg
 import pytest
 
-from portal.db import DB
-from portal.errors import FormErrors
+from portal.core.db import DB
+from portal.core.errors import FormErrors
 from tenants.file.tables import Contact, Profile
 from tenants.registry import service as registry
 from tenants.scope import TenantScopeError, check_schema, schema_for, tenant_tx

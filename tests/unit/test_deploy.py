@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from portal.settings import settings_table
+from portal.core.settings import settings_table
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SETTINGS = {name for name, _ in settings_table()}

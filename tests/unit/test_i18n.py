@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_file
 
-from portal import i18n
+from portal.core import i18n
 from tenants import validators
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,11 +23,11 @@ from portal.runtime import (
     port_free,
     postgres_endpoint,
     redis_endpoint,
-    s3_client,
     tcp_open,
     weed_ports,
 )
-from portal.settings import Settings
+from portal.core.s3 import s3_client
+from portal.core.settings import Settings
 
 
 def free_s3_port() -> int:

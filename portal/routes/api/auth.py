@@ -11,10 +11,10 @@ from __future__ import annotations
 from litestar import Request, Response, get, post
 from litestar.datastructures import CacheControlHeader
 
-from portal import audit
+from portal.core import audit
 from portal.accounts import service as accounts
-from portal.errors import FormErrors
-from portal.i18n import N_
+from portal.core.errors import FormErrors
+from portal.core.i18n import N_
 from portal.routes.api.guards import signed_in
 from portal.routes.api.schemas import (
     INVALID,

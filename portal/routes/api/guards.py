@@ -11,7 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from portal.accounts.roles import Perm
+from portal.core.roles import Perm
 from portal.web.render import portal_guard, principal_of, requires
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from litestar import Request, get, post
 
-from portal.errors import FormErrors, NotFound
-from portal.i18n import N_
+from portal.core.errors import FormErrors, NotFound
+from portal.core.i18n import N_
 from portal.routes.api.guards import portal_user
 from portal.routes.api.schemas import (
     INVALID,

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from litestar import Request, get, post
 from litestar.params import Parameter
 
-from portal.accounts.roles import Perm
-from portal.errors import NotFound
+from portal.core.roles import Perm
+from portal.core.errors import NotFound
 from portal.routes.api.guards import staff_requires
 from portal.routes.api.schemas import (
     CONFLICT,

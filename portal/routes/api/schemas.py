@@ -20,7 +20,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from portal.accounts.roles import Principal
+from portal.core.roles import Principal
 from tenants.file import forms
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

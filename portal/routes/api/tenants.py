@@ -13,9 +13,9 @@ from litestar.datastructures import CacheControlHeader
 from litestar.params import Parameter
 
 from portal.accounts import service as accounts
-from portal.accounts.roles import Perm
-from portal.db import DB
-from portal.errors import NotFound
+from portal.core.roles import Perm
+from portal.core.db import DB
+from portal.core.errors import NotFound
 from portal.routes.api.guards import staff_requires
 from portal.routes.api.schemas import (
     INVALID,

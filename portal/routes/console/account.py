@@ -15,9 +15,9 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Response, Template
 
 from portal.accounts import service as accounts
-from portal.db import DB
-from portal.errors import FormErrors
-from portal.i18n import gettext
+from portal.core.db import DB
+from portal.core.errors import FormErrors
+from portal.core.i18n import gettext
 from portal.routes.auth import set_session_cookie
 from portal.routes.forms import form_dict
 from portal.security.passwords import MIN_LENGTH

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from litestar import Request, get
 from litestar.response import Response, Stream, Template
 
-from portal import audit
-from portal.accounts.roles import Perm
-from portal.db import DB
-from portal.i18n import N_, gettext
+from portal.core import audit
+from portal.core.roles import Perm
+from portal.core.db import DB
+from portal.core.i18n import N_, gettext
 from portal.routes.forms import page_number
 from portal.web.render import render, requires
 

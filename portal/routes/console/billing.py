@@ -8,8 +8,8 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from documents.jobs import enqueue
-from portal.accounts.roles import Perm
-from portal.errors import FormErrors
+from portal.core.roles import Perm
+from portal.core.errors import FormErrors
 from portal.routes.console.money import install_filters
 from portal.routes.forms import form_dict, int_or_none, page_number
 from portal.web.render import form_errors, render, requires

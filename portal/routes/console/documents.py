@@ -9,8 +9,8 @@ from litestar.response import Redirect, Response, Template
 from documents import intake, service
 from documents.catalog_pdf import catalog_pdf
 from documents.jobs import enqueue
-from portal.accounts.roles import Perm
-from portal.errors import FormErrors, NotFound
+from portal.core.roles import Perm
+from portal.core.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict, int_or_none, page_number
 from portal.web.files import download_response, receive_upload, storage_of, thumbnail_response
 from portal.web.render import form_errors, render, requires

@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
-from portal.accounts.roles import Perm
-from portal.db import DB
+from portal.core.roles import Perm
+from portal.core.db import DB
 from portal.routes.auth import safe_next, sign_in_page, sign_out
 from portal.routes.forms import form_dict
 from portal.web.render import render, staff_guard

@@ -7,8 +7,8 @@ from litestar import Request, get, post
 from litestar.response import File, Redirect, Response, Template
 
 from documents import exports, lending
-from portal.accounts.roles import Perm, Role
-from portal.errors import FormErrors
+from portal.core.roles import Perm, Role
+from portal.core.errors import FormErrors
 from portal.routes.forms import form_dict, page_number
 from portal.web.files import SAFE_HEADERS, storage_of
 from portal.web.render import form_errors, render, requires

@@ -6,8 +6,8 @@ from __future__ import annotations
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
-from portal.accounts.roles import Perm
-from portal.errors import FormErrors
+from portal.core.roles import Perm
+from portal.core.errors import FormErrors
 from portal.routes.forms import form_dict
 from portal.web.render import form_errors, render, requires
 from tenants.money import arrears, ledger, notices

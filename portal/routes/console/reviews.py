@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
-from portal.accounts.roles import Perm
-from portal.errors import FormErrors, NotFound
+from portal.core.roles import Perm
+from portal.core.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict, page_number
 from portal.web.render import form_errors, render, requires
 from tenants import review

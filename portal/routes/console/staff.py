@@ -13,10 +13,10 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from portal.accounts import service as accounts
-from portal.accounts.roles import ALL_BUILDINGS, ROLE_LABELS, Perm, Role
-from portal.db import DB
-from portal.errors import Conflict, FormErrors
-from portal.i18n import gettext
+from portal.core.roles import ALL_BUILDINGS, ROLE_LABELS, Perm, Role
+from portal.core.db import DB
+from portal.core.errors import Conflict, FormErrors
+from portal.core.i18n import gettext
 from portal.routes.forms import form_dict, int_or_none
 from portal.security.passwords import MIN_LENGTH, password_problems
 from portal.web.render import form_errors, render, requires

@@ -6,9 +6,9 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from portal.accounts import service as accounts
-from portal.accounts.roles import Perm
-from portal.db import DB
-from portal.errors import FormErrors, NotFound
+from portal.core.roles import Perm
+from portal.core.db import DB
+from portal.core.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict, int_or_none, page_number
 from portal.web.render import form_errors, render, requires
 from tenants.file import forms, service as file_service

@@ -6,7 +6,7 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from portal.accounts import service as accounts
-from portal.errors import DomainError, FormErrors
+from portal.core.errors import DomainError, FormErrors
 from portal.routes.auth import safe_next, sign_in_page, sign_out
 from portal.routes.forms import form_dict
 from portal.web.render import form_errors, portal_guard, render

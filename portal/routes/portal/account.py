@@ -6,8 +6,8 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from portal.accounts import service as accounts
-from portal.db import DB
-from portal.errors import FormErrors
+from portal.core.db import DB
+from portal.core.errors import FormErrors
 from portal.routes.auth import set_session_cookie
 from portal.routes.forms import form_dict
 from portal.security.sessions import COOKIE as SESSION_COOKIE

@@ -9,7 +9,7 @@ from __future__ import annotations
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
-from portal.errors import FormErrors, NotFound
+from portal.core.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict
 from portal.web.render import form_errors, portal_guard, render
 from tenants.file import forms, service as file_service

@@ -7,7 +7,7 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from documents import intake, service
-from portal.errors import FormErrors
+from portal.core.errors import FormErrors
 from portal.routes.forms import int_or_none, page_number
 from portal.web.files import download_response, receive_upload, storage_of, thumbnail_response
 from portal.web.render import form_errors, portal_guard, render

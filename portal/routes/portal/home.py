@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Request, get
 from litestar.response import Template
 
-from portal.db import DB
+from portal.core.db import DB
 from portal.routes.forms import page_number
 from portal.web.render import portal_guard, render
 from tenants.file import forms, service as file_service

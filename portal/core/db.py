@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from piccolo.engine.postgres import PostgresEngine
 
-from portal.settings import Settings
+from portal.core.settings import Settings
 
 # Outside tenant_tx a connection sees only pg_catalog: an unqualified tenant
 # table name raises instead of silently reaching some schema (fail closed).

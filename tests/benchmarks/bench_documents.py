@@ -16,7 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BLOCK = 1024 * 1024
 
 
@@ -36,9 +36,9 @@ def with_document_routes(app):
 
 
 def asgi_app():
-    """uvicorn --factory documents.bench:asgi_app (settings from PORTAL_* variables)."""
+    """uvicorn --factory tests.benchmarks.bench_documents:asgi_app (settings from PORTAL_* variables)."""
     from portal.app import create_app
-    from portal.settings import load_settings
+    from portal.core.settings import load_settings
 
     return with_document_routes(create_app(load_settings()))
 
@@ -61,7 +61,7 @@ class Server:
         env["PYTHONPATH"] = str(ROOT)
         out = open(log_path, "ab") if log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "documents.bench:asgi_app", "--host", "127.0.0.1",
+            [sys.executable, "-m", "uvicorn", "--factory", "tests.benchmarks.bench_documents:asgi_app", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
             env=env, cwd=str(ROOT), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -217,7 +217,7 @@ def _direct(settings, size: int) -> tuple[float, float]:
     """MB/s of put_object/get_object of the same size straight through the SDK
     (plaintext, no HTTP hop, no encryption)."""
     from documents.storage import PART_SIZE, UPLOAD_PARALLEL
-    from portal.runtime import s3_client
+    from portal.core.s3 import s3_client
 
     client = s3_client(settings)
     key = f"bench/{uuid.uuid4().hex}"
@@ -307,8 +307,8 @@ NOTES = {
 
 
 async def _run(settings, size_mb: int, catalog_docs: int, rounds: int, progress) -> dict:
-    from portal import db
-    from portal.accounts.roles import Principal, Role
+    from portal.core import db
+    from portal.core.roles import Principal, Role
     from tenants.registry import service as registry
     from documents.catalog_pdf import catalog_pdf
     from tests import factories

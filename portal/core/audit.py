@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any, AsyncIterator
 
-from portal.accounts.roles import Principal
-from portal.db import DB
+from portal.core.roles import Principal
+from portal.core.db import DB
 
 INSERT = (
     "INSERT INTO core.audit_log (actor_kind, actor_id, actor_name, action, outcome, tenant_id, target, detail, ip)"

@@ -18,7 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-LOCALE_DIR = Path(__file__).parent / "locale"
+LOCALE_DIR = Path(__file__).parent.parent / "locale"
 LOCALES = ("zh", "en")
 LOCALE_NAMES = {"zh": "中文", "en": "English"}
 _current: ContextVar[str] = ContextVar("portal_locale", default="zh")
