@@ -99,6 +99,16 @@ def package_years() -> range:
     return range(min(years), max(years) + 1)
 
 
+def package_days(year: int) -> list[tuple[dt.date, str, str]]:
+    """(date, 'holiday' | 'workday', English name) of the package's schedule for
+    ``year``: weekday holidays and weekend make-up days (what differs from Mon-Fri)."""
+    days = [(d, "holiday", name) for d, name in chinese_calendar.holidays.items()
+            if d.year == year and d.weekday() < 5]
+    days += [(d, "workday", name) for d, name in chinese_calendar.workdays.items()
+             if d.year == year and d.weekday() >= 5]
+    return sorted(days)
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     """Working days (office table over package over Monday-Friday) and office hours."""
