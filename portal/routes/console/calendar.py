@@ -49,7 +49,7 @@ async def _page(request: Request, year: int, *, values: dict, errors: dict, stat
 @get("/console/calendar", guards=ADMIN)
 async def calendar_page(request: Request, year: str | None = None) -> Template:
     year = _year(year)
-    return await _page(request, year, values={"day": f"{year}-", "kind": "holiday"}, errors={})
+    return await _page(request, year, values={"kind": "holiday"}, errors={})
 
 
 @post("/console/calendar", guards=ADMIN)
