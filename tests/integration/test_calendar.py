@@ -10,13 +10,11 @@ import json
 
 import pytest
 
+from portal.accounts.roles import Principal, Role
 from portal.core import office_calendar
 from portal.core.workdays import package_years
 from portal.db import DB
 from tests import factories
-
-ADMIN_ONLY = "/console/calendar"
-
 
 async def _client(client_factory, roles: list[str], lang: str | None = None):
     person = await factories.staff(roles)
@@ -41,6 +39,10 @@ async def _audit(action: str, day: str) -> list[dict]:
     rows = await DB.pool.fetch("SELECT * FROM core.audit_log WHERE action = $1 AND target = $2 ORDER BY id",
                                action, f"calendar:{day}")
     return [dict(r) for r in rows]
+
+
+def _principal(person: dict) -> Principal:
+    return Principal(kind="staff", user_id=person["id"], name="admin", roles=frozenset({Role.ADMIN}))
 
 
 async def test_admin_adds_and_removes_a_holiday(database, client_factory):
@@ -76,12 +78,6 @@ async def test_admin_adds_and_removes_a_holiday(database, client_factory):
     assert (await _post(client, "/console/calendar/2093-10-01/remove", {"confirm": "1"})).status_code == 404
     assert (await client.get("/console/calendar/2093-13-01/remove")).status_code == 404
     await office_calendar.remove_day(dt.date(2093, 10, 10), _principal(admin))
-
-
-def _principal(person: dict):
-    from portal.accounts.roles import Principal, Role
-
-    return Principal(kind="staff", user_id=person["id"], name="admin", roles=frozenset({Role.ADMIN}))
 
 
 @pytest.mark.parametrize("form, field, message", [
