@@ -40,6 +40,8 @@ class Perm(StrEnum):
     MONEY_WRITE = "money.write"
     MONEY_APPROVE = "money.approve"
     BILLING_RUN = "billing.run"
+    # The office calendar (holidays and make-up working days that deadlines count with).
+    CALENDAR_MANAGE = "calendar.manage"
 
 
 _ALL_READ = {Perm.TENANT_READ}
@@ -57,7 +59,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.GENERAL_MANAGER: frozenset(_EDIT | _MONEY_ALL | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE}),
     Role.TECHNICIAN: frozenset(_ALL_READ),
     Role.AUDITOR: frozenset({Perm.TENANT_READ, Perm.AUDIT_READ, Perm.MONEY_READ}),
-    Role.ADMIN: frozenset({Perm.STAFF_MANAGE}),
+    Role.ADMIN: frozenset({Perm.STAFF_MANAGE, Perm.CALENDAR_MANAGE}),
 }
 
 # Roles whose duties cover every building; the others are limited to theirs.

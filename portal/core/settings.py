@@ -60,6 +60,8 @@ class Settings:
     late_fee_daily_rate: str = "0"  # e.g. "0.0005" = 0.05% of the overdue amount per day
     late_fee_grace_days: int = 0
     default_locale: str = "zh"
+    # Working intervals of a working day (deadlines and SLA clocks count only these).
+    office_hours: str = "08:30-12:00,13:30-17:30"
     business_letters: str = "A:写字楼租赁,B:商铺租赁,C:仓储租赁"
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -75,7 +77,13 @@ class Settings:
         return replace(self, **changes)
 
     def check(self) -> "Settings":
-        """Refuse to start production with development secrets."""
+        """Refuse to start with unusable office hours, or production with development secrets."""
+        from portal.core.workdays import CalendarError, OfficeHours
+
+        try:
+            OfficeHours.parse(self.office_hours)
+        except CalendarError as exc:
+            raise SettingsError(f"PORTAL_OFFICE_HOURS: {exc}") from None
         if not self.production:
             return self
         problems = []

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Mapping
 
 from portal.core import audit
+from portal.core import approvals
 from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import Conflict, Forbidden, FormErrors, NotFound
@@ -266,23 +267,42 @@ async def request_deposit_release(ref: TenantRef, deposit_id: int, kind: str, ra
     return entry_id
 
 
+def _release_flow(kind: str) -> approvals.Flow:
+    """A deduction or refund waits for one second person who may approve money."""
+    return approvals.Flow(
+        name=f"money.deposit.{kind}",
+        steps=(approvals.Step("approve", "Second-person approval", perm=Perm.MONEY_APPROVE, not_requester=True),),
+        reason_field="note",
+    )
+
+
+RELEASE_FLOWS = {kind: _release_flow(kind) for kind in ("deduction", "refund")}
+
+
+def _release_case(entry: Mapping[str, Any]) -> approvals.Case:
+    """The approval state of a deposit entry, from its own columns."""
+    pending = entry["status"] == "pending"
+    return approvals.Case(
+        requester_id=entry["recorded_by_id"], step="approve" if pending else None,
+        outcome=approvals.Outcome(entry["status"]),
+        actors={} if pending or entry["decided_by_id"] is None else {"approve": entry["decided_by_id"]},
+    )
+
+
 async def decide_deposit_entry(ref: TenantRef, entry_id: int, approve: bool, principal: Principal,
                                note: str = "") -> None:
     """Approve or reject a pending deduction/refund: never by the person who recorded it."""
     need(principal, Perm.MONEY_APPROVE)
-    note = (note or "").strip()[:500]
-    if not approve and not note:
-        raise FormErrors({"note": "Give a reason for the rejection."})
+    decision = approvals.Decision.APPROVE if approve else approvals.Decision.REJECT
     async with ledger_tx(ref) as conn:
-        entry = await conn.fetchrow("SELECT * FROM deposit_entry WHERE id = $1", entry_id)
+        entry = await conn.fetchrow("SELECT deposit_id FROM deposit_entry WHERE id = $1", entry_id)
         if entry is None:
             raise NotFound("No such entry.")
         await conn.execute("SELECT 1 FROM deposit WHERE id = $1 FOR UPDATE", entry["deposit_id"])
         entry = await conn.fetchrow("SELECT * FROM deposit_entry WHERE id = $1", entry_id)
-        if entry["status"] != "pending":
+        if entry["kind"] not in RELEASE_FLOWS:
             raise Conflict("This entry has already been decided.")
-        if entry["recorded_by_id"] == principal.user_id:
-            raise Forbidden("A second person must approve what you recorded.")
+        decided = approvals.decide(RELEASE_FLOWS[entry["kind"]], _release_case(entry), principal, decision, reason=note)
         if approve:
             balance, _ = await _deposit_balance(conn, entry["deposit_id"])
             if entry["amount_fen"] > balance:
@@ -290,11 +310,12 @@ async def decide_deposit_entry(ref: TenantRef, entry_id: int, approve: bool, pri
         await conn.execute(
             "UPDATE deposit_entry SET status = $2, decided_by = $3, decided_by_id = $4, decided_at = now(),"
             " decision_note = $5 WHERE id = $1",
-            entry_id, "approved" if approve else "rejected", principal.name, principal.user_id, note)
-        await _log(conn, principal, "deposit", entry["deposit_id"], f"{entry['kind']}_{'approved' if approve else 'rejected'}",
-                   "", f"{entry['amount_fen'] / 100:.2f} {entry['reason']} {note}".strip(), approved_by=principal.name)
-        await audit.record(f"money.deposit.{entry['kind']}.{'approve' if approve else 'reject'}", principal=principal,
-                           tenant_id=ref.id, target=f"deposit_entry:{entry_id}", detail={"note": note})
+            entry_id, decided.after.outcome.value, principal.name, principal.user_id, decided.reason)
+        await _log(conn, principal, "deposit", entry["deposit_id"], f"{entry['kind']}_{decided.after.outcome.value}",
+                   "", f"{entry['amount_fen'] / 100:.2f} {entry['reason']} {decided.reason}".strip(),
+                   approved_by=principal.name)
+        await approvals.record(decided, principal, tenant_id=ref.id, target=f"deposit_entry:{entry_id}",
+                               detail={"note": decided.reason})
 
 
 # --- charges ------------------------------------------------------------------------------------

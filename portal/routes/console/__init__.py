@@ -1,12 +1,14 @@
 """The staff console (/console)."""
 
-from portal.routes.console import account, audit, billing, documents, home, lending, money, reviews, staff, tenants
+from portal.routes.console import (
+    account, audit, billing, calendar, documents, home, lending, money, reviews, staff, tenants,
+)
 
 # Everything behind the gate that sends a person with a temporary password to
 # the account page first.
 ROUTES = [
     account.password_gate(
         *home.ROUTES, *tenants.ROUTES, *reviews.ROUTES, *staff.ROUTES, *audit.ROUTES, *account.ROUTES,
-        *documents.ROUTES, *lending.ROUTES, *money.ROUTES, *billing.ROUTES,
+        *documents.ROUTES, *lending.ROUTES, *money.ROUTES, *billing.ROUTES, *calendar.ROUTES,
     )
 ]
