@@ -13,6 +13,8 @@ import struct
 import zipfile
 import zlib
 
+from tests.fake_clamd import EICAR
+
 MIB = 1024 * 1024
 
 OFFICE_TYPES = {
@@ -200,3 +202,8 @@ CORPUS = [
     ("valid-utf8-bom", "letter.txt", lambda: b"\xef\xbb\xbf" + (TEXT * 10).encode(), "ok"),
     ("valid-gb18030", "letter.txt", lambda: (TEXT * 10).encode("gb18030"), "ok"),
 ]
+
+# Files the scanner must catch though every other check passes them (the part is
+# stored uncompressed: the fake clamd, unlike the real one, does not unpack zips).
+EICAR_TEXT = EICAR
+EICAR_IN_DOCX = office(extra={"word/media/eicar.bin": EICAR}, compression=zipfile.ZIP_STORED)

@@ -1,5 +1,6 @@
 """The upload checks without the web app: each Office limit on its own, bounded
-memory on huge parts, markup found in text wherever a block boundary falls."""
+memory on huge parts, markup found in text wherever a block boundary falls,
+and the clamd client against a fake clamd speaking the real protocol."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import zipfile
 import pytest
 
 from documents import office
+from documents.clamd import ClamdScan, ScannerUnavailable
 from documents.sniff import Refused, Sniffer
 from tests import upload_corpus as corpus
+from tests.fake_clamd import EICAR, FakeClamd
 
 
 def check(tmp_path, data: bytes) -> str:
@@ -113,10 +116,78 @@ def test_ordinary_angle_brackets_pass_wherever_the_blocks_are_cut(text):
         assert sniff_text([text[:cut], text[cut:]] if cut < len(text) else [text]).startswith("text/plain")
 
 
+@pytest.fixture
+def clamd(tmp_path):
+    server = FakeClamd(tmp_path / "clamd.sock", max_stream=4 * corpus.MIB)
+    yield server
+    server.close()
+
+
+def scan(address: str, data: bytes, block: int = 300_000) -> None:
+    scanner = ClamdScan(address)
+    try:
+        for start in range(0, len(data), block):
+            scanner.write(data[start:start + block])
+        scanner.verdict()
+    finally:
+        scanner.close()
+
+
+def test_clean_stream_passes_and_clamd_received_every_byte(clamd):
+    data = bytes(range(256)) * 9000
+    scan(clamd.address, data)
+    assert clamd.streams == [data] and not clamd.protocol_errors
+
+
+def test_eicar_is_refused_even_split_across_chunks(clamd):
+    data = b"x" * 299_990 + EICAR + b"y" * 1000
+    with pytest.raises(Refused) as caught:
+        scan(clamd.address, data)
+    assert caught.value.message.startswith("The virus scanner found malware")
+
+
+def test_scanner_error_answer_refuses(clamd):
+    with pytest.raises(Refused) as caught:
+        scan(clamd.address, bytes(6 * corpus.MIB))  # over the fake's StreamMaxLength
+    assert caught.value.message.startswith("The virus scanner could not check")
+
+
+def test_tcp_address():
+    server = FakeClamd(None)
+    try:
+        scan(server.address, b"hello")
+        assert server.streams == [b"hello"]
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("address", ["/nonexistent/clamd.sock", "127.0.0.1:1", "no-port"])
+def test_unreachable_scanner_fails_closed(address):
+    with pytest.raises(ScannerUnavailable):
+        scan(address, b"hello")
+
+
+def test_a_scanner_that_never_answers_fails_closed(tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.setattr("documents.clamd.TIMEOUT_SECONDS", 0.5)
+    silent = socket.socket(socket.AF_UNIX)
+    silent.bind(str(tmp_path / "silent.sock"))
+    silent.listen(1)
+    held = []
+    threading.Thread(target=lambda: held.append(silent.accept()), daemon=True).start()
+    try:
+        with pytest.raises(ScannerUnavailable):
+            scan(str(tmp_path / "silent.sock"), b"hello")
+    finally:
+        silent.close()
+
+
 def test_every_refusal_message_is_translated():
-    from documents import sniff
+    from documents import clamd, sniff
     from portal import i18n
 
-    messages = [value for name, value in vars(sniff).items() if name.startswith("MSG_")]
+    messages = [value for module in (sniff, clamd) for name, value in vars(module).items() if name.startswith("MSG_")]
+    messages.append(ScannerUnavailable().message)
     missing = [m for m in messages if m not in i18n.catalog_ids("zh")]
-    assert len(messages) > 8 and not missing, missing
+    assert len(messages) > 10 and not missing, missing
