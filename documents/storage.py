@@ -31,6 +31,7 @@ from typing import AsyncIterator, Iterator
 import anyio
 
 from documents import crypto
+from documents.clamd import ClamdScan
 from documents.sniff import HEAD_BYTES, PARSE_CHECKED, FileKind, Sniffer
 from portal.core.settings import Settings
 
@@ -427,9 +428,12 @@ class UploadSink:
     types never reach S3. Types that need a parse check of the whole file (PDF,
     images, Office zip) are spooled to a temporary file, checked while the last
     parts are still uploading, and the upload is dropped if the check fails.
+    With ``scan`` (files from outside) and a configured clamd, the bytes are
+    also streamed to clamd, whose verdict is awaited before the object completes.
     """
 
-    def __init__(self, storage: Storage, tenant_id: int, data_key: bytes, original_name: str = ""):
+    def __init__(self, storage: Storage, tenant_id: int, data_key: bytes, original_name: str = "",
+                 scan: bool = False):
         self.storage = storage
         self.tenant_id = tenant_id
         self.data_key = data_key
@@ -437,6 +441,7 @@ class UploadSink:
         self.object_uid = uuid.uuid4()
         self.key = object_key(tenant_id, self.object_uid)
         self.sniffer = Sniffer()
+        self.clamd_address = storage.settings.clamd_socket if scan else ""
         self._head = bytearray()
         self._batch: list[bytes] = []
         self._batch_size = 0
@@ -449,7 +454,8 @@ class UploadSink:
         loop = asyncio.get_running_loop()
         self._feed = feed = _Feed(loop, QUEUE_BATCHES)
         self._future = future = loop.create_future()
-        sniffer, storage, key, data_key = self.sniffer, self.storage, self.key, self.data_key
+        sniffer, storage, key, data_key, clamd_address = (self.sniffer, self.storage, self.key, self.data_key,
+                                                          self.clamd_address)
 
         def settle(result, error) -> None:
             if not future.done():
@@ -458,7 +464,7 @@ class UploadSink:
         def run() -> None:
             result = error = None
             try:
-                result = _store(feed, sniffer, storage, key, data_key)
+                result = _store(feed, sniffer, storage, key, data_key, clamd_address)
             except Exception as exc:
                 error = exc
             finally:
@@ -526,14 +532,18 @@ class UploadSink:
             await self.storage.aremove(self.key, result.version_id)
 
 
-def _store(feed: _Feed, sniffer: Sniffer, storage: Storage, key: str, data_key: bytes) -> _Result:
-    """The upload thread: sniff, hash, spool (if a parse check is due), encrypt and
-    send the batches from ``feed`` until b"" (the end) or _ABORT."""
+def _store(feed: _Feed, sniffer: Sniffer, storage: Storage, key: str, data_key: bytes,
+           clamd_address: str = "") -> _Result:
+    """The upload thread: sniff, hash, spool (if a parse check is due), scan (if
+    clamd is given), encrypt and send the batches from ``feed`` until b"" (the
+    end) or _ABORT."""
     hasher = hashlib.sha256()
     spool = tempfile.TemporaryFile(prefix="upload-") if sniffer.kind in PARSE_CHECKED else None
     writer = _PartWriter(storage, key)
+    scan = None
     size = 0
     try:
+        scan = ClamdScan(clamd_address) if clamd_address else None
         encryptor = crypto.StreamEncryptor(data_key, context_for(key), writer.reserve)
         while True:
             item = feed.get()
@@ -546,10 +556,14 @@ def _store(feed: _Feed, sniffer: Sniffer, storage: Storage, key: str, data_key: 
             sniffer.feed(item)
             if spool is not None:
                 spool.write(item)
+            if scan is not None:
+                scan.write(item)
             encryptor.write(item)
         feed.close()
         encryptor.close()
-        writer.send_rest()  # the last parts upload while the spooled copy is checked
+        writer.send_rest()  # the last parts upload while clamd and the parse check decide
+        if scan is not None:
+            scan.verdict()
         kind = _parse_check(sniffer, spool)  # a refusal aborts: nothing reaches S3
         version_id = writer.complete()
         return _Result(version_id, hasher.hexdigest(), size, kind)
@@ -559,6 +573,8 @@ def _store(feed: _Feed, sniffer: Sniffer, storage: Storage, key: str, data_key: 
     finally:
         if spool is not None:
             spool.close()
+        if scan is not None:
+            scan.close()
 
 
 def _parse_check(sniffer: Sniffer, spool) -> FileKind:

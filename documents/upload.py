@@ -133,7 +133,7 @@ async def receive_form(
                 if event == "begin":
                     if sink is not None or finished:
                         raise BadUpload("Send one file at a time.")
-                    sink = UploadSink(storage, tenant_id, data_key, value or "")
+                    sink = UploadSink(storage, tenant_id, data_key, value or "", scan=True)
                 elif event == "data":
                     await sink.write(value)
                     if sink.received > max_bytes:

@@ -45,6 +45,8 @@ class Settings:
     login_lockout_minutes: int = 15
     invite_valid_hours: int = 72
     upload_max_mb: int = 50
+    # clamd virus scanner for uploads: a unix socket path or host:port; empty = no scanning.
+    clamd_socket: str = ""
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     mail_from: str = "archive@office.example"

@@ -44,7 +44,10 @@ def download_response(content: Content, *, inline: bool = False) -> Stream:
     """Never served as HTML: the sniffed type, nosniff, attachment unless a PDF/image preview."""
     inline_ok = inline and content.file_kind in ("pdf", "jpeg", "png")
     name = f"{content.title[:80]}-v{content.version}.{content.extension}"
-    headers = {**SAFE_HEADERS, "Content-Disposition": _disposition("inline" if inline_ok else "attachment", name)}
+    # Content-Type set as a header: Litestar appends "; charset=utf-8" to a text/*
+    # media type even when it names its charset already (as our text types do).
+    headers = {**SAFE_HEADERS, "Content-Type": content.content_type,
+               "Content-Disposition": _disposition("inline" if inline_ok else "attachment", name)}
     if content.size is not None:
         headers["Content-Length"] = str(content.size)
     return Stream(content.body, media_type=content.content_type, headers=headers)
