@@ -13,7 +13,7 @@ import socket
 import struct
 
 from documents.sniff import Refused
-from portal.errors import DomainError
+from portal.core.errors import DomainError
 
 TIMEOUT_SECONDS = 60  # per socket operation; clamd answers after scanning the whole stream
 CHUNK = 1024 * 1024

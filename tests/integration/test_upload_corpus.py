@@ -12,7 +12,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from portal.db import DB
+from portal.core.db import DB
 from tests import factories
 from tests.fake_clamd import FakeClamd
 from tests.integration.docs_support import doc_id_of, row_count

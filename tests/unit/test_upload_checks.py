@@ -185,7 +185,7 @@ def test_a_scanner_that_never_answers_fails_closed(tmp_path, monkeypatch):
 
 def test_every_refusal_message_is_translated():
     from documents import clamd, sniff
-    from portal import i18n
+    from portal.core import i18n
 
     messages = [value for module in (sniff, clamd) for name, value in vars(module).items() if name.startswith("MSG_")]
     messages.append(ScannerUnavailable().message)
