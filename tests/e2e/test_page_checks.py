@@ -40,13 +40,18 @@ async def _assert_clean(page, label: str) -> None:
         " return Object.keys(seen).filter(id => seen[id] > 1); })()"
     )
     assert duplicates == [], (label, "duplicate ids", duplicates)
+    faults = await _axe_faults(page, label)
+    assert faults == [], (label, faults)
+
+
+async def _axe_faults(page, label: str) -> list[str]:
     await page.evaluate(AXE + "\n;true")  # evaluated by the DevTools protocol, past the page's CSP
     results = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    faults = [
+    assert results["testEngine"]["name"] == "axe-core" and results["passes"], label  # it really ran
+    return [
         f"{v['id']} ({v['impact']}): {v['help']} @ {[n['target'] for n in v['nodes']][:3]}"
         for v in results["violations"] if v["impact"] in BLOCKING_IMPACT
     ]
-    assert faults == [], (label, faults)
 
 
 async def _sign_in(page, base: str, kind: str, login: str, password: str, check: bool = True) -> None:
@@ -57,6 +62,16 @@ async def _sign_in(page, base: str, kind: str, login: str, password: str, check:
     await page.fill("#f-password", password)
     await page.click("button.primary")
     await page.wait_for_url(f"{base}/{kind}/")
+
+
+async def test_the_checks_catch_a_faulty_page(browser):
+    page = await _watched_page(browser)
+    await page.set_content('<html lang="en"><title>t</title><main><img src="x.png">'
+                           '<label for="a">A</label><input id="a"><input id="a"></main></html>')
+    faults = await _axe_faults(page, "faulty")
+    assert any(f.startswith("image-alt") for f in faults), faults
+    with pytest.raises(AssertionError, match="duplicate ids"):
+        await _assert_clean(page, "faulty")
 
 
 @pytest.fixture
