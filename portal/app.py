@@ -11,7 +11,6 @@ from litestar.datastructures import State
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -22,6 +21,8 @@ from portal.core.errors import DomainError
 from portal.security.sessions import SessionStore
 from portal.security.throttle import LoginThrottle
 from portal.core.settings import Settings
+from portal.web.api_docs import StaticSwaggerPlugin
+from portal.web.headers import SecurityHeadersMiddleware
 from portal.web.middleware import SecurityMiddleware
 from portal.web.render import handle_domain_error, handle_http_error, handle_server_error, make_environment
 
@@ -77,7 +78,8 @@ def create_app(settings: Settings) -> Litestar:
         ],
         lifespan=[lifespan],
         state=State({"settings": settings}),
-        middleware=[SecurityMiddleware],
+        # Headers outermost, so even a CSRF refusal carries them.
+        middleware=[SecurityHeadersMiddleware, SecurityMiddleware],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(make_environment())),
         exception_handlers={
             DomainError: handle_domain_error,
@@ -88,13 +90,7 @@ def create_app(settings: Settings) -> Litestar:
             title="Tenant archive API",
             version="1.0.0",
             path="/api/docs",
-            render_plugins=[SwaggerRenderPlugin(
-                # Served from portal/static/swagger (swagger-ui-dist 5): the docs work offline.
-                js_url="/static/swagger/swagger-ui-bundle.js",
-                css_url="/static/swagger/swagger-ui.css",
-                standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
-                favicon="<link rel='icon' type='image/png' href='/static/swagger/favicon-32x32.png'>",
-            )],
+            render_plugins=[StaticSwaggerPlugin()],
         ),
         request_max_body_size=settings.upload_max_mb * 1024 * 1024 + 1024 * 1024,
         debug=False,

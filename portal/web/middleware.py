@@ -22,11 +22,14 @@ from litestar.types import Message, Receive, Scope, Send
 from portal.core import audit, i18n
 from portal.accounts.service import load_principal
 from portal.security.sessions import COOKIE as SESSION_COOKIE
+from portal.web.multipart_field import leading_field
 
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = b"x-csrftoken"
 CSRF_FIELD = "_csrf_token"
 LANG_COOKIE = "lang"
+# How much of a multipart body the CSRF check may read looking for the token field.
+MULTIPART_HEAD_LIMIT = 64 * 1024
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -91,7 +94,7 @@ class SecurityMiddleware(AbstractMiddleware):
             state["csrf_token"] = anon_token
 
         if scope["method"] not in SAFE_METHODS:
-            if not await self._csrf_ok(scope, receive, state, query):
+            if not await self._csrf_ok(scope, receive, state):
                 await self._refuse(scope, send, state)
                 return
             receive = _replaying(scope.pop("_replay_body", None), receive)
@@ -112,18 +115,28 @@ class SecurityMiddleware(AbstractMiddleware):
 
         await self.app(scope, receive, send_wrapper)
 
-    async def _csrf_ok(self, scope: Scope, receive: Receive, state: dict, query: dict) -> bool:
+    async def _csrf_ok(self, scope: Scope, receive: Receive, state: dict) -> bool:
+        """The token comes in the X-CSRFToken header (HTMX, API) or as a form field;
+        never in the URL, which access logs keep."""
         expected = state["csrf_token"]
-        supplied = _header(scope, CSRF_HEADER) or (query.get("_csrf") or [None])[0]
+        supplied = _header(scope, CSRF_HEADER)
         if supplied is None:
-            content_type = (_header(scope, b"content-type") or "").split(";")[0].strip()
-            if content_type == "application/x-www-form-urlencoded":
+            content_type = _header(scope, b"content-type") or ""
+            media_type = content_type.split(";")[0].strip().lower()
+            if media_type == "application/x-www-form-urlencoded":
                 # Read the (small) form body and replay it to the handler.
                 body = await _read_body(receive, limit=1_000_000)
                 if body is None:
                     return False
                 supplied = (parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD) or [None])[0]
-                scope["_replay_body"] = body
+                scope["_replay_body"] = (body, False)
+            elif media_type == "multipart/form-data":
+                # Uploads: the token field precedes the file; read only the head of the body.
+                head = await leading_field(content_type, receive, CSRF_FIELD, MULTIPART_HEAD_LIMIT)
+                if head is None:
+                    return False
+                supplied, body, more_body = head
+                scope["_replay_body"] = (body, more_body)
         return bool(supplied) and hmac.compare_digest(str(supplied), expected)
 
     async def _refuse(self, scope: Scope, send: Send, state: dict) -> None:
@@ -134,7 +147,6 @@ class SecurityMiddleware(AbstractMiddleware):
         else:
             body = (
                 f'<!doctype html><meta charset="utf-8"><title>403</title><p>{message}</p>'
-                f'<p><a href="javascript:history.back()">←</a></p>'
             ).encode()
             content_type = b"text/html; charset=utf-8"
         await audit.record("security.csrf_refused", principal=state.get("principal"), outcome="refused",
@@ -144,15 +156,16 @@ class SecurityMiddleware(AbstractMiddleware):
         await send({"type": "http.response.body", "body": body})
 
 
-def _replaying(body: bytes | None, receive: Receive) -> Receive:
-    """Give the handler the body the CSRF check already read."""
-    if body is None:
+def _replaying(read: tuple[bytes, bool] | None, receive: Receive) -> Receive:
+    """Give the handler the body the CSRF check already read, then the rest."""
+    if read is None:
         return receive
-    pending = [body]
+    pending = [read]
 
     async def replay() -> Message:
         if pending:
-            return {"type": "http.request", "body": pending.pop(), "more_body": False}
+            body, more_body = pending.pop()
+            return {"type": "http.request", "body": body, "more_body": more_body}
         return await receive()
 
     return replay

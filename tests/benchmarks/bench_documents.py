@@ -158,8 +158,9 @@ async def stream_upload(client, tenant_id: int, size: int, title: str = "bench")
         for piece in body:
             yield piece
 
-    return await client.post(f"/console/tenants/{tenant_id}/documents/upload", params={"_csrf": token},
-                             content=agen(), headers={"content-type": content_type, "content-length": str(length)})
+    return await client.post(f"/console/tenants/{tenant_id}/documents/upload", content=agen(),
+                             headers={"content-type": content_type, "content-length": str(length),
+                                      "x-csrftoken": token})
 
 
 # --- the benchmark ------------------------------------------------------------------------------
@@ -251,9 +252,10 @@ def _app_upload(base: str, cookie: str, csrf: str, tenant_id: int, size: int) ->
               "confidentiality": "internal"}
     content_type, length, body = multipart_stream(fields, "big.txt", size, text_block())
     started = time.perf_counter()
-    response = _http().request("POST", f"{base}/console/tenants/{tenant_id}/documents/upload?_csrf={csrf}",
+    response = _http().request("POST", f"{base}/console/tenants/{tenant_id}/documents/upload",
                                body=body, headers={"content-type": content_type, "content-length": str(length),
-                                                   "cookie": cookie}, redirect=False, chunked=False)
+                                                   "cookie": cookie, "x-csrftoken": csrf}, redirect=False,
+                               chunked=False)
     seconds = time.perf_counter() - started
     if response.status not in (302, 303):
         raise RuntimeError(f"upload failed: {response.status} {response.data[:300]!r}")

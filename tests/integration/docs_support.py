@@ -77,7 +77,7 @@ async def upload(client, tenant_id: int, data: bytes, filename: str = "scan.pdf"
     token = await factories.form_token(client, f"/console/tenants/{tenant_id}/documents")
     fields = dict(META if meta is None else meta)
     return await client.post(path or f"/console/tenants/{tenant_id}/documents/upload",
-                             params={"_csrf": token}, data=fields,
+                             data={"_csrf_token": token, **fields},
                              files={"file": (filename, data, "application/octet-stream")})
 
 

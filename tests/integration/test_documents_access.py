@@ -66,12 +66,12 @@ async def test_portal_upload_review_accept_and_reject(settings, world, client_of
     import re
 
     request_id = int(re.search(r'<option value="(\d+)"[^>]*>法定代表人身份证复印件', page.text).group(1))
-    token = re.search(r"_csrf=([0-9a-f]+)", page.text).group(1)
-    response = await portal.post("/portal/documents/upload", params={"_csrf": token},
-                                 data={"request_id": str(request_id), "title": ""},
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+    response = await portal.post("/portal/documents/upload",
+                                 data={"_csrf_token": token, "request_id": str(request_id), "title": ""},
                                  files={"file": ("id.png", png_bytes(), "image/png")})
     assert response.status_code in (302, 303), response.text[:300]
-    second = await portal.post("/portal/documents/upload", params={"_csrf": token}, data={"title": "装修申请"},
+    second = await portal.post("/portal/documents/upload", data={"_csrf_token": token, "title": "装修申请"},
                                files={"file": ("fitout.pdf", pdf_bytes("fitout"), "application/pdf")})
     assert second.status_code in (302, 303)
     # Not visible before acceptance.
@@ -122,8 +122,8 @@ async def test_portal_refusal_of_executable_keeps_nothing(settings, world, clien
     portal.cookies.set("lang", "en")
     await portal.get("/portal/documents")
     page = await portal.get("/portal/documents")
-    token = page.text.split("_csrf=")[1].split('"')[0]
-    response = await portal.post("/portal/documents/upload", params={"_csrf": token}, data={"title": "发票"},
+    token = await factories.form_token(portal, "/portal/documents")
+    response = await portal.post("/portal/documents/upload", data={"_csrf_token": token, "title": "发票"},
                                  files={"file": ("invoice.pdf", b"MZ" + b"\x00" * 200, "application/pdf")})
     assert response.status_code == 422 and "program" in response.text
     assert await DB.pool.fetchval("SELECT count(*) FROM core.review_item WHERE tenant_id = $1", world["a"]) == 0

@@ -148,7 +148,7 @@ async def test_versions_and_duplicates(settings, world, client_of):
     doc_id = doc_id_of(await upload(clerk, world["a"], first))
     token = await factories.form_token(clerk, f"/console/tenants/{world['a']}/documents/{doc_id}")
     second = pdf_bytes("version-two", pages=2)
-    response = await clerk.post(f"/console/tenants/{world['a']}/documents/{doc_id}/versions", params={"_csrf": token},
+    response = await clerk.post(f"/console/tenants/{world['a']}/documents/{doc_id}/versions", data={"_csrf_token": token},
                                 files={"file": ("v2.pdf", second, "application/pdf")})
     assert response.status_code in (302, 303), response.text[:300]
     current = await clerk.get(f"/console/tenants/{world['a']}/documents/{doc_id}/download")

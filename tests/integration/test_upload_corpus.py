@@ -49,15 +49,15 @@ async def send(people, via: str, filename: str, data: bytes, lang: str = "en") -
         fields = {"category": "correspondence", "title": filename, "issue_date": "2024-05-01"}
     else:
         page, target, fields = "/portal/documents", "/portal/documents/upload", {"title": filename}
-    token = re.search(r"_csrf=([0-9a-f]+)", (await client.get(page)).text).group(1)
-    return await client.post(target, params={"_csrf": token}, data=fields,
+    token = await factories.form_token(client, page)
+    return await client.post(target, data={"_csrf_token": token, **fields},
                              files={"file": (filename, data, "application/octet-stream")})
 
 
 async def footprint(settings, tenant_id: int) -> tuple[int, int, int]:
     """(document objects in S3 incl. versions, document rows, review-queue rows) of the tenant.
     Thumbnails (``<uid>.thumb``, made later by the worker for accepted files) are not counted."""
-    from portal.runtime import s3_client
+    from portal.core.s3 import s3_client
 
     objects = sum(1 for obj in s3_client(settings).list_objects(
         settings.s3_bucket, prefix=f"tenants/{tenant_id:06d}/", recursive=True, include_version=True)
