@@ -43,16 +43,17 @@ async def test_session_set_would_leak_and_set_local_does_not(database, settings)
     ref = await registry.get_ref(await factories.tenant(await factories.building()))
     running = bouncer.start(settings.database_url, pool_size=1)
     url = running.url_for(settings.database_url)
-    first, second = [await asyncpg.connect(url, statement_cache_size=0) for _ in range(2)]
+    clients = []
     try:
+        first, second = clients = [await asyncpg.connect(url, statement_cache_size=0) for _ in range(2)]
         async with first.transaction():
             await first.execute("SELECT set_config('search_path', $1, true)", ref.schema)
         assert await second.fetchval("SHOW search_path") == "pg_catalog"
         await first.execute(f"SET search_path = {ref.schema}")  # what the code never does
         assert await second.fetchval("SHOW search_path") == ref.schema
     finally:
-        await first.close()
-        await second.close()
+        for client in clients:
+            await client.close()
         running.stop()  # closes the polluted server connection
 
 
@@ -61,11 +62,12 @@ async def test_pool_reset_keeps_other_clients_advisory_locks(database, settings)
     another client holds on the shared server connection."""
     running = bouncer.start(settings.database_url, pool_size=1)
     url = running.url_for(settings.database_url)
-    holder = await asyncpg.connect(url, statement_cache_size=0)
-    pool = await asyncpg.create_pool(**db.connect_kwargs(settings.with_(database_url=url)), **db.pool_options(2))
-    watcher = await asyncpg.connect(settings.database_url)
     held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND granted"
+    holder = pool = watcher = None
     try:
+        holder = await asyncpg.connect(url, statement_cache_size=0)
+        pool = await asyncpg.create_pool(**db.connect_kwargs(settings.with_(database_url=url)), **db.pool_options(2))
+        watcher = await asyncpg.connect(settings.database_url)
         await holder.execute("SELECT pg_advisory_lock($1, $2)", *LOCK_KEY)
         assert await watcher.fetchval(held, *LOCK_KEY) == 1
         for _ in range(5):
@@ -73,9 +75,9 @@ async def test_pool_reset_keeps_other_clients_advisory_locks(database, settings)
                 await conn.fetchval("SELECT 1")
         assert await watcher.fetchval(held, *LOCK_KEY) == 1
     finally:
-        await pool.close()
-        await holder.close()
-        await watcher.close()
+        for resource in (pool, holder, watcher):
+            if resource is not None:
+                await resource.close()
         running.stop()
 
 
