@@ -8,9 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium: browser tests; fonts-noto-cjk: Chinese in pages and PDFs; poppler-utils:
-# PDF thumbnails and checks; the pango/harfbuzz/fontconfig libraries: WeasyPrint.
+# PDF thumbnails and checks; the pango/harfbuzz/fontconfig libraries: WeasyPrint;
+# pgbouncer: the tenancy tests also run through it (transaction pooling).
 PACKAGES=(chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b
-          libharfbuzz-subset0 libfontconfig1 libglib2.0-0 python3-venv)
+          libharfbuzz-subset0 libfontconfig1 libglib2.0-0 python3-venv pgbouncer)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

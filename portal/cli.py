@@ -120,7 +120,12 @@ def web(reload: bool) -> None:
 
     settings = _settings()
     uvicorn.run("portal.asgi:app", host=settings.host, port=settings.port, reload=reload, proxy_headers=True,
-                log_level="info")
+                log_level="info", workers=1 if reload else web_workers(settings))
+
+
+def web_workers(settings: Settings) -> int:
+    """Web server processes: the setting, or one per CPU core available to us."""
+    return settings.web_workers if settings.web_workers > 0 else len(os.sched_getaffinity(0))
 
 
 @main.command()
@@ -304,6 +309,20 @@ def bench_billing(tenants: int, as_json: bool) -> None:
     from tests.benchmarks import bench_money as b
 
     click.echo(json.dumps(b.main_billing(load_settings(), tenants, progress=None if as_json else click.echo)))
+
+
+@bench.command("web")
+@click.option("--tenants", default=50, show_default=True)
+@click.option("--clients", default=20, show_default=True, help="Concurrent keep-alive connections.")
+@click.option("--requests", default=5000, show_default=True, help="Requests per phase (portal home, then mix).")
+@click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
+def bench_web(tenants: int, clients: int, requests: int, as_json: bool) -> None:
+    """The web server under load: requests/s, latency, and every answer checked for the right tenant."""
+    from tests.benchmarks import bench_web as b
+
+    result = b.main(load_settings(), tenants=tenants, clients=clients, requests=requests,
+                    progress=None if as_json else click.echo)
+    click.echo(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Callable
 
 import migrations
-from portal.core.db import DB
+from portal.core.db import DB, set_fail_closed_default
 from tenants.scope import check_schema, tenant_tx
 
 # pg_advisory_xact_lock(namespace, tenant id): one lock per schema.
@@ -53,6 +53,7 @@ async def migrate_core() -> list[int]:
     async with DB.transaction() as tx:
         conn = tx.connection
         await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", *CORE_LOCK)
+        await set_fail_closed_default(conn)
         exists = await conn.fetchval("SELECT to_regclass('core.migration_record') IS NOT NULL")
         done = set()
         if exists:

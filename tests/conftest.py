@@ -152,3 +152,28 @@ def celery_worker(settings, database, celery_app):
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(settings, database):
+    """PgBouncer in transaction mode with 2 server connections in front of the test database."""
+    from tests import pgbouncer as bouncer
+
+    running = bouncer.start(settings.database_url, pool_size=2)
+    yield running
+    running.stop()
+
+
+@pytest_asyncio.fixture
+async def through_pgbouncer(settings, pgbouncer):
+    """For one test, the one engine (``portal.core.db.DB``) talks to PostgreSQL
+    through PgBouncer: a pool opened exactly as the app opens it, many more
+    clients than PgBouncer's server connections."""
+    bouncer_settings = settings.with_(database_url=pgbouncer.url_for(settings.database_url))
+    direct = db.DB.pool
+    db.DB.pool = await asyncpg.create_pool(**db.connect_kwargs(bouncer_settings), **db.pool_options(20))
+    try:
+        yield bouncer_settings
+    finally:
+        await db.DB.pool.close()
+        db.DB.pool = direct

@@ -47,8 +47,44 @@ def connect_kwargs(settings: Settings) -> dict:
         # migration) would otherwise break cached statements for everyone
         # ("cached plan must not change result type").
         "statement_cache_size": 0,
+        # PgBouncer ignores this startup parameter (``ignore_startup_parameters``);
+        # the database default set by ``portal migrate`` (``set_fail_closed_default``)
+        # then gives every server connection the same fail-closed path.
         "server_settings": {"search_path": DEFAULT_SEARCH_PATH, "application_name": "tenant-archive"},
     }
+
+
+async def reset_connection(conn) -> None:
+    """What the pool runs when a connection is given back, after asyncpg has
+    rolled back any open transaction: nothing on the server.
+
+    asyncpg's default (``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL``) is unsafe behind PgBouncer in transaction mode: it runs on
+    whatever server connection PgBouncer picks and releases the session
+    advisory locks of another client sharing it. The application keeps no
+    session state to reset: the tenant path is ``SET LOCAL`` (ends with the
+    transaction), there is no statement cache, LISTEN, cursor outside a
+    transaction or session ``SET``; the only session advisory lock
+    (``portal demo``) is held on a connection of its own. It also saves a round
+    trip per release.
+    """
+
+
+async def set_fail_closed_default(conn) -> None:
+    """Make ``pg_catalog`` the database's default search_path (once).
+
+    Connections ask for it as a startup parameter, but a transaction pooler
+    (PgBouncer) drops that parameter; the database default holds for every
+    server connection, however it was opened."""
+    current = await conn.fetchval(
+        "SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase"
+        " WHERE d.datname = pg_catalog.current_database() AND s.setrole = 0"
+    )
+    if f"search_path={DEFAULT_SEARCH_PATH}" not in (current or []):
+        await conn.execute(
+            "DO $$ BEGIN EXECUTE pg_catalog.format('ALTER DATABASE %I SET search_path = "
+            + DEFAULT_SEARCH_PATH + "', pg_catalog.current_database()); END $$"
+        )
 
 
 _users = 0  # open_pool/close_pool pairs sharing the one pool (app + tests + CLI)
@@ -63,14 +99,18 @@ async def open_pool(settings: Settings, max_size: int | None = None) -> PortalEn
     if DB.pool is not None:
         return DB
     DB.config = connect_kwargs(settings)
-    size = max_size or settings.db_pool_size
-    await DB.start_connection_pool(
-        min_size=1,
-        max_size=size,
-        max_queries=5000,
-        max_inactive_connection_lifetime=60.0,
-    )
+    await DB.start_connection_pool(**pool_options(max_size or settings.db_pool_size))
     return DB
+
+
+def pool_options(max_size: int) -> dict:
+    return {
+        "min_size": 1,
+        "max_size": max_size,
+        "max_queries": 5000,
+        "max_inactive_connection_lifetime": 60.0,
+        "reset": reset_connection,
+    }
 
 
 async def close_pool() -> None:
@@ -96,6 +136,15 @@ async def ensure_database(settings: Settings) -> bool:
     name = database_name(settings.database_url)
     if not re.fullmatch(r"[A-Za-z0-9_]{1,63}", name):
         raise ValueError(f"unsupported database name {name!r}")
+    # Try the database itself first: behind PgBouncer (or with a role that may
+    # not reach it) the ``postgres`` maintenance database is often unreachable.
+    try:
+        conn = await asyncpg.connect(settings.database_url)
+    except asyncpg.InvalidCatalogNameError:
+        pass
+    else:
+        await conn.close()
+        return False
     conn = await asyncpg.connect(admin_url(settings.database_url))
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)

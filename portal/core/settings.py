@@ -39,6 +39,7 @@ class Settings:
     port: int = 8000
     data_dir: str = ".portal-data"
     db_pool_size: int = 8
+    web_workers: int = 0  # web server processes; 0 = one per CPU core
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     login_max_failures: int = 5

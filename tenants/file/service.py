@@ -43,22 +43,35 @@ async def read_file(ref: TenantRef, principal: Principal, *, changes_page: int =
         conn = tx.connection
         profile = await conn.fetchrow("SELECT * FROM profile WHERE id = 1")
         contacts = await conn.fetch("SELECT * FROM contact ORDER BY active DESC, is_primary DESC, id")
-        total_changes = await conn.fetchval("SELECT count(*) FROM change_log")
-        changes = await conn.fetch(
-            "SELECT * FROM change_log ORDER BY at DESC, id DESC LIMIT $1 OFFSET $2",
-            CHANGES_PER_PAGE, (max(changes_page, 1) - 1) * CHANGES_PER_PAGE,
-        )
+        changes, total_changes = await _change_page(conn, changes_page)
         requests = await conn.fetch("SELECT * FROM change_request ORDER BY submitted_at DESC, id DESC LIMIT 50")
         if principal.is_staff and audit_view:
             await audit.record("tenant.view", principal=principal, tenant_id=ref.id, target=ref.archive_no)
     return {
         "profile": dict(profile),
         "contacts": [dict(c) for c in contacts],
-        "changes": [dict(c) for c in changes],
+        "changes": changes,
         "changes_total": total_changes,
         "changes_page": changes_page,
         "requests": [_request_dict(r) for r in requests],
     }
+
+
+async def _change_page(conn, page: int) -> tuple[list[dict], int]:
+    """One page of the change log and the total count, in one query (the
+    count rides along as a window); a second query only past the last page."""
+    offset = (max(page, 1) - 1) * CHANGES_PER_PAGE
+    rows = await conn.fetch(
+        "SELECT *, count(*) OVER () AS _total FROM change_log ORDER BY at DESC, id DESC LIMIT $1 OFFSET $2",
+        CHANGES_PER_PAGE, offset,
+    )
+    changes = [dict(r) for r in rows]
+    total = 0
+    for change in changes:
+        total = change.pop("_total")
+    if not changes and offset:
+        total = await conn.fetchval("SELECT count(*) FROM change_log")
+    return changes, total
 
 
 def _request_dict(row) -> dict:

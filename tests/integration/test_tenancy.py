@@ -112,10 +112,12 @@ async def test_no_tenant_tables_in_core_or_public(database):
     assert not tenant_tables & {r["tablename"] for r in rows}
 
 
-async def test_interleaved_requests_never_cross_tenants(database):
-    """Many concurrent scoped transactions on a small pool: each sees only its canary."""
+async def interleave_canaries(tenants: int, requests: int) -> None:
+    """Many concurrent scoped transactions, interleaved with unscoped queries,
+    on whatever pool ``DB`` holds: each scoped read sees only its own tenant's
+    canary, and every unscoped read of a tenant table still fails."""
     bld = await factories.building()
-    refs = [await registry.get_ref(await factories.tenant(bld, name=f"金丝雀{i}")) for i in range(6)]
+    refs = [await registry.get_ref(await factories.tenant(bld, name=f"金丝雀{i}")) for i in range(tenants)]
     for ref in refs:
         async with tenant_tx(ref.schema) as tx:
             await tx.connection.execute("UPDATE profile SET notes = $1", f"canary-{ref.id}")
@@ -127,6 +129,18 @@ async def test_interleaved_requests_never_cross_tenants(database):
             piccolo_notes = (await Profile.select(Profile.notes).first())["notes"]
             return ref.id, notes, piccolo_notes
 
-    results = await asyncio.gather(*(read(random.choice(refs)) for _ in range(300)))
+    async def unscoped():
+        with pytest.raises(asyncpg.UndefinedTableError):
+            await DB.pool.fetchval("SELECT notes FROM profile")
+        return None
+
+    jobs = [read(random.choice(refs)) if i % 5 else unscoped() for i in range(requests)]
+    results = [r for r in await asyncio.gather(*jobs) if r is not None]
+    assert len(results) == requests - len(range(0, requests, 5))
     for tenant_id, notes, piccolo_notes in results:
         assert notes == piccolo_notes == f"canary-{tenant_id}"
+
+
+async def test_interleaved_requests_never_cross_tenants(database):
+    """Many concurrent scoped transactions on a small pool: each sees only its canary."""
+    await interleave_canaries(tenants=6, requests=300)

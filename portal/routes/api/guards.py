@@ -15,7 +15,7 @@ from portal.core.roles import Perm
 from portal.web.render import portal_guard, principal_of, requires
 
 
-def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if principal_of(connection) is None:
         raise NotAuthorizedException()
 
@@ -24,22 +24,22 @@ def staff_requires(*perms: Perm):
     """A signed-in staff member holding every one of ``perms`` (as ``requires``)."""
     inner = requires(*perms)
 
-    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         principal = principal_of(connection)
         if principal is None:
             raise NotAuthorizedException()
         if not principal.is_staff:
             raise PermissionDeniedException()
-        inner(connection, handler)
+        await inner(connection, handler)
 
     return guard
 
 
-def portal_user(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+async def portal_user(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """A signed-in tenant portal user (as ``portal_guard``)."""
     principal = principal_of(connection)
     if principal is None:
         raise NotAuthorizedException()
     if not principal.is_portal:
         raise PermissionDeniedException()
-    portal_guard(connection, handler)
+    await portal_guard(connection, handler)
