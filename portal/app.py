@@ -16,11 +16,12 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from redis.asyncio import Redis
 
-from portal.core import db
+from portal.core import db, jobs
 from portal.core.errors import DomainError
 from portal.security.sessions import SessionStore
 from portal.security.throttle import LoginThrottle
 from portal.core.settings import Settings
+from tasks.celery_app import make_celery, sender
 from portal.web.api_docs import StaticSwaggerPlugin
 from portal.web.headers import SecurityHeadersMiddleware
 from portal.web.middleware import SecurityMiddleware
@@ -43,6 +44,7 @@ async def healthz() -> dict:
 async def start_resources(app: Litestar, settings: Settings) -> None:
     """Connections the app holds while it runs: the DB pool, Redis, sessions."""
     await db.open_pool(settings)
+    jobs.use_sender(sender(make_celery(settings)))
     redis = Redis.from_url(settings.redis_url)
     app.state.redis = redis
     app.state.sessions = SessionStore(redis, settings.session_idle_minutes * 60, settings.session_absolute_hours * 3600)

@@ -12,6 +12,7 @@ from typing import Awaitable, Callable, TypeVar
 from celery import current_app
 
 from portal.core import db
+from portal.core.errors import NotFound
 from tenants.registry.service import TenantRef, get_ref
 
 T = TypeVar("T")
@@ -36,3 +37,43 @@ async def tenant_ref(tenant_id) -> TenantRef:
     if not isinstance(tenant_id, int) or isinstance(tenant_id, bool):
         raise ValueError(f"task needs an integer tenant id, got {tenant_id!r}")
     return await get_ref(tenant_id)
+
+
+class TenantGone(Exception):
+    """The task's tenant is not in the registry (or its schema is gone)."""
+
+
+def tenant_task(name: str, *, in_transaction: bool = True, **options):
+    """Declare a Celery task that acts on one tenant.
+
+    The task's first argument is the tenant id. The decorator resolves the
+    registry row (a missing tenant ends the task with ``TenantGone``, never a
+    fall-back to another schema) and runs the coroutine body:
+    ``body(ref, tx, *args)`` inside ``tenant_tx`` (one transaction; its
+    ``on_commit`` follow-ups are sent after commit), or, with
+    ``in_transaction=False`` for work that also talks to S3 or SMTP,
+    ``body(ref, *args)`` opening its own transactions.
+    """
+    from celery import shared_task
+
+    from tenants.scope import tenant_tx
+
+    def declare(body):
+        async def resolved(tenant_id, args):
+            try:
+                ref = await tenant_ref(tenant_id)
+            except NotFound:
+                raise TenantGone(f"tenant {tenant_id} is not in the registry") from None
+            if not in_transaction:
+                return await body(ref, *args)
+            async with tenant_tx(ref.schema) as tx:
+                return await body(ref, tx, *args)
+
+        @shared_task(name=name, **options)
+        def task(tenant_id: int, *args):
+            return run(lambda: resolved(tenant_id, args))
+
+        task.body = body
+        return task
+
+    return declare

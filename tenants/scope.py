@@ -14,6 +14,7 @@ from typing import AsyncIterator
 
 from piccolo.engine.postgres import PostgresTransaction
 
+from portal.core import jobs
 from portal.core.db import DB
 
 SCHEMA_PATTERN = re.compile(r"^t_[0-9]{6}$")
@@ -44,14 +45,18 @@ async def tenant_tx(schema: str) -> AsyncIterator[PostgresTransaction]:
     """Run the block in one transaction scoped to ``schema``.
 
     Nesting is refused: a second tenant inside the first would silently share
-    the outer transaction's search_path.
+    the outer transaction's search_path. Tasks given to ``on_commit`` in the
+    block are sent after the commit, and not at all on a rollback.
     """
     check_schema(schema)
     if DB.current_transaction.get() is not None:
         raise TenantScopeError("tenant_tx cannot be nested inside another transaction")
-    async with DB.transaction(allow_nested=False) as tx:
-        await enter_schema(tx, schema)
-        yield tx
+    with jobs.collecting() as pending:
+        async with DB.transaction(allow_nested=False) as tx:
+            await enter_schema(tx, schema)
+            yield tx
+    # Reached only once the transaction has committed.
+    await jobs.send(pending)
 
 
 async def enter_schema(tx: PostgresTransaction, schema: str) -> None:
