@@ -136,11 +136,14 @@ async def void_reserved(batch_ids: list[int], reason: str) -> None:
         " WHERE batch_id = ANY($1::int[]) AND status = 'reserved'", batch_ids, reason)
 
 
-async def void_numbers(limit: int = 200, batch_id: int | None = None) -> list[dict]:
-    """The register of void numbers (newest first), for finance."""
+async def void_numbers(principal, limit: int = 200, batch_id: int | None = None) -> list[dict]:
+    """The register of void numbers (newest first), for finance: only the
+    tenants of the buildings this person covers."""
+    scope = principal.building_scope()
     rows = await DB.pool.fetch(
         "SELECT n.number, n.tenant_id, t.name AS tenant_name, n.batch_id, n.reason, n.taken_at, n.settled_at"
-        " FROM core.notice_number n LEFT JOIN core.tenant t ON t.id = n.tenant_id WHERE n.status = 'void'"
-        " AND ($2::int IS NULL OR n.batch_id = $2) ORDER BY n.settled_at DESC, n.number DESC LIMIT $1",
-        limit, batch_id)
+        " FROM core.notice_number n JOIN core.tenant t ON t.id = n.tenant_id WHERE n.status = 'void'"
+        " AND ($2::int IS NULL OR n.batch_id = $2) AND ($3::int[] IS NULL OR t.building_ids && $3::int[])"
+        " ORDER BY n.settled_at DESC, n.number DESC LIMIT $1",
+        limit, batch_id, sorted(scope) if scope is not None else None)
     return [dict(r) for r in rows]

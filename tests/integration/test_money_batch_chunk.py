@@ -102,7 +102,7 @@ async def test_cancel_between_prepare_and_file_files_nothing(database, settings)
     assert await batches._file(batch_id, info, job, settings, None) == "stopped"
     assert await _batch_notices(ref, batch_id) == []
     # the number it took is not silently skipped: it is in the register as void, with the reason
-    [void] = await recovery.void_numbers(batch_id=batch_id)
+    [void] = await recovery.void_numbers(GM, batch_id=batch_id)
     assert void["number"] == job.prepared.number and void["reason"] == "cancelled"
     async with tenant_tx(ref.schema) as tx:
         assert await tx.connection.fetchval("SELECT count(*) FROM document WHERE source = 'generated'") == 0

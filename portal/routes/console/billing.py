@@ -123,7 +123,8 @@ async def batch_page(request: Request, batch_id: int) -> Template:
     info = await batches.progress(batch_id)
     template = "console/money/_batch_progress.html" if request.headers.get("hx-request") \
         else "console/money/batch.html"
-    return render(template, **_ctx(request, batch=info, voids=await recovery.void_numbers(batch_id=batch_id)))
+    return render(template, **_ctx(request, batch=info, voids=await recovery.void_numbers(request.state.principal,
+                                                                                   batch_id=batch_id)))
 
 
 @get("/console/money/notices/{batch_id:int}/progress", guards=[requires(Perm.MONEY_READ)])
@@ -157,7 +158,7 @@ async def batch_resend(request: Request, batch_id: int) -> Response:
 @get("/console/money/numbers", guards=[requires(Perm.MONEY_READ)])
 async def void_numbers(request: Request) -> Template:
     """The register of notice numbers taken but never issued, with the reason."""
-    return render("console/money/void_numbers.html", **_ctx(request, voids=await recovery.void_numbers()))
+    return render("console/money/void_numbers.html", **_ctx(request, voids=await recovery.void_numbers(request.state.principal)))
 
 
 ROUTES = [
