@@ -130,7 +130,8 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
     """A ``preexec_fn`` that has the kernel send ``sig`` to the child when the
     process starting it dies, even by SIGKILL (which runs no cleanup of ours).
     Children live in their own session, so a signal to our process group alone
-    would not reach them."""
+    would not reach them. The kernel ties this to the *thread* that forks: start
+    children from a thread that lives as long as the process (the main one)."""
     parent = os.getpid()
 
     def preexec() -> None:
