@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
-from documents import keys
+from documents import keys, pending
 from documents.service import (
     CATEGORIES,
     clean_meta,
@@ -94,6 +94,7 @@ async def portal_upload(ref: TenantRef, principal: Principal, storage: Storage, 
                                target=f"document:{doc_id}", detail={"sha256": stored.sha256, "size": stored.size})
     except BaseException:
         await storage.aremove(stored.key, stored.version_id)
+        await pending.forget(stored.key)
         raise
     return doc_id
 
@@ -206,8 +207,8 @@ async def file_generated_document(
     - Outside any transaction: opens its own ``tenant_tx`` and commits.
     - Inside the caller's ``tenant_tx`` for the SAME tenant: joins it (the rows
       commit or roll back with the caller's work). The object is written to S3
-      before the rows; if the caller rolls back, an unreferenced ciphertext
-      object remains (unreadable without a row, harmless).
+      before the rows, recorded as pending first (``documents.pending``); if the
+      caller rolls back or dies, the beat sweep removes it.
     - Inside a transaction scoped to another schema, or an unscoped one: refused
       (TenantScopeError) — it never writes into the wrong tenant.
     Returns the new document id. The thumbnail is made on first preview.
@@ -228,6 +229,7 @@ async def file_generated_document(
     stored = await store_bytes(storage, ref.id, data_key, pdf_bytes, f"{number or title}.pdf")
     if stored.kind.kind != "pdf":
         await storage.aremove(stored.key, stored.version_id)
+        await pending.forget(stored.key)
         raise ValueError("file_generated_document takes PDF bytes")
 
     async def write(conn) -> int:
@@ -245,4 +247,5 @@ async def file_generated_document(
             return await write(tx.connection)
     except BaseException:
         await storage.aremove(stored.key, stored.version_id)
+        await pending.forget(stored.key)
         raise

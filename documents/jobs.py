@@ -21,11 +21,11 @@ def _celery(settings: Settings):
     return app
 
 
-async def enqueue(settings: Settings, task: str, *args) -> bool:
-    """Send a task by name; a broker outage is logged, not raised (thumbnails are
-    also made on demand)."""
+async def enqueue(settings: Settings, task: str, *args, countdown: float | None = None) -> bool:
+    """Send a task by name (``countdown``: not before that many seconds); a broker
+    outage is logged, not raised (thumbnails are also made on demand)."""
     def send() -> None:
-        _celery(settings).send_task(task, args=list(args))
+        _celery(settings).send_task(task, args=list(args), countdown=countdown)
 
     try:
         await anyio.to_thread.run_sync(send)

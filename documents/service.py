@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Mapping
 
-from documents import keys
+from documents import keys, pending
 from documents.storage import Storage, StoredFile, object_key
 from portal.core import audit
 from portal.core.roles import Perm, Principal, Role
@@ -147,6 +147,7 @@ async def _duplicates(conn, sha256: str, exclude_doc: int) -> list[dict]:
 
 
 async def insert_version(conn, doc_id: int, version: int, stored: StoredFile, by: str) -> int:
+    await pending.settle(conn, stored.key)  # commits with the row, or the sweep removes the object
     return await conn.fetchval(
         "INSERT INTO document_version (document_id, version, object_uid, object_key, s3_version_id, sha256, size,"
         " content_type, file_kind, original_name, uploaded_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
@@ -181,6 +182,7 @@ class Filed:
 
 async def _undo_object(storage: Storage, stored: StoredFile) -> None:
     await storage.aremove(stored.key, stored.version_id)
+    await pending.forget(stored.key)
 
 
 async def file_upload(ref: TenantRef, principal: Principal, storage: Storage, stored: StoredFile,

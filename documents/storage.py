@@ -450,6 +450,9 @@ class UploadSink:
         self.received = 0
 
     async def _start(self) -> None:
+        from documents import pending
+
+        await pending.record(self.key, self.tenant_id)  # before any byte reaches S3
         self.sniffer.start(bytes(self._head))
         loop = asyncio.get_running_loop()
         self._feed = feed = _Feed(loop, QUEUE_BATCHES)
@@ -530,6 +533,9 @@ class UploadSink:
             result = None
         if result is not None:  # the upload had already completed
             await self.storage.aremove(self.key, result.version_id)
+        from documents import pending
+
+        await pending.forget(self.key)
 
 
 def _store(feed: _Feed, sniffer: Sniffer, storage: Storage, key: str, data_key: bytes,

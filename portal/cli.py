@@ -150,9 +150,13 @@ def beat() -> None:
 @click.option("--no-demo", is_flag=True, help="Do not load demo data.")
 def up(no_demo: bool) -> None:
     """Start everything: services it can't reach, migrations, demo data, web, worker and beat."""
-    from portal.runtime import LocalServices, ensure_bucket
+    from portal.runtime import LocalServices, ServiceError, die_with_parent, ensure_bucket, require_free_port
 
     settings = _settings()
+    try:  # before anything starts: an old `up` (or anything else) still serving here
+        require_free_port(settings.host, settings.port, "web")
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
     # Ctrl-C (even when started from a script that ignores SIGINT) and SIGTERM
     # both stop everything this command started.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -174,8 +178,10 @@ def up(no_demo: bool) -> None:
         logs.mkdir(parents=True, exist_ok=True)
         for name in ("web", "worker", "beat"):
             out = open(logs / f"{name}.log", "ab")
+            # Own session (a Ctrl-C is handled here, once), but they die with us, even by SIGKILL.
             children.append(subprocess.Popen([sys.executable, "-m", "portal.cli", name], env=env, stdout=out,
-                                             stderr=subprocess.STDOUT, start_new_session=True))
+                                             stderr=subprocess.STDOUT, start_new_session=True,
+                                             preexec_fn=die_with_parent()))
         _wait_for_web(settings)
         _print_welcome(settings)
         while all(c.poll() is None for c in children):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import ctypes
 import ipaddress
 import json
 import logging
@@ -121,6 +122,64 @@ def tcp_open(endpoint: Endpoint, timeout: float = 1.0) -> bool:
             return True
     except OSError:
         return False
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
+    """A ``preexec_fn`` that has the kernel send ``sig`` to the child when the
+    process starting it dies, even by SIGKILL (which runs no cleanup of ours).
+    Children live in their own session, so a signal to our process group alone
+    would not reach them. The kernel ties this to the *thread* that forks: start
+    children from a thread that lives as long as the process (the main one)."""
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), sig)
+
+    return preexec
+
+
+def port_holder(port: int) -> tuple[int, str] | None:
+    """(pid, command line) of the process listening on a TCP ``port``, read
+    from /proc; (0, '') when the socket belongs to a process we may not inspect;
+    None when nothing listens there."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(f"socket:[{cols[9]}]")
+    if not inodes:
+        return None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                if os.readlink(fd) in inodes:
+                    cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+                    return int(proc.name), cmd
+        except OSError:  # gone, or not ours to read
+            continue
+    return 0, ""
+
+
+def require_free_port(host: str, port: int, what: str) -> None:
+    """Refuse to start when ``port`` is taken, naming the process that holds it."""
+    if port_free(host, port):
+        return
+    holder = port_holder(port)
+    who = f"pid {holder[0]} ({holder[1]})" if holder and holder[0] else "another process"
+    raise ServiceError(f"{what}: port {port} on {host} is already in use by {who}; stop it or choose another port")
 
 
 def port_free(host: str, port: int) -> bool:
@@ -513,7 +572,7 @@ def _spawn(cmd: list, cwd: Path, logfile: Path, env: dict | None = None) -> subp
         out.flush()
         proc = subprocess.Popen(
             [str(c) for c in cmd], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(),
         )
     log.info("started %s (pid %s), log %s", cmd[0], proc.pid, logfile)
     return proc

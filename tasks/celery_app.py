@@ -6,6 +6,7 @@ from celery import Celery
 from celery.schedules import crontab
 
 from portal.core.settings import Settings
+from tenants.money import recovery
 
 TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money"]
 
@@ -25,6 +26,10 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         beat_schedule={
+            "money-recover": {  # dead billing runs / notice batches resumed within a minute
+                "task": "money.recover",
+                "schedule": recovery.SWEEP_SECONDS,
+            },
             "reconcile-summaries-nightly": {
                 "task": "tenancy.reconcile",
                 "schedule": crontab(hour=2, minute=30),

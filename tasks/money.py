@@ -55,6 +55,17 @@ def _chunks(ids: list[int], size: int) -> list[list[int]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
+def _alive(kind: str, job_id: int, body):
+    """Run a chunk with its job's heartbeat kept fresh (tenants.money.recovery)."""
+    from tenants.money import recovery
+
+    async def beating():
+        async with recovery.heartbeat(kind, job_id):
+            return await body()
+
+    return run(beating)
+
+
 def _queue(task) -> str | None:
     """Chunks go to the queue their parent came from (the default one unless a
     caller routed the run elsewhere)."""
@@ -65,7 +76,7 @@ def _queue(task) -> str | None:
 @shared_task(name="money.billing_run", bind=True)
 def billing_run(self, run_id: int) -> dict:
     """Fan the run's pending tenants out to chunk tasks."""
-    from tenants.money import billing
+    from tenants.money import billing, recovery
 
     if not isinstance(run_id, int):
         raise ValueError("billing_run needs a run id")
@@ -74,6 +85,7 @@ def billing_run(self, run_id: int) -> dict:
         pending = await billing.pending_tenants(run_id)
         if not pending:
             await billing.finish_if_complete(run_id)
+        await recovery.touch("billing_run", run_id)  # its chunks have a while to start
         return pending
 
     pending = run(body)
@@ -88,7 +100,7 @@ def bill_chunk(run_id: int, tenant_ids: list[int]) -> dict:
 
     rule = billing.LateFeeRule.from_settings(_settings())
     ids = [int(t) for t in tenant_ids]
-    return run(lambda: billing.bill_many(run_id, ids, rule=rule))
+    return _alive("billing_run", run_id, lambda: billing.bill_many(run_id, ids, rule=rule))
 
 
 @shared_task(name="money.bill_tenant")
@@ -109,7 +121,7 @@ def bill_tenant(run_id: int, tenant_id: int) -> dict:
 
 @shared_task(name="money.notice_batch", bind=True)
 def notice_batch(self, batch_id: int) -> dict:
-    from tenants.money import batches
+    from tenants.money import batches, recovery
 
     async def body():
         if not await batches.is_running(batch_id):
@@ -117,6 +129,7 @@ def notice_batch(self, batch_id: int) -> dict:
         pending = await batches.pending_tenants(batch_id)
         if not pending:
             await batches.finish_if_complete(batch_id)
+        await recovery.touch("notice_batch", batch_id)
         return pending
 
     pending = run(body)
@@ -130,7 +143,7 @@ def notice_chunk(batch_id: int, tenant_ids: list[int]) -> dict:
     from tenants.money import batches
 
     ids = [int(t) for t in tenant_ids]
-    return run(lambda: batches.run_chunk(batch_id, ids, _settings()))
+    return _alive("notice_batch", batch_id, lambda: batches.run_chunk(batch_id, ids, _settings()))
 
 
 @shared_task(name="money.issue_notice")
@@ -147,3 +160,40 @@ def issue_notice(tenant_id: int, kind: str, locale: str = "zh", subject_id: int 
                                    send_email=send_email)
 
     return run(body)
+
+
+@shared_task(name="money.recover")
+def recover() -> dict:
+    """Beat, every few seconds: dispatch again the billing runs and notice batches
+    whose workers died (stale heartbeat), void orphaned notice numbers, and sweep
+    archive objects whose row never committed."""
+    from tenants.money import recovery
+
+    resumed = run(recovery.resume_stalled)
+    for task, job_id in resumed:
+        current_app.send_task(task, args=[job_id])
+    swept = run(_sweep_objects)
+    return {"resumed": [f"{task}:{job_id}" for task, job_id in resumed], "objects_swept": swept}
+
+
+async def _sweep_objects() -> int:
+    from documents import pending
+    from documents.storage import get_storage
+
+    return await pending.sweep(get_storage(_settings()))
+
+
+@shared_task(name="money.email_notice", bind=True, max_retries=None)
+def email_notice(self, tenant_id: int, notice_id: int) -> str:
+    """One delivery attempt of a notice's e-mail; retried with backoff
+    (notices.RETRY_BACKOFF), then recorded as failed."""
+    from tasks.runner import tenant_ref
+    from tenants.money import notices
+
+    async def body():
+        return await notices.deliver(await tenant_ref(tenant_id), notice_id, _settings())
+
+    state, attempts = run(body)
+    if state == "retrying":
+        raise self.retry(countdown=notices.retry_delay(attempts))
+    return state

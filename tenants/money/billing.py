@@ -19,7 +19,7 @@ from portal.core import audit
 from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import Forbidden, FormErrors, NotFound
-from tenants.money import summary
+from tenants.money import recovery, summary
 from tenants.money.amounts import AmountError, add_months, month_end, parse_period, to_fen
 from tenants.money.ledger import _apply_credit, fee_items_map, need
 from tenants.scope import check_schema, tenant_tx
@@ -185,7 +185,8 @@ async def start_run(period_raw, principal: Principal) -> int:
         conn = tx.connection
         run_id = await conn.fetchval(
             "INSERT INTO core.billing_run (period, created_by) VALUES ($1, $2)"
-            " ON CONFLICT (period) DO UPDATE SET status = 'running', finished_at = NULL RETURNING id",
+            " ON CONFLICT (period) DO UPDATE SET status = 'running', finished_at = NULL, heartbeat_at = now()"
+            " RETURNING id",
             period, principal.name)
         await conn.execute(
             f"INSERT INTO core.billing_run_item (run_id, tenant_id) SELECT $1, id FROM ({ELIGIBLE}) t"
@@ -320,7 +321,8 @@ async def finish_if_complete(run_id: int) -> bool:
 
 
 async def run_progress(run_id: int) -> dict:
-    run = await DB.pool.fetchrow("SELECT * FROM core.billing_run WHERE id = $1", run_id)
+    run = await DB.pool.fetchrow(f"SELECT *, {recovery.stalled_sql()} AS stalled FROM core.billing_run WHERE id = $1",
+                                 run_id)
     if run is None:
         raise NotFound("No such billing run.")
     counts = {r["status"]: (r["n"], r["fen"]) for r in await DB.pool.fetch(
@@ -329,8 +331,10 @@ async def run_progress(run_id: int) -> dict:
     done = counts.get("done", (0, 0))
     failed = counts.get("failed", (0, 0))[0]
     total = run["total"] or 0
+    pending = counts.get("pending", (0, 0))[0]
     return {
-        **dict(run), "done": done[0], "failed": failed, "pending": counts.get("pending", (0, 0))[0],
+        **dict(run), "done": done[0], "failed": failed, "pending": pending,
+        "resumable": bool(failed) or bool(pending) and run["stalled"],
         "billed_fen": done[1], "percent": int(100 * (done[0] + failed) / total) if total else 100,
     }
 

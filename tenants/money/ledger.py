@@ -184,7 +184,7 @@ async def overview(ref: TenantRef, principal: Principal, *, audit_view: bool = T
         data = await read_ledger(tx.connection)
         data["notices"] = [dict(r) for r in await tx.connection.fetch(
             "SELECT id, kind, number, title, issue_date, locale, amount_fen, visible_to_tenant, emailed_to,"
-            " emailed_at, email_error, created_by, created_at FROM notice"
+            " emailed_at, email_error, email_state, created_by, created_at FROM notice"
             + ("" if principal.is_staff else " WHERE visible_to_tenant") + " ORDER BY issue_date DESC, id DESC")]
         if principal.is_staff and audit_view:
             await audit.record("money.view", principal=principal, tenant_id=ref.id, target=ref.archive_no)

@@ -12,6 +12,7 @@ import asyncio
 import atexit
 import datetime as dt
 import gc
+import logging
 import os
 import smtplib
 import threading
@@ -26,7 +27,7 @@ from portal.core import audit, i18n
 from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import Conflict, Forbidden, NotFound
-from tenants.money import filing, summary
+from tenants.money import filing, recovery, summary
 from tenants.money.amounts import capitals, fmt, today
 from tenants.money.ledger import METHODS, fee_items_map, need, next_number
 from tenants.money.fonts import subset_fonts
@@ -35,6 +36,7 @@ from tenants.registry.service import TenantRef
 from tenants.scope import tenant_tx
 
 N_ = i18n.N_
+log = logging.getLogger(__name__)
 KINDS = {
     "arrears": N_("Notice of arrears"),
     "final_demand": N_("Final demand for payment"),
@@ -261,6 +263,7 @@ class Prepared:
     ctx: dict[str, Any]
     subject_id: int | None = None
     existing: int | None = None  # a receipt already issued under this number
+    numbered: bool = False  # took a fresh number from core.notice_seq (in the register)
 
     @property
     def number(self) -> str:
@@ -281,39 +284,48 @@ class Prepared:
 
 
 async def prepare(conn, ref: TenantRef, kind: str, settings, *, locale: str = "zh", subject_id: int | None = None,
-                  as_of: dt.date | None = None, fee_items: dict | None = None) -> Prepared:
+                  as_of: dt.date | None = None, fee_items: dict | None = None,
+                  batch_id: int | None = None) -> Prepared:
     """The notice's context and number (in the caller's ``tenant_tx``). Raises
-    Conflict for an arrears notice to a tenant with nothing overdue."""
+    Conflict for an arrears notice to a tenant with nothing overdue. A fresh
+    number is reserved in the register (``recovery``) in the same transaction."""
     ctx = await build_context(conn, ref, kind, settings, locale=locale, subject_id=subject_id, as_of=as_of,
                               fee_items=fee_items)
     if kind in ARREARS_KINDS and ctx["overdue_fen"] <= 0:
         raise Conflict("This tenant has nothing overdue.")
-    existing = None
+    existing, numbered = None, False
     if "number" in ctx:  # receipts carry their own number: issued once, issuing again returns it
         existing = await conn.fetchval("SELECT id FROM notice WHERE number = $1", ctx["number"])
     else:  # a fresh number from the office-wide sequence: nobody has it yet
         ctx["number"] = await next_number(conn, PREFIX[kind], "core.notice_seq", ctx["issue_date"])
-    return Prepared(kind, locale, ctx, subject_id, existing)
+        await recovery.reserve(conn, ctx["number"], ref.id, batch_id)
+        numbered = True
+    return Prepared(kind, locale, ctx, subject_id, existing, numbered)
 
 
 async def store(conn, ref: TenantRef, prepared: Prepared, pdf: bytes, *, actor: Principal,
-                batch_id: int | None = None, visible_to_tenant: bool = True) -> int:
+                batch_id: int | None = None, visible_to_tenant: bool = True, emailing: bool = False) -> int:
     """File the rendered notice in the tenant's archive and record it (in the
     caller's ``tenant_tx``: the archive rows, the notice, its change-log and
     audit rows commit together). Returns the notice id.
 
     The ``notice`` row keeps its own copy of the PDF only when the archive is not
-    available; otherwise downloads and e-mails read the archived document."""
+    available; otherwise downloads and e-mails read the archived document.
+    ``emailing``: it is about to be handed to the mail server (``email_state``
+    'sending' from this commit on, so a crash never sends it twice)."""
     kind, ctx, title, amount = prepared.kind, prepared.ctx, prepared.title, prepared.amount
+    if prepared.numbered:
+        await recovery.issue(conn, prepared.number)
     document_id = await filing.file_notice(
         ref, category=CATEGORY[kind], title=title, issue_date=ctx["issue_date"], pdf_bytes=pdf,
         visible_to_tenant=visible_to_tenant, number=prepared.number, actor_name=actor.name)
     notice_id = await conn.fetchval(
         "INSERT INTO notice (kind, number, title, issue_date, locale, amount_fen, subject_id, pdf, document_id,"
-        " visible_to_tenant, batch_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        " RETURNING id",
+        " visible_to_tenant, batch_id, created_by, email_state)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         kind, prepared.number, title, ctx["issue_date"], prepared.locale, amount, prepared.subject_id,
-        None if document_id else pdf, document_id, visible_to_tenant, batch_id, actor.name)
+        None if document_id else pdf, document_id, visible_to_tenant, batch_id, actor.name,
+        "sending" if emailing else "")
     entity = "arrears" if kind in ARREARS_KINDS else "notice"
     await conn.execute(
         "INSERT INTO change_log (actor_kind, actor_name, entity, entity_id, field, old_value, new_value)"
@@ -336,15 +348,20 @@ async def issue(ref: TenantRef, kind: str, settings, *, actor: Principal, locale
     locale = locale if locale in i18n.LOCALES else "zh"
     async with tenant_tx(ref.schema) as tx:
         prepared = await prepare(tx.connection, ref, kind, settings, locale=locale, subject_id=subject_id,
-                                 as_of=as_of)
+                                 as_of=as_of, batch_id=batch_id)
     if prepared.existing:  # a receipt is issued once; issuing it again returns it
         return prepared.existing
-    pdf = await render(kind, prepared.ctx, settings, locale)
-    async with tenant_tx(ref.schema) as tx:
-        notice_id = await store(tx.connection, ref, prepared, pdf, actor=actor, batch_id=batch_id,
-                                visible_to_tenant=visible_to_tenant)
-        to = await recipients_in(tx.connection) if send_email else []
-    if send_email and to:
+    try:
+        pdf = await render(kind, prepared.ctx, settings, locale)
+        async with tenant_tx(ref.schema) as tx:
+            to = await recipients_in(tx.connection) if send_email else []
+            notice_id = await store(tx.connection, ref, prepared, pdf, actor=actor, batch_id=batch_id,
+                                    visible_to_tenant=visible_to_tenant, emailing=bool(to))
+    except Exception:
+        if prepared.numbered:
+            await recovery.void([prepared.number], "failed")
+        raise
+    if to:
         mailer = Mailer(settings)
         try:
             error = await mailer.asend(mail_for(settings, to, prepared.number, prepared.title, locale, pdf))
@@ -352,6 +369,8 @@ async def issue(ref: TenantRef, kind: str, settings, *, actor: Principal, locale
             await asyncio.to_thread(mailer.close)
         async with tenant_tx(ref.schema) as tx:
             await record_email(tx.connection, notice_id, to, error)
+        if error:
+            await schedule_retry(settings, ref.id, notice_id, 1)
     return notice_id
 
 
@@ -388,10 +407,18 @@ def _message(settings, to: list[tuple[str, str]], subject: str, body: str, filen
     return message
 
 
+def failure_reason(exc: BaseException) -> str:
+    """The stored (and shown, localized) reason of a failed delivery; the
+    exception itself only goes to the log."""
+    refused = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+    return "rejected" if isinstance(exc, refused) else "unreachable"
+
+
 class Mailer:
     """Sends messages over one SMTP connection (a batch chunk's notices), opened
-    on first use. ``send`` returns '' or the error text; it never raises for
-    SMTP or network trouble, and the next message starts a new connection."""
+    on first use. ``send`` returns '' or a reason code (``failure_reason``); it
+    never raises for SMTP or network trouble, and the next message starts a new
+    connection."""
 
     def __init__(self, settings):
         self.settings = settings
@@ -409,11 +436,13 @@ class Mailer:
                 self.close()
                 if reused and attempt == 1:
                     continue  # an idle connection the server dropped: once more, on a fresh one
-                return f"{type(exc).__name__}: {exc}"[:500]
+                log.warning("e-mail not delivered: %s", exc)
+                return failure_reason(exc)
             except (OSError, smtplib.SMTPException) as exc:
                 self.close()
-                return f"{type(exc).__name__}: {exc}"[:500]
-        return "SMTPServerDisconnected"
+                log.warning("e-mail not delivered: %s", exc)
+                return failure_reason(exc)
+        return "unreachable"
 
     async def asend(self, message: EmailMessage) -> str:
         return await asyncio.to_thread(self.send, message)
@@ -434,14 +463,110 @@ def send_mail_sync(settings, to: list[tuple[str, str]], subject: str, body: str,
         smtp.send_message(message)
 
 
+# A delivery attempt's outcome: $1 the notice, $2 to whom ('' on failure), $3 '' or the reason,
+# $4 the state after a failure ('retrying', or 'failed' once the retries are spent).
 EMAILED = ("UPDATE notice SET emailed_to = $2, emailed_at = CASE WHEN $3 = '' THEN now() ELSE emailed_at END,"
-           " email_error = $3 WHERE id = $1")
+           " email_error = $3, email_state = CASE WHEN $3 = '' THEN 'sent' ELSE $4 END,"
+           " email_attempts = email_attempts + 1 WHERE id = $1")
+# Delivery retries (tasks/money.py email_notice): seconds before attempts 2, 3, 4; then 'failed'.
+RETRY_BACKOFF = (60, 300, 1800)
+MAX_ATTEMPTS = len(RETRY_BACKOFF) + 1
+EMAIL_STATES = {
+    "sent": N_("Sent"),
+    "sending": N_("Delivery not confirmed"),
+    "retrying": N_("Not delivered yet, retrying"),
+}
+EMAIL_FAILURES = {"unreachable": N_("Failed: mail server unreachable"),
+                  "rejected": N_("Failed: refused by the mail server")}
+RESENDABLE = ("sending", "retrying", "failed")
 
 
-async def record_email(conn, notice_id: int, to: list[tuple[str, str]], error: str) -> int:
+def email_status(state: str, reason: str) -> str:
+    """The message id of a notice's delivery state, as shown ('' when not e-mailed)."""
+    if state == "failed":
+        return EMAIL_FAILURES.get(reason, EMAIL_FAILURES["unreachable"])
+    return EMAIL_STATES.get(state, "")
+
+
+async def record_email(conn, notice_id: int, to: list[tuple[str, str]], error: str, *, final: bool = False) -> int:
     """Note on the notice whom it went to (or why not). Returns how many addresses."""
-    await conn.execute(EMAILED, notice_id, "" if error else ", ".join(e for _, e in to), error)
+    await conn.execute(EMAILED, notice_id, "" if error else ", ".join(e for _, e in to), error,
+                       "failed" if final else "retrying")
     return 0 if error else len(to)
+
+
+async def schedule_retry(settings, tenant_id: int, notice_id: int, attempt: int) -> None:
+    """Queue the next delivery attempt after a failed one (``attempt`` failed so far)."""
+    from documents.jobs import enqueue
+
+    await enqueue(settings, "money.email_notice", tenant_id, notice_id, countdown=retry_delay(attempt))
+
+
+def retry_delay(attempts: int) -> int:
+    return RETRY_BACKOFF[min(max(attempts, 1), len(RETRY_BACKOFF)) - 1]
+
+
+async def deliver(ref: TenantRef, notice_id: int, settings) -> tuple[str, int]:
+    """One delivery attempt of a notice whose e-mail is due (state 'retrying');
+    returns the state after it and the attempts so far. After ``MAX_ATTEMPTS``
+    failures the state is 'failed'."""
+    async with tenant_tx(ref.schema) as tx:
+        conn = tx.connection
+        row = await conn.fetchrow("SELECT number, title, locale, pdf, document_id, batch_id, email_state,"
+                                  " email_attempts FROM notice WHERE id = $1 FOR UPDATE", notice_id)
+        if row is None or row["email_state"] != "retrying":
+            return (row["email_state"], row["email_attempts"]) if row else ("", 0)
+        final = row["email_attempts"] + 1 >= MAX_ATTEMPTS
+        to = await recipients_in(conn)
+        state = "sending" if to else ""
+        await conn.execute("UPDATE notice SET email_state = $2 WHERE id = $1", notice_id, state)
+        await _sync_item(conn, row["batch_id"], ref.id, state, 0)
+    if not to:
+        return "", row["email_attempts"]
+    pdf = await stored_pdf(ref, row)
+    mailer = Mailer(settings)
+    try:
+        error = await mailer.asend(mail_for(settings, to, row["number"], row["title"], row["locale"], pdf)) \
+            if pdf is not None else "unreachable"
+    finally:
+        await asyncio.to_thread(mailer.close)
+    state = "sent" if not error else "failed" if final else "retrying"
+    async with tenant_tx(ref.schema) as tx:
+        sent = await record_email(tx.connection, notice_id, to, error, final=final)
+        await _sync_item(tx.connection, row["batch_id"], ref.id, state, sent)
+    return state, row["email_attempts"] + 1
+
+
+async def _sync_item(conn, batch_id: int | None, tenant_id: int, state: str, emailed: int) -> None:
+    """Copy a batch notice's e-mail state to its batch item (the batch page counts them)."""
+    if batch_id is not None:
+        await conn.execute("UPDATE core.notice_batch_item SET email_state = $3, emailed = $4"
+                           " WHERE batch_id = $1 AND tenant_id = $2", batch_id, tenant_id, state, emailed)
+
+
+async def request_resend(conn, notice_ids: list[int], tenant_id: int) -> list[int]:
+    """Make undelivered notices due again (a person's resend); returns those to queue."""
+    rows = await conn.fetch(
+        "UPDATE notice SET email_state = 'retrying', email_attempts = 0 WHERE id = ANY($1::int[])"
+        " AND email_state = ANY($2::text[]) RETURNING id, batch_id", notice_ids, list(RESENDABLE))
+    for r in rows:
+        await _sync_item(conn, r["batch_id"], tenant_id, "retrying", 0)
+    return [r["id"] for r in rows]
+
+
+async def resend(ref: TenantRef, notice_id: int, principal: Principal, settings) -> bool:
+    """A person resends a notice whose e-mail was not delivered (or not confirmed)."""
+    need(principal, Perm.MONEY_WRITE)
+    async with tenant_tx(ref.schema) as tx:
+        if not await tx.connection.fetchval("SELECT 1 FROM notice WHERE id = $1", notice_id):
+            raise NotFound("No such notice.")
+        queued = await request_resend(tx.connection, [notice_id], ref.id)
+        if not queued:
+            raise Conflict("This notice's e-mail was delivered or is not due.")
+        await audit.record("money.notice.resend", principal=principal, tenant_id=ref.id, target=f"notice:{notice_id}")
+    from documents.jobs import enqueue
+
+    return await enqueue(settings, "money.email_notice", ref.id, notice_id)
 
 
 async def stored_pdf(ref: TenantRef, row) -> bytes | None:
@@ -467,6 +592,8 @@ async def email_notice(ref: TenantRef, notice_id: int, settings, mailer: Mailer 
     pdf = await stored_pdf(ref, row)
     if pdf is None:
         raise NotFound("No such notice.")
+    async with tenant_tx(ref.schema) as tx:
+        await tx.connection.execute("UPDATE notice SET email_state = 'sending' WHERE id = $1", notice_id)
     own = mailer is None
     mailer = mailer or Mailer(settings)
     try:

@@ -13,7 +13,7 @@ import pytest
 
 from portal.core.roles import Principal, Role
 from portal.core.db import DB
-from tenants.money import batches, ledger, notices
+from tenants.money import batches, ledger, notices, recovery
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
@@ -98,14 +98,17 @@ async def test_cancel_between_prepare_and_file_files_nothing(database, settings)
     job = batches._Job(ref.id, ref)
     job = await batches._prepare(batch_id, info, job, settings, await ledger.fee_items_map())
     assert job.status == "pending" and job.render is not None
-    await batches.set_status(batch_id, "cancelled", GM)
+    await batches.cancel(batch_id, GM)
     assert await batches._file(batch_id, info, job, settings, None) == "stopped"
     assert await _batch_notices(ref, batch_id) == []
+    # the number it took is not silently skipped: it is in the register as void, with the reason
+    [void] = await recovery.void_numbers(GM, batch_id=batch_id)
+    assert void["number"] == job.prepared.number and void["reason"] == "cancelled"
     async with tenant_tx(ref.schema) as tx:
         assert await tx.connection.fetchval("SELECT count(*) FROM document WHERE source = 'generated'") == 0
     assert ref.id in await batches.pending_tenants(batch_id)
     # resumed: issued once
-    await batches.set_status(batch_id, "running", GM)
+    await batches.resume(batch_id, GM)
     assert (await batches.run_chunk(batch_id, [ref.id], settings)).get("done") == 1
     assert len(await _batch_notices(ref, batch_id)) == 1
 

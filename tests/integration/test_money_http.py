@@ -163,9 +163,9 @@ async def test_batch_progress_cancel_resume(database, settings, client):
     info = await batches.progress(batch_id)
     assert info["total"] >= 1 and info["status"] == "running"
     assert ref.id in await batches.pending_tenants(batch_id)
-    await batches.set_status(batch_id, "cancelled", gm)
+    await batches.cancel(batch_id, gm)
     assert await batches.run_chunk(batch_id, [ref.id], settings) == {"stopped": 1}
-    await batches.set_status(batch_id, "running", gm)
+    await batches.resume(batch_id, gm)
     counts = await batches.run_chunk(batch_id, [ref.id], settings)
     assert counts.get("done") == 1
     assert await batches.run_chunk(batch_id, [ref.id], settings) == {"done": 1} or True

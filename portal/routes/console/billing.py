@@ -13,7 +13,7 @@ from portal.core.errors import FormErrors
 from portal.routes.console.money import install_filters
 from portal.routes.forms import form_dict, int_or_none, page_number
 from portal.web.render import form_errors, render, requires
-from tenants.money import arrears, batches, billing, ledger
+from tenants.money import arrears, batches, billing, ledger, recovery
 from tenants.money.amounts import AmountError, next_month_label, parse_date, today
 
 
@@ -123,7 +123,8 @@ async def batch_page(request: Request, batch_id: int) -> Template:
     info = await batches.progress(batch_id)
     template = "console/money/_batch_progress.html" if request.headers.get("hx-request") \
         else "console/money/batch.html"
-    return render(template, **_ctx(request, batch=info))
+    return render(template, **_ctx(request, batch=info, voids=await recovery.void_numbers(request.state.principal,
+                                                                                   batch_id=batch_id)))
 
 
 @get("/console/money/notices/{batch_id:int}/progress", guards=[requires(Perm.MONEY_READ)])
@@ -134,18 +135,33 @@ async def batch_progress_json(batch_id: int) -> dict:
 
 @post("/console/money/notices/{batch_id:int}/cancel", guards=[requires(Perm.BILLING_RUN)])
 async def batch_cancel(request: Request, batch_id: int) -> Response:
-    await batches.set_status(batch_id, "cancelled", request.state.principal)
+    await batches.cancel(batch_id, request.state.principal)
     return Redirect(f"/console/money/notices/{batch_id}")
 
 
 @post("/console/money/notices/{batch_id:int}/resume", guards=[requires(Perm.BILLING_RUN)])
 async def batch_resume(request: Request, batch_id: int) -> Response:
-    await batches.set_status(batch_id, "running", request.state.principal)
+    await batches.resume(batch_id, request.state.principal)
     await enqueue(request.app.state.settings, "money.notice_batch", batch_id)
     return Redirect(f"/console/money/notices/{batch_id}")
 
 
+@post("/console/money/notices/{batch_id:int}/resend", guards=[requires(Perm.BILLING_RUN)])
+async def batch_resend(request: Request, batch_id: int) -> Response:
+    """Resend the batch's e-mails that were not delivered (or not confirmed)."""
+    settings = request.app.state.settings
+    for tenant_id, notice_id in await batches.resend_failed(batch_id, request.state.principal):
+        await enqueue(settings, "money.email_notice", tenant_id, notice_id)
+    return Redirect(f"/console/money/notices/{batch_id}")
+
+
+@get("/console/money/numbers", guards=[requires(Perm.MONEY_READ)])
+async def void_numbers(request: Request) -> Template:
+    """The register of notice numbers taken but never issued, with the reason."""
+    return render("console/money/void_numbers.html", **_ctx(request, voids=await recovery.void_numbers(request.state.principal)))
+
+
 ROUTES = [
     fee_items, fee_item_save, billing_runs, billing_start, billing_run_page, billing_resume, arrears_report,
-    batch_list, batch_create, batch_page, batch_progress_json, batch_cancel, batch_resume,
+    batch_list, batch_create, batch_page, batch_progress_json, batch_cancel, batch_resume, batch_resend, void_numbers,
 ]

@@ -10,7 +10,7 @@ from portal.core.roles import Perm
 from portal.core.errors import FormErrors
 from portal.routes.forms import form_dict
 from portal.web.render import form_errors, render, requires
-from tenants.money import arrears, ledger, notices
+from tenants.money import arrears, ledger, notices, recovery
 from tenants.money.amounts import fmt, today
 from tenants.registry import service as registry
 
@@ -23,6 +23,8 @@ def install_filters(request: Request) -> None:
     if "fen" not in env.filters:
         env.filters["fen"] = lambda value: "" if value is None else fmt(value)
         env.filters["pct"] = lambda value: "—" if value is None else f"{value * 100:.1f}%"
+        env.globals["email_status"] = notices.email_status
+        env.globals["void_reasons"] = recovery.VOID_LABELS
 
 
 def _pdf(body: bytes, filename: str) -> Response:
@@ -143,6 +145,16 @@ async def receipt_issue(request: Request, tenant_id: int, kind: str, subject_id:
     return await _act(request, tenant_id, "receipt", action, anchor="#notices")
 
 
+@post(BASE + "/notices/{notice_id:int}/resend", guards=[requires(Perm.MONEY_WRITE)])
+async def notice_resend(request: Request, tenant_id: int, notice_id: int) -> Response:
+    """Send again a notice whose e-mail was not delivered (or not confirmed)."""
+    settings = request.app.state.settings
+
+    async def action(ref, data, principal):
+        await notices.resend(ref, notice_id, principal, settings)
+    return await _act(request, tenant_id, "notice", action, anchor="#notices")
+
+
 @get(BASE + "/notices/{notice_id:int}/pdf", guards=[requires(Perm.MONEY_READ)])
 async def notice_download(request: Request, tenant_id: int, notice_id: int) -> Response:
     ref = await registry.ref_for_staff(request.state.principal, tenant_id)
@@ -169,7 +181,7 @@ async def statement_download(request: Request, tenant_id: int) -> Response:
 
 ROUTES = [
     money_tab, deposit_receive, deposit_release, deposit_decide, charge_add, charge_adjust, payment_record,
-    credit_apply, payment_reverse, subscription_add, notice_issue, receipt_issue, notice_download,
+    credit_apply, payment_reverse, subscription_add, notice_issue, receipt_issue, notice_resend, notice_download,
     receipt_download, statement_download,
 ]
 
