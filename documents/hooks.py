@@ -5,7 +5,15 @@ lending and grant registers."""
 from __future__ import annotations
 
 from portal.core.hooks import DomainHooks, Inventory, count_rows, delete_for_tenant, register
-from documents.tables import AccessGrant, Document, DocumentRequest, DocumentVersion, LoanItem, TenantKey
+from documents.tables import (
+    AccessGrant,
+    Document,
+    DocumentRequest,
+    DocumentVersion,
+    LoanItem,
+    PendingObject,
+    TenantKey,
+)
 
 
 async def inventory(conn, tenant_id: int) -> Inventory:
@@ -23,7 +31,7 @@ async def inventory(conn, tenant_id: int) -> Inventory:
 
 
 async def purge_core(conn, tenant_id: int) -> int:
-    return await delete_for_tenant(tenant_id, AccessGrant, LoanItem, TenantKey)
+    return await delete_for_tenant(tenant_id, AccessGrant, LoanItem, PendingObject, TenantKey)
 
 
 register(DomainHooks("documents", inventory=inventory, purge_core=purge_core))

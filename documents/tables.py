@@ -153,3 +153,12 @@ class Export(Table, tablename="export", schema="core", db=DB):
 
 TENANT_TABLES = (Document, DocumentVersion, DocumentRequest)
 CORE_TABLES = (TenantKey, Loan, LoanItem, AccessGrant, LoanReminder, Export)
+
+
+class PendingObject(Table, tablename="pending_object", schema="core", db=DB):
+    """An archive object being uploaded; the filing transaction removes the row,
+    and a sweep deletes objects whose filing never committed."""
+
+    object_key = Text(primary_key=True)
+    tenant_id = Integer()
+    created_at = Timestamptz()

@@ -14,6 +14,7 @@ from tenants.money.tables import (
     FeeSubscription,
     Notice,
     NoticeBatchItem,
+    NoticeNumber,
     Payment,
     TenantMoney,
     TenantMoneyDue,
@@ -27,7 +28,7 @@ async def inventory(conn, tenant_id: int) -> Inventory:
 
 async def purge_core(conn, tenant_id: int) -> int:
     return await delete_for_tenant(tenant_id, TenantMoneyDue, TenantMoneyPeriod, TenantMoney, BillingRunItem,
-                                   NoticeBatchItem)
+                                   NoticeBatchItem, NoticeNumber)
 
 
 register(DomainHooks("money", drift=summary.drift, inventory=inventory, purge_core=purge_core))

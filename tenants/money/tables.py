@@ -119,6 +119,8 @@ class Notice(Table, tablename="notice", db=DB):
     email_error = Text(default="")
     created_by = Text()
     created_at = Timestamptz(default=TimestamptzNow())
+    email_state = Text(default="")
+    email_attempts = Integer(default=0)
 
 
 # --- core
@@ -154,6 +156,8 @@ class BillingRun(Table, tablename="billing_run", schema="core", db=DB):
     created_at = Timestamptz(default=TimestamptzNow())
     started_at = Timestamptz(default=TimestamptzNow())
     finished_at = Timestamptz(null=True, default=None)
+    heartbeat_at = Timestamptz(default=TimestamptzNow())
+    resumes = Integer(default=0)
 
 
 class BillingRunItem(Table, tablename="billing_run_item", schema="core", db=DB):
@@ -178,6 +182,8 @@ class NoticeBatch(Table, tablename="notice_batch", schema="core", db=DB):
     created_by = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
     finished_at = Timestamptz(null=True, default=None)
+    heartbeat_at = Timestamptz(default=TimestamptzNow())
+    resumes = Integer(default=0)
 
 
 class NoticeBatchItem(Table, tablename="notice_batch_item", schema="core", db=DB):
@@ -188,6 +194,7 @@ class NoticeBatchItem(Table, tablename="notice_batch_item", schema="core", db=DB
     emailed = Integer(default=0)
     error = Text(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
+    email_state = Text(default="")
 
 
 class TenantMoney(Table, tablename="tenant_money", schema="core", db=DB):
@@ -214,3 +221,15 @@ class TenantMoneyPeriod(Table, tablename="tenant_money_period", schema="core", d
     period = Date()
     billed_fen = BigInt()
     collected_fen = BigInt()
+
+
+class NoticeNumber(Table, tablename="notice_number", schema="core", db=DB):
+    """Every official notice number taken: issued with its notice, or void with the reason."""
+
+    number = Text(primary_key=True)
+    tenant_id = Integer()
+    batch_id = Integer(null=True, default=None)
+    status = Text(default="reserved")
+    reason = Text(default="")
+    taken_at = Timestamptz(default=TimestamptzNow())
+    settled_at = Timestamptz(null=True, default=None)
