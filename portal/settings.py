@@ -61,6 +61,7 @@ class Settings:
     late_fee_grace_days: int = 0
     default_locale: str = "zh"
     business_letters: str = "A:写字楼租赁,B:商铺租赁,C:仓储租赁"
+    business_letters_en: str = "A:Office leasing,B:Shop leasing,C:Storage leasing"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -6,7 +6,7 @@ from portal.accounts.roles import Perm, Principal
 from portal.db import DB
 from portal.errors import Forbidden
 
-STATUSES = ("pending", "approved", "rejected", "accepted")
+STATUSES = ("pending", "approved", "rejected", "accepted", "withdrawn")
 
 
 async def list_items(

@@ -17,7 +17,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
-from portal import audit, i18n
+from portal import audit, events, i18n
 from portal.accounts.roles import Perm, Principal
 from portal.errors import DomainError, FormErrors
 
@@ -78,8 +78,16 @@ def make_environment() -> Environment:
         quote=quote,
         Perm=Perm,
         LOCALE_NAMES=i18n.LOCALE_NAMES,
+        change_sentence=events.change_sentence,
+        audit_sentence=events.audit_sentence,
+        audit_details=events.audit_details,
+        audit_actor=events.actor_with_kind,
+        event_status=events.status,
+        notice_title=events.notice_title,
+        names_by_id=events.names_by_id,
+        charge_description=events.charge_description,
     )
-    env.filters.update(localtime=_localtime, money=_money)
+    env.filters.update(localtime=_localtime, money=_money, when=events.when)
     return env
 
 

@@ -12,7 +12,7 @@ from portal.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict, int_or_none, page_number
 from portal.web.render import form_errors, render, requires
 from tenants.file import forms, service as file_service
-from tenants.numbering import parse_business_letters
+from tenants.numbering import business_letter_names
 from tenants.registry import service as registry
 
 PER_PAGE = 50
@@ -28,7 +28,7 @@ def _choices(request: Request) -> dict:
         "levels": forms.LEVEL_LABELS,
         "statuses": forms.STATUS_LABELS,
         "sources": forms.SOURCE_LABELS,
-        "letters": parse_business_letters(request.app.state.settings.business_letters),
+        "letters": business_letter_names(request.app.state.settings, request.state.locale),
     }
 
 
