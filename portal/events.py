@@ -221,7 +221,8 @@ DOCUMENT_SENTENCES = {
 def _document(e: Mapping, who: str, ctx: Mapping) -> str:
     f = e["field"]
     if f in DOCUMENT_SENTENCES:
-        return _sentence(DOCUMENT_SENTENCES[f], actor=who, title=e["new_value"] or "")
+        title = e["new_value"] or ""  # a generated notice's title is in the notice's language
+        return _sentence(DOCUMENT_SENTENCES[f], actor=who, title=title if f == "rejected" else notice_title(title))
     if f == "version":
         return _sentence("%(actor)s uploaded version %(version)s of a document.", actor=who,
                          version=e["new_value"] or "")
@@ -258,8 +259,9 @@ def _charge(e: Mapping, who: str, ctx: Mapping) -> str:
     if f == "created":
         match = _CHARGE.match(e["new_value"] or "")
         if match:
+            what = charge_description({"description": match.group(1)}, ctx.get("fee_items", {}))
             return _sentence("%(actor)s added the charge “%(what)s” of %(amount)s (%(reason)s).", actor=who,
-                             what=match.group(1), amount=money(match.group(2)), reason=match.group(3) or "")
+                             what=what, amount=money(match.group(2)), reason=match.group(3) or "")
     if f == "adjusted":
         match = _CHARGE.match(e["new_value"] or "")
         if match:
@@ -320,12 +322,14 @@ CHANGE_RENDERERS: dict[str, Callable[[Mapping, str, Mapping], str]] = {
 }
 
 
-def change_sentence(entry: Mapping, *, contact_names: Mapping[int, str] | None = None) -> str:
-    """One change-log row as a sentence (with who approved it, when someone did)."""
+def change_sentence(entry: Mapping, *, contact_names: Mapping[int, str] | None = None,
+                    fee_items: Mapping[str, Mapping] | None = None) -> str:
+    """One change-log row as a sentence (with who approved it, when someone did).
+    ``contact_names`` (id -> name) and ``fee_items`` (code -> row) name what the row is about."""
     who = actor(entry.get("actor_kind", ""), entry.get("actor_name", ""))
     render = CHANGE_RENDERERS.get(entry.get("entity", ""), _generic)
     try:
-        text = render(entry, who, {"contact_names": contact_names or {}})
+        text = render(entry, who, {"contact_names": contact_names or {}, "fee_items": fee_items or {}})
     except (KeyError, TypeError, ValueError):  # a malformed old row still reads as a sentence
         text = _generic(entry, who, {})
     if entry.get("approved_by"):
@@ -350,12 +354,16 @@ def notice_title(stored: str) -> str:
 
 
 def charge_description(charge: Mapping, fee_items: Mapping[str, Mapping]) -> str:
-    """A billed charge is described in Chinese at billing time ('物业管理费 2026-11'):
-    in English mode its fee item's English name replaces the Chinese one."""
+    """A charge is described with its fee item's Chinese name ('物业管理费 2026-11'):
+    in English mode the item's English name replaces it."""
     text = charge.get("description") or ""
+    if get_locale() != "en":
+        return text
     item = fee_items.get(charge.get("fee_item") or "")
-    if get_locale() == "en" and item and item.get("name_en") and text.startswith(item["name"]):
-        return item["name_en"] + text[len(item["name"]):]
+    candidates = [item] if item else sorted(fee_items.values(), key=lambda i: len(i["name"]), reverse=True)
+    for candidate in candidates:
+        if candidate.get("name_en") and candidate["name"] and text.startswith(candidate["name"]):
+            return candidate["name_en"] + text[len(candidate["name"]):]
     return text
 
 
@@ -519,3 +527,9 @@ STATUS_LABELS = {
 
 def status(code: str) -> str:
     return _(STATUS_LABELS.get(code, N_("Unknown state")))
+
+
+def request_title(kind: str) -> str:
+    from tenants.file.service import REQUEST_TITLES
+
+    return _(REQUEST_TITLES.get(kind, N_("a change request")))

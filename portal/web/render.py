@@ -83,6 +83,7 @@ def make_environment() -> Environment:
         audit_details=events.audit_details,
         audit_actor=events.actor_with_kind,
         event_status=events.status,
+        request_title=events.request_title,
         notice_title=events.notice_title,
         names_by_id=events.names_by_id,
         charge_description=events.charge_description,

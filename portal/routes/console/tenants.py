@@ -12,6 +12,7 @@ from portal.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict, int_or_none, page_number
 from portal.web.render import form_errors, render, requires
 from tenants.file import forms, service as file_service
+from tenants.money import ledger
 from tenants.numbering import business_letter_names
 from tenants.registry import service as registry
 
@@ -118,7 +119,8 @@ async def _file_page(request: Request, ref, *, status_code: int = 200, changes_p
         else None
     context = {"invite_link": None, "invite_errors": {}, "invite_values": {}, **extra}
     return render("console/tenant.html", status_code=status_code, principal=principal, ref=ref,
-                  units=[dict(u) for u in units], people=people, **context, **data, **_choices(request))
+                  units=[dict(u) for u in units], people=people, fee_items=await ledger.fee_items_map(), **context,
+                  **data, **_choices(request))
 
 
 @get("/console/tenants/{tenant_id:int}", guards=[requires(Perm.TENANT_READ)])
