@@ -225,6 +225,7 @@ async def test_english_pages_carry_no_chinese_ui_text(database, client_factory, 
     manager = await factories.staff(["general_manager"])
     data = ["English Trading Co", "李四", "行政经理", "张三", "软件", "租户用户", f"测试大厦{bld['code']}",
             f"员工{manager['username'][-4:]}", settings.office_name, "中文"]  # 中文: the language switch
+    data += [r["name"] for r in await DB.pool.fetch("SELECT name FROM core.building")]  # office data
 
     staff = await _client(client_factory, manager["username"], manager["password"], "console", "en")
     for path in ("/console/tenants/new", f"/console/tenants/{ref.id}/money", f"/console/tenants/{ref.id}"):
