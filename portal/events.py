@@ -121,19 +121,23 @@ DOCUMENT_FIELD_LABELS = {
 ACTOR_KINDS = {"staff": N_("staff"), "portal": N_("tenant user"), "system": N_("system"), "anonymous": N_("not signed in")}
 
 
+# Names the background jobs write as their actor.
+SYSTEM_NAMES = frozenset({"", "system", "billing", "beat"})
+
+
 def actor(kind: str, name: str) -> str:
     """Who did it, as a sentence subject: the person's name; the system by its role."""
-    if kind == "system" or not name:
-        return _("The system") if kind == "system" or name in ("", "billing", "beat") else name
-    return name
+    return _("The system") if kind == "system" or name in SYSTEM_NAMES else name
 
 
 def actor_with_kind(kind: str, name: str) -> str:
     """For the audit log: the name and, when not a signed-in person, what it was."""
     label = _(ACTOR_KINDS[kind]) if kind in ACTOR_KINDS else ""
+    if kind == "system" or name in SYSTEM_NAMES - {""}:
+        return _("The system")
     if kind == "anonymous":
         return _("%(name)s (not signed in)") % {"name": name} if name else _("Someone not signed in")
-    if kind == "system" or not name:
+    if not name:
         return _("The system")
     return f"{name} · {label}" if label else name
 
@@ -163,6 +167,14 @@ def _method_and_rest(rest: str) -> tuple[str, str]:
 
 def _sentence(msgid: str, **params: str) -> str:
     return _(msgid) % params
+
+
+def _join(*sentences: str) -> str:
+    """Sentences one after another: Chinese needs no space after its full stop."""
+    return ("" if get_locale() == "zh" else " ").join(s for s in sentences if s)
+
+
+_RECEIPT_NO = re.compile(r"^[A-Z]{2}\d{4}-\d+$")
 
 
 def _field_change(who: str, label: str, old: str, new: str, subject: str = "") -> str:
@@ -204,8 +216,8 @@ def _file(e: Mapping, who: str, ctx: Mapping) -> str:
         match = _REASON.match(e["new_value"] or "")
         flag, reason = (match.group(1), match.group(2)) if match else (e["new_value"] or "", "")
         if value("active", flag) == _("no"):
-            text = _sentence("%(actor)s deactivated the tenant file.", actor=who)
-            return text + (" " + _sentence("Reason: %(reason)s", reason=reason) if reason else "")
+            return _join(_sentence("%(actor)s deactivated the tenant file.", actor=who),
+                         _sentence("Reason: %(reason)s.", reason=reason) if reason else "")
         return _sentence("%(actor)s reactivated the tenant file.", actor=who)
     return _generic(e, who, ctx)
 
@@ -214,7 +226,7 @@ DOCUMENT_SENTENCES = {
     "requested": N_("%(actor)s asked the tenant for the document “%(title)s”."),
     "submitted": N_("%(actor)s submitted the document “%(title)s” for review."),
     "filed": N_("%(actor)s filed the document “%(title)s”."),
-    "rejected": N_("The document %(actor)s uploaded was rejected. Reason: %(title)s"),
+    "rejected": N_("The document %(actor)s uploaded was rejected. Reason: %(title)s."),
 }
 
 
@@ -246,7 +258,7 @@ def _deposit(e: Mapping, who: str, ctx: Mapping) -> str:
         "approved": N_("%(actor)s approved a deposit %(kind)s of %(amount)s: %(note)s"),
         "rejected": N_("%(actor)s refused a deposit %(kind)s of %(amount)s: %(note)s"),
     }.get(step)
-    return (_(msgid) % params).rstrip(": ") if msgid else _generic(e, who, ctx)
+    return (_(msgid) % params).rstrip(": ：") if msgid else _generic(e, who, ctx)
 
 
 def _charge(e: Mapping, who: str, ctx: Mapping) -> str:
@@ -275,18 +287,19 @@ def _payment(e: Mapping, who: str, ctx: Mapping) -> str:
     if f == "recorded":
         amount, rest = _split_amount(e["new_value"])
         method, reference = _method_and_rest(rest)
-        text = _sentence("%(actor)s recorded a payment of %(amount)s.", actor=who, amount=amount)
-        if method:
-            text += " " + _sentence("Paid by %(method)s.", method=method)
-        if reference:
-            text += " " + _sentence("Reference: %(reference)s", reference=reference)
-        return text
+        reference, _sep, receipt = reference.rpartition(" ") if " " in reference else ("", "", reference)
+        if not _RECEIPT_NO.match(receipt):
+            reference, receipt = f"{reference} {receipt}".strip(), ""
+        return _join(_sentence("%(actor)s recorded a payment of %(amount)s.", actor=who, amount=amount),
+                     _sentence("Paid by %(method)s.", method=method) if method else "",
+                     _sentence("Receipt %(receipt)s.", receipt=receipt) if receipt else "",
+                     _sentence("Reference: %(reference)s.", reference=reference) if reference else "")
     if f == "credit_allocated":
         amount, _rest = _split_amount(e["new_value"])
         return _sentence("%(actor)s applied %(amount)s of credit to open charges.", actor=who, amount=amount)
     if f == "reversed":
         match = _REASON.match(e["new_value"] or "")
-        return _sentence("%(actor)s reversed a payment of %(amount)s. Reason: %(reason)s", actor=who,
+        return _sentence("%(actor)s reversed a payment of %(amount)s. Reason: %(reason)s.", actor=who,
                          amount=money(e["old_value"]), reason=match.group(2) if match else "")
     return _generic(e, who, ctx)
 
@@ -332,9 +345,7 @@ def change_sentence(entry: Mapping, *, contact_names: Mapping[int, str] | None =
         text = render(entry, who, {"contact_names": contact_names or {}, "fee_items": fee_items or {}})
     except (KeyError, TypeError, ValueError):  # a malformed old row still reads as a sentence
         text = _generic(entry, who, {})
-    if entry.get("approved_by"):
-        text += " " + _sentence("Approved by %(name)s.", name=entry["approved_by"])
-    return text
+    return _join(text, _sentence("Approved by %(name)s.", name=entry["approved_by"]) if entry.get("approved_by") else "")
 
 
 def notice_title(stored: str) -> str:

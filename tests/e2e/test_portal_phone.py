@@ -113,3 +113,40 @@ async def _principal(user: dict) -> Principal:
 
     epoch = await DB.pool.fetchval("SELECT session_epoch FROM core.portal_user WHERE id = $1", user["id"])
     return await accounts.load_principal("portal", user["id"], epoch)
+
+
+async def test_staff_read_events_and_review_diffs_in_the_browser(live_server, browser, shots, database):
+    """Desktop console: the review shows only the changed yes/no field; the change log and
+    the audit log read as sentences with money (looked at in the screenshots)."""
+    bld = await factories.building()
+    ref = await registry.get_ref(await factories.tenant(bld, name="上海审阅测试有限公司"))
+    user = await factories.portal_user(ref.id)
+    await ledger.receive_deposit(ref, {"kind": "lease_security", "amount": "3000"}, FINANCE)
+    await ledger.record_payment(ref, {"amount": "3000", "paid_on": "2026-01-15", "method": "bank_transfer"}, FINANCE)
+    contact = (await file_service.read_file(ref, factories.SYSTEM, audit_view=False))["contacts"][0]
+    form = {k: contact[k] for k in ("name", "position", "mobile", "landline", "email")}
+    form.update({"is_primary": True, "receives_notices": True, "is_emergency": True})
+    request_id = await file_service.submit_request(ref, await _principal(user), "contact_update", form,
+                                                   target_id=contact["id"])
+    head = await factories.staff(["general_manager", "auditor"])
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(f"{live_server}/console/login")
+    await page.fill("input[name=login]", head["username"])
+    await page.fill("input[name=password]", head["password"])
+    await page.click("main button")
+    await page.wait_for_url(f"{live_server}/console/")
+    await page.goto(f"{live_server}/console/reviews/{ref.id}/{request_id}")
+    rows = await page.locator("table.diff tbody tr").all_inner_texts()
+    assert len(rows) == 1 and "紧急联系人" in rows[0] and "True" not in rows[0], rows
+    await page.screenshot(path=os.path.join(shots, "console-review-diff.png"), full_page=True)
+    await page.goto(f"{live_server}/console/tenants/{ref.id}")
+    log = await page.inner_text("ul.events")
+    assert "¥3,000.00" in log and "银行转账" in log and "#" not in log
+    await page.locator("ul.events").screenshot(path=os.path.join(shots, "console-change-log.png"))
+    await page.goto(f"{live_server}/console/audit")
+    listing = await page.inner_text("table.log")
+    assert "¥3,000.00" in listing and "money." not in listing and "{" not in listing
+    await page.screenshot(path=os.path.join(shots, "console-audit.png"))
+    await context.close()
