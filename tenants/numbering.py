@@ -23,6 +23,15 @@ def parse_business_letters(spec: str) -> dict[str, str]:
     return letters
 
 
+def business_letter_names(settings, locale: str) -> dict[str, str]:
+    """The letters with their names in the UI language (English names where configured)."""
+    letters = parse_business_letters(settings.business_letters)
+    if locale == "en":
+        english = parse_business_letters(settings.business_letters_en)
+        return {letter: english.get(letter, name) for letter, name in letters.items()}
+    return letters
+
+
 def format_archive_no(kind: str, level: int, letter: str, sequence: int) -> str:
     number = f"{kind}{level}{letter}{sequence:04d}"
     if not ARCHIVE_NO.fullmatch(number):

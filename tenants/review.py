@@ -6,7 +6,7 @@ from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import Forbidden
 
-STATUSES = ("pending", "approved", "rejected", "accepted")
+STATUSES = ("pending", "approved", "rejected", "accepted", "withdrawn")
 
 
 async def list_items(

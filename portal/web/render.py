@@ -20,6 +20,7 @@ from markupsafe import Markup
 from portal.core import audit, i18n
 from portal.core.roles import Perm, Principal
 from portal.core.errors import DomainError, FormErrors
+from portal import events
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -78,8 +79,17 @@ def make_environment() -> Environment:
         quote=quote,
         Perm=Perm,
         LOCALE_NAMES=i18n.LOCALE_NAMES,
+        change_sentence=events.change_sentence,
+        audit_sentence=events.audit_sentence,
+        audit_details=events.audit_details,
+        audit_actor=events.actor_with_kind,
+        event_status=events.status,
+        request_title=events.request_title,
+        notice_title=events.notice_title,
+        names_by_id=events.names_by_id,
+        charge_description=events.charge_description,
     )
-    env.filters.update(localtime=_localtime, money=_money)
+    env.filters.update(localtime=_localtime, money=_money, when=events.when)
     return env
 
 

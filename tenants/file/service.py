@@ -277,3 +277,27 @@ async def decide_request(
         await refresh_summary(conn, ref.id)
         await audit.record(f"tenant.request.{status}", principal=principal, tenant_id=ref.id,
                            target=f"request:{request_id}", detail={"reason": reason})
+
+
+async def withdraw_request(ref: TenantRef, request_id: int, principal: Principal) -> None:
+    """The tenant takes back a request staff have not decided yet: it leaves the
+    review queue and the change log says who withdrew it."""
+    if not principal.is_portal or principal.tenant_id != ref.id:
+        raise Forbidden()
+    async with tenant_tx(ref.schema) as tx:
+        conn = tx.connection
+        row = await conn.fetchrow("SELECT kind, status FROM change_request WHERE id = $1 FOR UPDATE", request_id)
+        if row is None:
+            raise NotFound("No such request.")
+        if row["status"] != "pending":
+            raise Conflict("This request has already been decided.")
+        await conn.execute(
+            "UPDATE change_request SET status = 'withdrawn', decided_by = $2, decided_at = now() WHERE id = $1",
+            request_id, principal.name)
+        await conn.execute(
+            "UPDATE core.review_item SET status = 'withdrawn', decided_at = now() WHERE tenant_id = $1"
+            " AND ref_id = $2 AND kind LIKE 'change:%'", ref.id, request_id)
+        await _log(conn, Actor.of(principal), "request", request_id, "withdrawn", "", row["kind"])
+        await refresh_summary(conn, ref.id)
+        await audit.record("tenant.request.withdrawn", principal=principal, tenant_id=ref.id,
+                           target=f"request:{request_id}", detail={"kind": row["kind"]})

@@ -150,7 +150,7 @@ async def read_ledger(conn) -> dict[str, Any]:
         " AS allocated_fen, EXISTS (SELECT 1 FROM payment r WHERE r.reverses_id = p.id) AS reversed"
         " FROM payment p ORDER BY p.paid_on DESC, p.id DESC")]
     allocations = await conn.fetch(
-        "SELECT a.*, c.description, c.due_date FROM allocation a JOIN charge c ON c.id = a.charge_id ORDER BY a.id")
+        "SELECT a.*, c.description, c.fee_item, c.due_date FROM allocation a JOIN charge c ON c.id = a.charge_id ORDER BY a.id")
     for p in payments:
         p["allocations"] = [dict(a) for a in allocations if a["payment_id"] == p["id"]]
     deposits = [dict(r) for r in await conn.fetch("SELECT * FROM deposit ORDER BY id")]

@@ -98,7 +98,7 @@ async def test_invite_accept_sign_in_request_and_approval(client_factory, databa
     assert "The management office will review it" in response.text
     pending = [r for r in await requests_of(tenant_id) if r["status"] == "pending"]
     assert len(pending) == 1 and pending[0]["kind"] == "contact_add" and pending[0]["submitted_by"] == "王小五"
-    assert "赵新联系人" in response.text and "Pending" in response.text
+    assert "赵新联系人" in response.text and "Waiting for review" in response.text
     # Not in the file yet.
     ref = await registry.get_ref(tenant_id)
     data = await file_service.read_file(ref, factories.SYSTEM, audit_view=False)

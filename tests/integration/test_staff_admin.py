@@ -322,14 +322,17 @@ async def test_auditor_browses_filters_and_exports_the_audit_log(database, clien
     everything = await client.get(f"/console/audit?action={prefix}")
     assert everything.status_code == 200
     assert "3 entries" in everything.text
-    # Newest first.
-    assert everything.text.index("t:3") < everything.text.index("t:2") < everything.text.index("t:1")
+    # Newest first; people read names and sentences, not stored codes or JSON.
+    assert everything.text.index("乙 (not signed in)") < everything.text.index("甲 (not signed in)") \
+        < everything.text.index("calc")
+    listing = everything.text.split("newest first", 1)[1]
+    assert "t:1" not in listing and "说明" not in listing and prefix not in listing
 
     failed = await client.get(f"/console/audit?action={prefix}.alpha&outcome=failed")
-    assert "1 entries" in failed.text and "t:2" in failed.text and "t:1" not in failed.text
+    assert "1 entries" in failed.text and "甲" in failed.text and "calc" not in failed.text
 
     by_tenant = await client.get(f"/console/audit?action={prefix}&archive_no={archive_no.lower()}")
-    assert "1 entries" in by_tenant.text and "t:3" in by_tenant.text and archive_no in by_tenant.text
+    assert "1 entries" in by_tenant.text and "乙" in by_tenant.text and archive_no in by_tenant.text
 
     unknown = await client.get("/console/audit?archive_no=E9Z9999")
     assert unknown.status_code == 422 and "No tenant has this archive number." in unknown.text
@@ -345,12 +348,14 @@ async def test_auditor_browses_filters_and_exports_the_audit_log(database, clien
     assert "attachment" in export.headers["content-disposition"]
     assert export.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
-    assert rows[0] == ["Time", "Actor type", "Actor", "Action", "Outcome", "Archive number", "Target", "IP address",
-                       "Detail"]
-    assert [r[6] for r in rows[1:]] == ["t:3", "t:2", "t:1"]
-    assert rows[1][5] == archive_no and rows[2][4] == "Failed"
+    assert rows[0] == ["Time", "Actor type", "Actor", "What happened", "Outcome", "Archive number", "IP address",
+                       "Detail", "Action code", "Target code", "Detail data"]
+    assert [r[9] for r in rows[1:]] == ["t:3", "t:2", "t:1"]
+    assert [r[8] for r in rows[1:]] == [f"{prefix}.beta", f"{prefix}.alpha", f"{prefix}.alpha"]
+    assert rows[1][5] == archive_no and rows[2][4] == "Failed" and rows[2][1] == "not signed in"
+    assert rows[1][3] == "Did something"  # an unknown kind reads as a sentence, not its code
     assert rows[3][2].startswith("'=")  # no formula injection into Excel
-    assert "中文详情" in rows[3][8]
+    assert "中文详情" in rows[3][10]
     # The export pages through the log by (time, id) without skipping or repeating rows.
     paged = [r["id"] async for r in audit.iter_rows(action=prefix, batch=2)]
     listed, _ = await audit.search(action=prefix)

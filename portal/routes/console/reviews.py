@@ -10,7 +10,8 @@ from portal.core.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict, page_number
 from portal.web.render import form_errors, render, requires
 from tenants import review
-from tenants.file import forms, service as file_service
+from tenants.file import service as file_service
+from tenants.file.diff import request_changes
 from tenants.registry import service as registry
 
 PER_PAGE = 50
@@ -32,14 +33,9 @@ async def _request_context(request: Request, tenant_id: int, request_id: int) ->
     change = next((r for r in data["requests"] if r["id"] == request_id), None)
     if change is None:
         raise NotFound("No such request.")
-    current: dict = {}
-    if change["kind"] == "profile":
-        current = {k: forms.as_text(data["profile"][k]) for k in change["payload"]}
-    elif change["target_id"]:
-        contact = next((c for c in data["contacts"] if c["id"] == change["target_id"]), {})
-        current = {k: forms.as_text(contact.get(k)) for k in forms.CONTACT_FIELDS}
-    return {"principal": principal, "ref": ref, "change": change, "current": current,
-            "titles": file_service.REQUEST_TITLES}
+    contact = next((c for c in data["contacts"] if c["id"] == change["target_id"]), {})
+    return {"principal": principal, "ref": ref, "change": change, "contact": contact,
+            "diff": request_changes(change, data["profile"], data["contacts"]), "titles": file_service.REQUEST_TITLES}
 
 
 @get("/console/reviews/{tenant_id:int}/{request_id:int}", guards=[requires(Perm.REVIEW_DECIDE)])

@@ -12,7 +12,8 @@ from portal.core.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict, int_or_none, page_number
 from portal.web.render import form_errors, render, requires
 from tenants.file import forms, service as file_service
-from tenants.numbering import parse_business_letters
+from tenants.money import ledger
+from tenants.numbering import business_letter_names
 from tenants.registry import service as registry
 
 PER_PAGE = 50
@@ -28,7 +29,7 @@ def _choices(request: Request) -> dict:
         "levels": forms.LEVEL_LABELS,
         "statuses": forms.STATUS_LABELS,
         "sources": forms.SOURCE_LABELS,
-        "letters": parse_business_letters(request.app.state.settings.business_letters),
+        "letters": business_letter_names(request.app.state.settings, request.state.locale),
     }
 
 
@@ -118,7 +119,8 @@ async def _file_page(request: Request, ref, *, status_code: int = 200, changes_p
         else None
     context = {"invite_link": None, "invite_errors": {}, "invite_values": {}, **extra}
     return render("console/tenant.html", status_code=status_code, principal=principal, ref=ref,
-                  units=[dict(u) for u in units], people=people, **context, **data, **_choices(request))
+                  units=[dict(u) for u in units], people=people, fee_items=await ledger.fee_items_map(), **context,
+                  **data, **_choices(request))
 
 
 @get("/console/tenants/{tenant_id:int}", guards=[requires(Perm.TENANT_READ)])

@@ -13,6 +13,7 @@ from portal.core.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict
 from portal.web.render import form_errors, portal_guard, render
 from tenants.file import forms, service as file_service
+from tenants.file.diff import request_changes
 from tenants.registry import service as registry
 
 # The fields a tenant may propose, in the order the console shows them.
@@ -136,7 +137,33 @@ async def contact_remove_submit(request: Request, contact_id: int) -> Response:
     return Redirect(DONE)
 
 
+# --- withdrawing a request -----------------------------------------------------------------------
+
+def _pending_request(data: dict, request_id: int) -> dict:
+    change = next((r for r in data["requests"] if r["id"] == request_id and r["status"] == "pending"), None)
+    if change is None:
+        raise NotFound("No such request.")
+    return change
+
+
+@get("/portal/requests/{request_id:int}/withdraw", guards=[portal_guard])
+async def withdraw_form(request: Request, request_id: int) -> Template:
+    principal, ref, data = await _file(request)
+    change = _pending_request(data, request_id)
+    contact = next((c for c in data["contacts"] if c["id"] == change["target_id"]), {})
+    return render("portal/request_withdraw.html", principal=principal, ref=ref, change=change, contact=contact,
+                  diff=request_changes(change, data["profile"], data["contacts"]), titles=file_service.REQUEST_TITLES)
+
+
+@post("/portal/requests/{request_id:int}/withdraw", guards=[portal_guard])
+async def withdraw_submit(request: Request, request_id: int) -> Response:
+    principal = request.state.principal
+    ref = await registry.ref_for_portal(principal)
+    await file_service.withdraw_request(ref, request_id, principal)
+    return Redirect("/portal/?withdrawn=1#requests")
+
+
 ROUTES = [
-    profile_form, profile_submit, contact_new_form, contact_new_submit, contact_edit_form, contact_edit_submit,
+    withdraw_form, withdraw_submit, profile_form, profile_submit, contact_new_form, contact_new_submit, contact_edit_form, contact_edit_submit,
     contact_remove_form, contact_remove_submit,
 ]
