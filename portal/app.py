@@ -22,6 +22,7 @@ from portal.errors import DomainError
 from portal.security.sessions import SessionStore
 from portal.security.throttle import LoginThrottle
 from portal.settings import Settings
+from portal.web.input_guard import InputGuardMiddleware
 from portal.web.middleware import SecurityMiddleware
 from portal.web.render import handle_domain_error, handle_http_error, handle_server_error, make_environment
 
@@ -77,7 +78,8 @@ def create_app(settings: Settings) -> Litestar:
         ],
         lifespan=[lifespan],
         state=State({"settings": settings}),
-        middleware=[SecurityMiddleware],
+        # The guard runs after the session and language are known.
+        middleware=[SecurityMiddleware, InputGuardMiddleware],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(make_environment())),
         exception_handlers={
             DomainError: handle_domain_error,

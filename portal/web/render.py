@@ -213,6 +213,8 @@ def _litestar_fields(extra: Any) -> dict:
 def handle_http_error(request: Request, exc: HTTPException) -> Response:
     _ensure_request_state(request)
     response = _http_error_response(request, exc)
+    if exc.status_code == 405 and exc.headers:
+        response.headers.update(exc.headers)  # the methods that are allowed (``Allow``)
     return _audit_refusal(request, response) if response.status_code == 403 else response
 
 

@@ -46,8 +46,8 @@ async def tenant_list(
     principal = request.state.principal
     filters = {
         "q": q.strip()[:100],
-        "building_id": int_or_none(building),
-        "level": int_or_none(level),
+        "building_id": int_or_none(building, "building"),
+        "level": int_or_none(level, "level"),
         "status": status if status in forms.STATUSES else "",
         "include_inactive": inactive == "1",
         "sort": sort if sort in registry.SORTS else "name",
