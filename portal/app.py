@@ -67,7 +67,7 @@ def create_app(settings: Settings) -> Litestar:
 
     from portal.routes import api, console, portal as tenant_portal
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             index,
             healthz,
@@ -101,3 +101,5 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=settings.upload_max_mb * 1024 * 1024 + 1024 * 1024,
         debug=False,
     )
+    api.complete_app_schema(app)
+    return app

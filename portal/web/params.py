@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Iterator
 
-from litestar.params import Parameter
 from msgspec import Meta
 
 from portal.errors import FormErrors
@@ -31,11 +30,8 @@ TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
 CONTROL_MESSAGE = N_("This text contains control characters (such as NUL); remove them and try again.")
 RANGE_MESSAGE = N_("This number is out of range.")
 
-# Types that declare the limits in the OpenAPI schema too.
-Id = Annotated[int, Parameter(ge=1, le=INT4_MAX, description="An id (1 to 2147483647).")]
-Int4 = Annotated[int, Meta(ge=INT4_MIN, le=INT4_MAX)]
+# An id in a JSON body (declared in the OpenAPI schema too).
 PositiveId = Annotated[int, Meta(ge=1, le=INT4_MAX)]
-Text = Annotated[str, Meta(pattern=TEXT_PATTERN)]
 
 
 def has_control_chars(text: str, *, multiline: bool = False) -> bool:

@@ -21,6 +21,7 @@ from litestar.params import Parameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from portal.accounts.roles import Principal
+from portal.web.params import PositiveId
 from tenants.file import forms
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -48,6 +49,9 @@ ERRORS = {
     401: error_response("Not signed in (`not_authenticated`)."),
     403: error_response("Signed in without the right to do this (`forbidden`), or the CSRF header is missing "
                 "(`csrf_failed`)."),
+    # The input guard (portal/web/input_guard.py) answers these on every route.
+    422: error_response("A number out of range (`number.range`) or a text with control characters "
+                        "(`text.control_characters`); see `fields` and `field_codes`."),
 }
 NOT_FOUND = {404: error_response("Unknown, or not visible to you (`not_found`).")}
 INVALID = {422: error_response("Some fields are not valid (`validation_failed`); see `fields` and `field_codes`.")}
@@ -247,7 +251,7 @@ class ContactIn(Struct, forbid_unknown_fields=True):
     """A contact; at least one of mobile, landline or e-mail is needed, and an
     e-mail address for one who receives notices."""
 
-    name: str = ""
+    name: str
     position: str = ""
     mobile: str = ""
     landline: str = ""
@@ -262,9 +266,9 @@ class TenantCreate(Struct, forbid_unknown_fields=True):
     `name`, `kind`, `business_letter` and (by kind) `credit_code` or
     `resident_id` are required; the rules are checked as in the console."""
 
-    name: str = ""
-    kind: Annotated[str, Meta(description="`E` enterprise or `P` individual.")] = ""
-    business_letter: Annotated[str, Meta(description="Business type letter, e.g. `A` (office lease).")] = ""
+    name: str
+    kind: Annotated[str, Meta(description="`E` enterprise or `P` individual.")]
+    business_letter: Annotated[str, Meta(description="Business type letter, e.g. `A` (office lease).")]
     credit_code: Annotated[str, Meta(description="Unified social credit code (18 characters), for `E`.")] = ""
     resident_id: Annotated[str, Meta(description="Resident ID number, for `P`.")] = ""
     legal_rep: str = ""
@@ -278,7 +282,7 @@ class TenantCreate(Struct, forbid_unknown_fields=True):
     move_in_date: dt.date | None = None
     special_needs: str = ""
     notes: str = ""
-    unit_ids: list[int] = msgspec.field(default_factory=list)
+    unit_ids: list[PositiveId] = msgspec.field(default_factory=list)
     contacts: list[ContactIn] = msgspec.field(default_factory=list)
 
 
@@ -330,8 +334,8 @@ class ChangePage(Struct):
 
 
 class InvitationIn(Struct, forbid_unknown_fields=True):
-    email: str = ""
-    display_name: str = ""
+    email: str
+    display_name: str
 
 
 class InvitationOut(Struct):
@@ -442,5 +446,5 @@ class ChangeRequestIn(Struct, forbid_unknown_fields=True):
     `contact_update` / `contact_deactivate` need `target_id` (the contact)."""
 
     kind: Literal["profile", "contact_add", "contact_update", "contact_deactivate"]
-    target_id: int | None = None
+    target_id: PositiveId | None = None
     data: dict[str, FormValue] = msgspec.field(default_factory=dict)
