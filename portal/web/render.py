@@ -20,6 +20,7 @@ from markupsafe import Markup
 from portal import audit, i18n
 from portal.accounts.roles import Perm, Principal
 from portal.errors import DomainError, FormErrors
+from portal.web.lang import lang_url
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -74,6 +75,7 @@ def make_environment() -> Environment:
     env.globals.update(
         csrf_input=_csrf_input,
         field_label=_field_label,
+        lang_url=lang_url,
         query=_query,
         quote=quote,
         Perm=Perm,
