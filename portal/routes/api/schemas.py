@@ -23,6 +23,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from portal.accounts.roles import Principal
 from portal.web.params import PositiveId
 from tenants.file import forms
+from tenants.registry import identity
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_PER_PAGE = 200
@@ -164,6 +165,8 @@ class CsrfOut(Struct):
 
 # --- tenants ----------------------------------------------------------------------------------------
 
+CONFIRM_DESCRIPTION = ("The credit code or resident ID is on another tenant's file (422 `credit_code.duplicate` / "
+                       "`resident_id.duplicate`) and it is the same company moving: save and link the two files.")
 Level = Annotated[int, Meta(ge=0, le=3, description="0 normal, 1 silver, 2 gold, 3 diamond.")]
 Money = Annotated[str, Meta(description="Amount in yuan as a string, e.g. `\"5000000.00\"`.", examples=["5000000.00"])]
 
@@ -284,6 +287,7 @@ class TenantCreate(Struct, forbid_unknown_fields=True):
     notes: str = ""
     unit_ids: list[PositiveId] = msgspec.field(default_factory=list)
     contacts: list[ContactIn] = msgspec.field(default_factory=list)
+    confirm_same_company: Annotated[bool, Meta(description=CONFIRM_DESCRIPTION)] = False
 
 
 class ProfilePatch(Struct, forbid_unknown_fields=True):
@@ -304,12 +308,13 @@ class ProfilePatch(Struct, forbid_unknown_fields=True):
     move_in_date: dt.date | None | UnsetType = UNSET
     special_needs: str | UnsetType = UNSET
     notes: str | UnsetType = UNSET
+    confirm_same_company: Annotated[bool, Meta(description=CONFIRM_DESCRIPTION)] | UnsetType = UNSET
 
     def present(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__struct_fields__ if getattr(self, k) is not UNSET}
 
 
-assert set(ProfilePatch.__struct_fields__) == set(forms.PROFILE_FIELDS)
+assert set(ProfilePatch.__struct_fields__) == {*forms.PROFILE_FIELDS, identity.CONFIRM_FIELD}
 
 
 class ChangeOut(Struct):

@@ -109,7 +109,7 @@ async def create_tenant(request: Request, data: TenantCreate) -> TenantDetail:
     """Creates the registry row and the tenant's schema with its profile,
     contacts and units in one transaction: on any error nothing is created."""
     principal = request.state.principal
-    raw = as_form({k: getattr(data, k) for k in (*forms.PROFILE_FIELDS, "business_letter")})
+    raw = as_form({k: getattr(data, k) for k in (*forms.PROFILE_FIELDS, "business_letter", "confirm_same_company")})
     contacts = [as_form(msgspec.structs.asdict(c)) for c in data.contacts]
     tenant_id = await registry.create_tenant(
         raw, contacts, data.unit_ids, principal,
