@@ -143,3 +143,27 @@ async def test_any_path_id_is_answered_without_a_server_error(world, client_fact
     response = await api.get(f"/tenants/{quote(segment, safe='')}/changes")
     assert response.status_code in (200, 400, 404), (segment, response.text)
 
+
+
+async def test_undecodable_and_odd_bytes_are_answered_without_a_server_error(world, client_factory):
+    api = await staff_api(client_factory, ["archivist"])
+    console = await _console(client_factory, ["archivist", "auditor"])
+    for path in ("/tenants?q=%FF%FE", "/tenants?q=%C0%80", "/tenants/%00", "/tenants/1%00",
+                 "/tenants?%00=1", "/tenants?q=%E2%80%AE"):
+        response = await api.get(path)
+        assert response.status_code in (200, 400, 404, 422), (path, response.status_code)
+    for path in ("/console/tenants?q=%FF", "/console/audit?action=%FF%00", "/console/tenants/%00",
+                 "/console/audit?date_from=9999999-01-01", "/console/tenants?building=-99999999999"):
+        response = await console.get(path)
+        assert response.status_code in (200, 400, 404, 422), (path, response.status_code)
+
+
+async def test_upload_fields_with_nul_are_refused_and_leave_nothing(settings, world, client_factory):
+    from tests.integration.docs_support import META, object_count, pdf_bytes, row_count, upload
+
+    console = await _console(client_factory, ["archivist"])
+    tenant = world["tenant"]
+    objects, rows = await object_count(settings, tenant), await row_count(tenant)
+    response = await upload(console, tenant, pdf_bytes(), meta={**META, "title": "合同\x00副本"})
+    assert response.status_code == 422 and "控制字符" in response.text
+    assert await object_count(settings, tenant) == objects and await row_count(tenant) == rows
