@@ -16,7 +16,7 @@ from typing import Iterator
 
 import msgspec
 from litestar import Litestar
-from litestar.openapi.spec import OpenAPI, Schema
+from litestar.openapi.spec import OpenAPI, OpenAPIType, Schema
 
 from portal.routes.api import schemas
 from portal.web import params
@@ -48,9 +48,13 @@ def _constrained(info) -> msgspec.inspect.Type | None:
 def _target(prop: Schema) -> Schema:
     """The member of a ``oneOf`` that is not ``null``, or the schema itself."""
     for member in prop.one_of or ():
-        if isinstance(member, Schema) and member.type not in (None, "null") and str(member.type) != "null":
+        if isinstance(member, Schema) and member.type not in (None, OpenAPIType.NULL):
             return member
     return prop
+
+
+def _first(*values):
+    return next(v for v in values if v is not None)
 
 
 def complete(openapi: OpenAPI) -> None:
@@ -67,7 +71,8 @@ def complete(openapi: OpenAPI) -> None:
             if not isinstance(prop, Schema) or info is None:
                 continue
             target = _target(prop)
-            if isinstance(info, msgspec.inspect.StrType) and info.pattern is None and struct.__struct_config__.forbid_unknown_fields:
+            is_input = struct.__struct_config__.forbid_unknown_fields
+            if is_input and isinstance(info, msgspec.inspect.StrType) and info.pattern is None:
                 target.pattern = params.TEXT_PATTERN
             for attr, key in _LIMITS.items():
                 value = getattr(info, attr, None)
@@ -85,17 +90,18 @@ def _complete_parameters(openapi: OpenAPI) -> None:
                     continue
                 target = _target(parameter.schema)
                 if parameter.param_in == "path":  # ids: anything else is a 404
-                    if str(target.type) in ("integer", "OpenAPIType.INTEGER"):
+                    if target.type == OpenAPIType.INTEGER:
                         target.minimum, target.maximum = 1, params.INT4_MAX
                     continue
-                if str(target.type) in ("string", "OpenAPIType.STRING") and not target.enum and not target.pattern:
+                if target.type == OpenAPIType.STRING and not target.enum and not target.pattern:
                     target.pattern = QUERY_TEXT_PATTERN
-                elif str(target.type) in ("integer", "OpenAPIType.INTEGER"):
-                    minimum = parameter.schema.minimum if target is not parameter.schema else target.minimum
-                    target.minimum = max(minimum if minimum is not None else params.INT4_MIN, params.INT4_MIN)
-                    target.maximum = min(parameter.schema.maximum or target.maximum or params.INT4_MAX, params.INT4_MAX)
-                    if target is not parameter.schema:
-                        parameter.schema.minimum = parameter.schema.maximum = None
+                elif target.type == OpenAPIType.INTEGER:
+                    # Litestar may leave the limits beside a ``oneOf``: move them onto the integer.
+                    outer = parameter.schema
+                    target.minimum = max(_first(target.minimum, outer.minimum, params.INT4_MIN), params.INT4_MIN)
+                    target.maximum = min(_first(target.maximum, outer.maximum, params.INT4_MAX), params.INT4_MAX)
+                    if target is not outer:
+                        outer.minimum = outer.maximum = None
 
 
 def complete_app_schema(app: Litestar) -> None:
