@@ -19,6 +19,7 @@ from documents.storage import Storage, StoredFile, object_key
 from portal.core import audit
 from portal.core.roles import Perm, Principal, Role
 from portal.core.errors import FormErrors, Forbidden, NotFound
+from portal.core import params
 from tenants.registry.service import TenantRef
 from tenants.scope import tenant_tx
 
@@ -70,6 +71,7 @@ def _truthy(value) -> bool:
 
 
 def clean_meta(raw: Mapping[str, Any], *, need_issue_date: bool = True) -> dict[str, Any]:
+    params.refuse_control_chars(dict(raw))  # upload forms are streamed, not read by form_dict
     errors: dict[str, str] = {}
     category = str(raw.get("category") or "").strip()
     if category not in CATEGORIES:

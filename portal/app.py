@@ -24,6 +24,7 @@ from portal.core.settings import Settings
 from tasks.celery_app import make_celery, sender
 from portal.web.api_docs import StaticSwaggerPlugin
 from portal.web.headers import SecurityHeadersMiddleware
+from portal.web.input_guard import InputGuardMiddleware
 from portal.web.middleware import SecurityMiddleware
 from portal.web.render import handle_domain_error, handle_http_error, handle_server_error, make_environment
 
@@ -69,7 +70,7 @@ def create_app(settings: Settings) -> Litestar:
 
     from portal.routes import api, console, portal as tenant_portal
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             index,
             healthz,
@@ -80,8 +81,9 @@ def create_app(settings: Settings) -> Litestar:
         ],
         lifespan=[lifespan],
         state=State({"settings": settings}),
-        # Headers outermost, so even a CSRF refusal carries them.
-        middleware=[SecurityHeadersMiddleware, SecurityMiddleware],
+        # Headers outermost, so even a CSRF refusal carries them; the input guard
+        # runs after the session and language are known.
+        middleware=[SecurityHeadersMiddleware, SecurityMiddleware, InputGuardMiddleware],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(make_environment())),
         exception_handlers={
             DomainError: handle_domain_error,
@@ -97,3 +99,5 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=settings.upload_max_mb * 1024 * 1024 + 1024 * 1024,
         debug=False,
     )
+    api.complete_app_schema(app)
+    return app

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from litestar import Request
 
+from portal.core import params
+
 
 async def form_dict(request: Request, multi: tuple[str, ...] = ()) -> dict:
-    """The submitted form as a dict; fields in ``multi`` keep all their values."""
+    """The submitted form as a dict; fields in ``multi`` keep all their values.
+    A field with control characters (NUL and the like) is a 422: nothing is saved."""
     form = await request.form()
     out: dict = {}
     for key in form.keys():
@@ -15,16 +18,16 @@ async def form_dict(request: Request, multi: tuple[str, ...] = ()) -> dict:
         out[key] = form.getall(key) if key in multi else form.get(key)
     for key in multi:
         out.setdefault(key, [])
+    params.refuse_control_chars({k: v for k, v in out.items() if isinstance(v, (str, list))})
     return out
 
 
-def int_or_none(value) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+def int_or_none(value, field: str = "__all__") -> int | None:
+    """A whole number that fits the database (a 422 on ``field`` if it does
+    not), or None when blank or not a number."""
+    return params.parse_optional_int(value, field)
 
 
 def page_number(value) -> int:
-    number = int_or_none(value) or 1
+    number = params.whole_number(value) or 1
     return min(max(number, 1), 100_000)

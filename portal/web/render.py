@@ -21,6 +21,7 @@ from portal.core import audit, i18n
 from portal.core.roles import Perm, Principal
 from portal.core.errors import DomainError, FormErrors
 from portal import events
+from portal.web.lang import lang_url
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -75,6 +76,7 @@ def make_environment() -> Environment:
     env.globals.update(
         csrf_input=_csrf_input,
         field_label=_field_label,
+        lang_url=lang_url,
         query=_query,
         quote=quote,
         Perm=Perm,
@@ -226,6 +228,8 @@ def _litestar_fields(extra: Any) -> dict:
 def handle_http_error(request: Request, exc: HTTPException) -> Response:
     _ensure_request_state(request)
     response = _http_error_response(request, exc)
+    if exc.status_code == 405 and exc.headers:
+        response.headers.update(exc.headers)  # the methods that are allowed (``Allow``)
     return _audit_refusal(request, response) if response.status_code == 403 else response
 
 

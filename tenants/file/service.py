@@ -11,6 +11,7 @@ from portal.core import audit
 from portal.core.roles import Perm, Principal
 from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
 from tenants.file import forms
+from tenants.registry import identity
 from tenants.registry.service import TenantRef, insert_contact, refresh_summary
 from tenants.scope import tenant_tx
 
@@ -103,9 +104,9 @@ async def _apply_profile(conn, cleaned: Mapping[str, Any], actor: Actor) -> list
     return changed
 
 
-def _check_identity(merged: Mapping[str, Any]) -> None:
-    """Re-check the kind/identity rule on the whole merged profile."""
-    forms.clean_profile(merged)
+def _check_identity(merged: Mapping[str, Any]) -> dict[str, Any]:
+    """Re-check the kind/identity rule on the whole merged profile; the cleaned profile."""
+    return forms.clean_profile(merged)
 
 
 async def update_profile(ref: TenantRef, raw: Mapping[str, Any], principal: Principal) -> list[str]:
@@ -117,8 +118,14 @@ async def update_profile(ref: TenantRef, raw: Mapping[str, Any], principal: Prin
     async with tenant_tx(ref.schema) as tx:
         conn = tx.connection
         current = dict(await conn.fetchrow("SELECT * FROM profile WHERE id = 1"))
-        _check_identity({**{k: forms.as_text(current[k]) for k in forms.PROFILE_FIELDS}, **{k: raw[k] for k in present}})
+        whole = _check_identity({**{k: forms.as_text(current[k]) for k in forms.PROFILE_FIELDS},
+                                 **{k: raw[k] for k in present}})
+        code = identity.identity_of(whole)[1]
+        holders = []
+        if code != identity.identity_of(current)[1]:  # only a new code can collide
+            holders = await identity.holders_to_link(conn, whole, raw, ref.id)
         changed = await _apply_profile(conn, cleaned, Actor.of(principal))
+        await identity.link(conn, ref.id, holders, code, principal)
         if changed:
             await refresh_summary(conn, ref.id)
             await audit.record("tenant.update", principal=principal, tenant_id=ref.id, target=ref.archive_no,

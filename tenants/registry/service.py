@@ -11,6 +11,7 @@ from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import FormErrors, Forbidden, NotFound
 from tenants import numbering
+from tenants.registry import identity
 from tenants.file import forms
 from tenants.migrate import build_latest_schema
 from tenants.scope import TenantScopeError, check_schema, enter_schema, schema_for, tenant_tx
@@ -171,6 +172,7 @@ async def create_tenant(
     label = actor_label or actor.name
     async with DB.transaction(allow_nested=False) as tx:
         conn = tx.connection
+        holders = await identity.holders_to_link(conn, profile, raw)
         tenant_id = await conn.fetchval("SELECT nextval('core.tenant_id_seq')")
         schema = schema_for(tenant_id)
         sequence = await conn.fetchval("SELECT nextval('core.archive_seq')")
@@ -203,6 +205,7 @@ async def create_tenant(
             label, archive_no,
         )
         await refresh_summary(conn, tenant_id)
+        await identity.link(conn, tenant_id, holders, identity.identity_of(profile)[1], actor)
         await audit.record("tenant.create", principal=actor, tenant_id=tenant_id, target=archive_no)
     return tenant_id
 
@@ -226,11 +229,12 @@ SELECT p.name, p.kind, p.level, p.status,
            AS contact_phones,
        (SELECT count(*) FROM contact c WHERE c.active)::int AS contact_count,
        ((SELECT count(*) FROM change_request r WHERE r.status = 'pending')
-        + (SELECT count(*) FROM document d WHERE d.status = 'pending'))::int AS pending_reviews
+        + (SELECT count(*) FROM document d WHERE d.status = 'pending'))::int AS pending_reviews,
+       nullif(CASE p.kind WHEN 'E' THEN p.credit_code ELSE p.resident_id END, '') AS identity_code
 FROM profile p WHERE p.id = 1
 """
 SUMMARY_COLUMNS = ("name", "kind", "level", "status", "primary_contact", "contact_phones", "contact_count",
-                   "pending_reviews")
+                   "pending_reviews", "identity_code")
 
 
 async def compute_summary(conn) -> dict[str, Any]:

@@ -10,7 +10,11 @@ the ``x-csrftoken`` header (see ``auth.py``). Errors are always JSON
 from litestar import Router
 
 from portal.routes.api import auth, portal_self, reviews, tenants
+from portal.routes.api.openapi import complete_app_schema
 from portal.routes.api.schemas import CSRF_HEADER
+
+
+__all__ = ["complete_app_schema", "router"]
 
 
 def router() -> Router:

@@ -34,7 +34,8 @@ NO_STORE = CacheControlHeader(no_store=True)
 TAGS = ["auth"]
 
 
-@get("/auth/csrf", tags=TAGS, cache_control=NO_STORE, summary="The CSRF token for this client")
+@get("/auth/csrf", tags=TAGS, cache_control=NO_STORE, summary="The CSRF token for this client",
+     responses=responses())
 async def csrf_token(request: Request) -> CsrfOut:
     """Signed out: a token that must equal the `csrftoken` cookie (set by this
     answer if missing). Signed in: the token of the session."""

@@ -21,7 +21,9 @@ from litestar.params import Parameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from portal.core.roles import Principal
+from portal.core.params import PositiveId
 from tenants.file import forms
+from tenants.registry import identity
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_PER_PAGE = 200
@@ -48,6 +50,9 @@ ERRORS = {
     401: error_response("Not signed in (`not_authenticated`)."),
     403: error_response("Signed in without the right to do this (`forbidden`), or the CSRF header is missing "
                 "(`csrf_failed`)."),
+    # The input guard (portal/web/input_guard.py) answers these on every route.
+    422: error_response("A number out of range (`number.range`) or a text with control characters "
+                        "(`text.control_characters`); see `fields` and `field_codes`."),
 }
 NOT_FOUND = {404: error_response("Unknown, or not visible to you (`not_found`).")}
 INVALID = {422: error_response("Some fields are not valid (`validation_failed`); see `fields` and `field_codes`.")}
@@ -160,6 +165,8 @@ class CsrfOut(Struct):
 
 # --- tenants ----------------------------------------------------------------------------------------
 
+CONFIRM_DESCRIPTION = ("The credit code or resident ID is on another tenant's file (422 `credit_code.duplicate` / "
+                       "`resident_id.duplicate`) and it is the same company moving: save and link the two files.")
 Level = Annotated[int, Meta(ge=0, le=3, description="0 normal, 1 silver, 2 gold, 3 diamond.")]
 Money = Annotated[str, Meta(description="Amount in yuan as a string, e.g. `\"5000000.00\"`.", examples=["5000000.00"])]
 
@@ -247,7 +254,7 @@ class ContactIn(Struct, forbid_unknown_fields=True):
     """A contact; at least one of mobile, landline or e-mail is needed, and an
     e-mail address for one who receives notices."""
 
-    name: str = ""
+    name: str
     position: str = ""
     mobile: str = ""
     landline: str = ""
@@ -262,9 +269,9 @@ class TenantCreate(Struct, forbid_unknown_fields=True):
     `name`, `kind`, `business_letter` and (by kind) `credit_code` or
     `resident_id` are required; the rules are checked as in the console."""
 
-    name: str = ""
-    kind: Annotated[str, Meta(description="`E` enterprise or `P` individual.")] = ""
-    business_letter: Annotated[str, Meta(description="Business type letter, e.g. `A` (office lease).")] = ""
+    name: str
+    kind: Annotated[str, Meta(description="`E` enterprise or `P` individual.")]
+    business_letter: Annotated[str, Meta(description="Business type letter, e.g. `A` (office lease).")]
     credit_code: Annotated[str, Meta(description="Unified social credit code (18 characters), for `E`.")] = ""
     resident_id: Annotated[str, Meta(description="Resident ID number, for `P`.")] = ""
     legal_rep: str = ""
@@ -278,8 +285,9 @@ class TenantCreate(Struct, forbid_unknown_fields=True):
     move_in_date: dt.date | None = None
     special_needs: str = ""
     notes: str = ""
-    unit_ids: list[int] = msgspec.field(default_factory=list)
+    unit_ids: list[PositiveId] = msgspec.field(default_factory=list)
     contacts: list[ContactIn] = msgspec.field(default_factory=list)
+    confirm_same_company: Annotated[bool, Meta(description=CONFIRM_DESCRIPTION)] = False
 
 
 class ProfilePatch(Struct, forbid_unknown_fields=True):
@@ -300,12 +308,13 @@ class ProfilePatch(Struct, forbid_unknown_fields=True):
     move_in_date: dt.date | None | UnsetType = UNSET
     special_needs: str | UnsetType = UNSET
     notes: str | UnsetType = UNSET
+    confirm_same_company: Annotated[bool, Meta(description=CONFIRM_DESCRIPTION)] | UnsetType = UNSET
 
     def present(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__struct_fields__ if getattr(self, k) is not UNSET}
 
 
-assert set(ProfilePatch.__struct_fields__) == set(forms.PROFILE_FIELDS)
+assert set(ProfilePatch.__struct_fields__) == {*forms.PROFILE_FIELDS, identity.CONFIRM_FIELD}
 
 
 class ChangeOut(Struct):
@@ -330,8 +339,8 @@ class ChangePage(Struct):
 
 
 class InvitationIn(Struct, forbid_unknown_fields=True):
-    email: str = ""
-    display_name: str = ""
+    email: str
+    display_name: str
 
 
 class InvitationOut(Struct):
@@ -442,5 +451,5 @@ class ChangeRequestIn(Struct, forbid_unknown_fields=True):
     `contact_update` / `contact_deactivate` need `target_id` (the contact)."""
 
     kind: Literal["profile", "contact_add", "contact_update", "contact_deactivate"]
-    target_id: int | None = None
+    target_id: PositiveId | None = None
     data: dict[str, FormValue] = msgspec.field(default_factory=dict)

@@ -86,7 +86,8 @@ async def list_tenants(
     request: Request,
     q: Annotated[str, Parameter(description="Part of the name, archive number or a contact phone.")] = "",
     building: Annotated[int | None, Parameter(description="Building id.")] = None,
-    level: Annotated[int | None, Parameter(ge=0, le=3, description="Customer level 0-3.")] = None,
+    level: Annotated[int | None, Parameter(ge=0, le=3, description="Customer level 0-3.",
+                                                     schema_extra={"minimum": 0})] = None,
     status: Status | None = None,
     inactive: Annotated[bool, Parameter(description="Include deactivated tenants.")] = False,
     sort: Sort = "name",
@@ -108,7 +109,7 @@ async def create_tenant(request: Request, data: TenantCreate) -> TenantDetail:
     """Creates the registry row and the tenant's schema with its profile,
     contacts and units in one transaction: on any error nothing is created."""
     principal = request.state.principal
-    raw = as_form({k: getattr(data, k) for k in (*forms.PROFILE_FIELDS, "business_letter")})
+    raw = as_form({k: getattr(data, k) for k in (*forms.PROFILE_FIELDS, "business_letter", "confirm_same_company")})
     contacts = [as_form(msgspec.structs.asdict(c)) for c in data.contacts]
     tenant_id = await registry.create_tenant(
         raw, contacts, data.unit_ids, principal,

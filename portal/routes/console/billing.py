@@ -89,9 +89,9 @@ async def arrears_report(request: Request, as_of: str = "", building: str = "", 
         day = parse_date(as_of, default=today())
     except AmountError:
         day = today()
-    building_id = int_or_none(building)
+    building_id = int_or_none(building, "building")
     report = await arrears.arrears_by_tenant(principal, as_of=day, building_id=building_id,
-                                             min_days=int_or_none(min_days) or 1, page=page_number(page))
+                                             min_days=int_or_none(min_days, "min_days") or 1, page=page_number(page))
     rates = await arrears.collection_rates(principal, until=day, building_id=building_id)
     pages = max(1, (report["totals"]["tenants"] + report["per_page"] - 1) // report["per_page"])
     return render("console/money/arrears.html", **_ctx(request, report=report, rates=rates, buckets=arrears.BUCKETS,

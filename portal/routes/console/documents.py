@@ -27,7 +27,7 @@ async def _catalog_page(request: Request, ref, *, category: str = "", year: str 
                         status_code: int = 200, values: dict | None = None, errors: dict | None = None,
                         audit_view: bool = True) -> Template:
     principal = request.state.principal
-    year_value = int_or_none(year)
+    year_value = int_or_none(year, "year")
     data = await service.catalog(ref, principal, category=category, year=year_value, page=page_number(page),
                                  audit_view=audit_view)
     requests = await intake.list_requests(ref) if not ref.via_grant else []
@@ -107,7 +107,7 @@ async def new_version(request: Request, tenant_id: int, doc_id: int) -> Response
 async def download(request: Request, tenant_id: int, doc_id: int, v: str = "", inline: str = "") -> Response:
     principal = request.state.principal
     ref = await registry.ref_for_staff(principal, tenant_id, allow_grant=True)
-    content = await service.open_content(ref, principal, storage_of(request), doc_id, int_or_none(v))
+    content = await service.open_content(ref, principal, storage_of(request), doc_id, int_or_none(v, "v"))
     return download_response(content, inline=inline == "1")
 
 

@@ -14,7 +14,7 @@ from portal.web.render import form_errors, render, requires
 from tenants.file import forms, service as file_service
 from tenants.money import ledger
 from tenants.numbering import business_letter_names
-from tenants.registry import service as registry
+from tenants.registry import identity, service as registry
 
 PER_PAGE = 50
 
@@ -47,8 +47,8 @@ async def tenant_list(
     principal = request.state.principal
     filters = {
         "q": q.strip()[:100],
-        "building_id": int_or_none(building),
-        "level": int_or_none(level),
+        "building_id": int_or_none(building, "building"),
+        "level": int_or_none(level, "level"),
         "status": status if status in forms.STATUSES else "",
         "include_inactive": inactive == "1",
         "sort": sort if sort in registry.SORTS else "name",
@@ -78,6 +78,13 @@ async def _units_for(principal) -> list[dict]:
     return [dict(r) for r in rows if scope is None or r["building_id"] in scope]
 
 
+def _duplicates(exc: FormErrors, principal) -> list[dict]:
+    """The files already holding the identity code, for the confirmation box."""
+    if not isinstance(exc, identity.DuplicateIdentity):
+        return []
+    return [identity.visible(dict(h), principal) for h in exc.holders]
+
+
 @get("/console/tenants/new", guards=[requires(Perm.TENANT_CREATE)])
 async def tenant_new_form(request: Request) -> Template:
     principal = request.state.principal
@@ -102,7 +109,8 @@ async def tenant_new_submit(request: Request) -> Response:
         errors = form_errors(exc)
         errors.update({k.replace("contacts.0.", "contact_"): v for k, v in errors.items() if k.startswith("contacts.0.")})
         return render("console/tenant_new.html", status_code=422, principal=principal, values=data, contact=contact,
-                      errors=errors, units=await _units_for(principal), chosen_units=unit_ids, **_choices(request))
+                      errors=errors, units=await _units_for(principal), chosen_units=unit_ids,
+                      duplicates=_duplicates(exc, principal), **_choices(request))
     return Redirect(f"/console/tenants/{tenant_id}?created=1")
 
 
@@ -117,7 +125,8 @@ async def _file_page(request: Request, ref, *, status_code: int = 200, changes_p
         " WHERE tu.tenant_id = $1 ORDER BY b.code, u.code", ref.id)
     people = await accounts.list_portal_users(ref.id) if principal.can(Perm.PORTAL_INVITE) and not ref.via_grant \
         else None
-    context = {"invite_link": None, "invite_errors": {}, "invite_values": {}, **extra}
+    context = {"invite_link": None, "invite_errors": {}, "invite_values": {},
+               "links": await identity.links_of(ref.id, principal), **extra}
     return render("console/tenant.html", status_code=status_code, principal=principal, ref=ref,
                   units=[dict(u) for u in units], people=people, fee_items=await ledger.fee_items_map(), **context,
                   **data, **_choices(request))
@@ -149,10 +158,11 @@ async def tenant_edit_submit(request: Request, tenant_id: int) -> Response:
     ref = await registry.ref_for_staff(principal, tenant_id)
     data = await form_dict(request)
     try:
-        await file_service.update_profile(ref, {k: data.get(k, "") for k in forms.PROFILE_FIELDS}, principal)
+        fields = (*forms.PROFILE_FIELDS, identity.CONFIRM_FIELD)
+        await file_service.update_profile(ref, {k: data.get(k, "") for k in fields}, principal)
     except FormErrors as exc:
         return render("console/tenant_edit.html", status_code=422, principal=principal, ref=ref, values=data,
-                      errors=form_errors(exc), **_choices(request))
+                      errors=form_errors(exc), duplicates=_duplicates(exc, principal), **_choices(request))
     return Redirect(f"/console/tenants/{ref.id}?saved=1")
 
 
