@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
+from documents import lending
 from portal.accounts.roles import Perm
 from portal.db import DB
 from portal.routes.auth import safe_next, sign_in_page, sign_out
@@ -38,10 +39,12 @@ async def logout_everywhere(request: Request) -> Response:
 
 @get("/console/", guards=[staff_guard])
 async def home(request: Request) -> Template:
+    """Only what this person may open: file counts for readers of tenant files, the
+    review queue for reviewers, pending lending approvals for approvers."""
     principal = request.state.principal
     counts = {}
     queue: list = []
-    if principal.perms:
+    if principal.can(Perm.TENANT_READ):
         scope = principal.building_scope()
         scope_sql = "" if scope is None else " AND building_ids && $1::int[]"
         args = [] if scope is None else [sorted(scope)]
@@ -55,9 +58,11 @@ async def home(request: Request) -> Template:
             *args,
         )
         counts = dict(row)
-        if principal.can(Perm.REVIEW_DECIDE):
-            queue, _ = await review.list_items(principal, status="pending", per_page=10)
-    return render("console/home.html", principal=principal, counts=counts, queue=queue)
+    if principal.can(Perm.REVIEW_DECIDE):
+        queue, _ = await review.list_items(principal, status="pending", per_page=10)
+    approvals = await lending.pending_approvals(principal)
+    return render("console/home.html", principal=principal, counts=counts, queue=queue, approvals=approvals,
+                  modes=lending.MODES)
 
 
 ROUTES = [login_form, login_submit, logout, logout_everywhere, home]
