@@ -166,4 +166,6 @@ async def list_exports(principal: Principal) -> list[dict]:
     rows = await DB.pool.fetch(
         "SELECT e.*, l.borrower_name, l.status AS loan_status FROM core.export e JOIN core.loan l ON l.id = e.loan_id"
         f" {where} ORDER BY e.created_at DESC LIMIT 200", *args)
-    return [dict(r) for r in rows]
+    items = await loan_items(sorted({r["loan_id"] for r in rows}))
+    hidden = {i["loan_id"] for i in items if not principal.may_see_tenant(i["building_ids"])}
+    return [dict(r) for r in rows if r["loan_id"] not in hidden]

@@ -3,7 +3,6 @@ review, visibility after acceptance, lending grants."""
 
 from __future__ import annotations
 
-
 from portal.db import DB
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx

@@ -165,6 +165,13 @@ async def test_export_is_encrypted_and_expires(settings, world, people, client_o
     stranger = person(await factories.staff(["clerk"]), "clerk")
     with pytest.raises(exports.NotFound):
         await exports.open_export(stranger, storage, uid)
+    # A handler of another building neither lists nor opens it (issue 7: every step scoped).
+    other_head = person(await factories.staff(["dept_head"], [world["other_bld"]["id"]]), "dept_head",
+                        buildings=[world["other_bld"]["id"]])
+    assert uid not in {str(r["uid"]) for r in await exports.list_exports(other_head)}
+    assert uid in {str(r["uid"]) for r in await exports.list_exports(p["archivist"])}
+    with pytest.raises(exports.NotFound):
+        await exports.open_export(other_head, storage, uid)
     expires_at = await DB.pool.fetchval("SELECT expires_at FROM core.export WHERE uid = $1::uuid", uid)
     assert await exports.delete_expired(storage, now=expires_at - dt.timedelta(hours=1)) == 0
     assert await exports.delete_expired(storage, now=expires_at + dt.timedelta(seconds=1)) >= 1
