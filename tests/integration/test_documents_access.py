@@ -86,6 +86,10 @@ async def test_portal_upload_review_accept_and_reject(settings, world, client_of
     # A clerk of the building reviews: accept one (category, visibility), reject the other with a reason.
     queue = await clerk.get("/console/documents/reviews")
     assert f"/documents/{first_id}/review" in queue.text
+    # Queues name the upload by its title, not "上传的文件 #N" (issue 7 item 13).
+    assert "装修申请" in queue.text and f"#{second_id}<" not in queue.text
+    for page_path in ("/console/reviews", "/console/"):
+        assert "装修申请" in (await clerk.get(page_path)).text
     token = await factories.form_token(clerk, f"/console/tenants/{ref.id}/documents/{first_id}/review")
     file_response = await clerk.get(f"/console/tenants/{ref.id}/documents/{first_id}/review/file")
     assert file_response.content == png_bytes()
