@@ -34,6 +34,8 @@ async def test_lending_form_search_as_you_type(live_server, browser, shots, data
 
     for width, height, suffix in ((1280, 900, "desktop"), (390, 844, "phone")):
         page = await (await browser.new_context(viewport={"width": width, "height": height})).new_page()
+        searches: list[str] = []
+        page.on("request", lambda r: searches.append(r.url) if "/console/lending/pick" in r.url else None)
         await page.goto(f"{live_server}/console/login")
         await page.fill("#f-login", clerk["username"])
         await page.fill("#f-password", clerk["password"])
@@ -47,6 +49,7 @@ async def test_lending_form_search_as_you_type(live_server, browser, shots, data
         await page.check(f"#f-tenant-{mine}")
         await page.wait_for_selector("text=二〇二五年租赁合同")
         await page.check("#lending-pick input[name=document_ids]")
+        assert searches and not any("csrf" in url for url in searches)  # the token stays out of URLs
         await page.fill("#f-due_date", (dt.date.today() + dt.timedelta(days=5)).isoformat())
         await page.fill("#f-purpose", "核对合同条款")
         await page.screenshot(path=os.path.join(shots, f"lending-form-{suffix}.png"), full_page=True)

@@ -170,9 +170,14 @@ async def test_picker_searches_only_visible_files_and_their_document_titles(worl
     # One ticked file: its documents by title; the request shows titles, not numbers.
     fragment = await clerk.get("/console/lending/pick", params={"tenant_ids": world["a"], "dq": "租赁合同"})
     assert "租赁合同正本" in fragment.text and f'name="document_ids" value="{doc_id}"' in fragment.text
-    # Without JavaScript: the search button comes back to the form with the same picker.
-    page = await clerk.get("/console/lending/new", params={"q": name_a[:3], "purpose": "留下"})
-    assert f'value="{world["a"]}"' in page.text and "留下" in page.text
+    # Without JavaScript: the search button posts the form back (the CSRF token never goes
+    # into a URL) and it returns with the results and what was typed; nothing is saved.
+    before = await loan_count()
+    token = await factories.form_token(clerk, "/console/lending/new")
+    page = await clerk.post("/console/lending/new", data={"find": "1", "q": name_a[:3], "purpose": "留下",
+                                                          "mode": "paper", "_csrf_token": token})
+    assert page.status_code == 200 and f'value="{world["a"]}"' in page.text and "留下" in page.text
+    assert await loan_count() == before
     loan_id = loan_id_of(await submit(clerk, mode="paper", tenant_ids=str(world["a"]), document_ids=str(doc_id)))
     assert "租赁合同正本" in (await clerk.get(f"/console/lending/{loan_id}")).text
     assert "租赁合同正本" in (await clerk.get("/console/lending")).text

@@ -92,6 +92,9 @@ async def pick(request: Request) -> Template:
 async def new_submit(request: Request) -> Response:
     principal = request.state.principal
     raw = await form_dict(request, multi=("tenant_ids", "document_ids"))
+    if raw.get("find"):  # the search button (no JavaScript): show the results, save nothing
+        return render("console/lending/new.html", principal=principal, values=raw, errors={},
+                      **await _picks(request, raw), **_choices())
     try:
         loan_id = await lending.create_loan(principal, raw)
     except FormErrors as exc:
