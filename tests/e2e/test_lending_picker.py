@@ -68,3 +68,29 @@ async def test_lending_form_search_as_you_type(live_server, browser, shots, data
     await page.wait_for_url(f"{live_server}/console/")
     assert "浏览器借阅测试有限公司" in await page.inner_text("#h-approvals + ul")
     await page.screenshot(path=os.path.join(shots, "home-approvals.png"), full_page=True)
+
+    # A clerk of the other building asks for this file by archive number (English): the page
+    # shows the number only; the name is for the approvers.
+    outsider = await factories.staff(["clerk"], [other["id"]])
+    page = await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page()
+    await page.goto(f"{live_server}/console/login?lang=en")
+    await page.fill("#f-login", outsider["username"])
+    await page.fill("#f-password", outsider["password"])
+    await page.click("button.primary")
+    await page.wait_for_url(f"{live_server}/console/")
+    await page.goto(f"{live_server}/console/lending/new")
+    await page.select_option("#f-mode", "outside")
+    await page.fill("#f-archive_nos", await _archive_no(mine))
+    await page.fill("#f-due_date", (dt.date.today() + dt.timedelta(days=2)).isoformat())
+    await page.fill("#f-purpose", "Dispute about the shared wall")
+    await page.click("form[action='/console/lending/new'] button.primary")
+    await page.wait_for_url("**/console/lending/*?submitted=1")
+    text = await page.inner_text("main")
+    assert "Waiting for the leadership" in text and "浏览器借阅测试有限公司" not in text
+    await page.screenshot(path=os.path.join(shots, "lending-outside-borrower-en.png"), full_page=True)
+
+
+async def _archive_no(tenant_id: int) -> str:
+    from portal.db import DB
+
+    return await DB.pool.fetchval("SELECT archive_no FROM core.tenant WHERE id = $1", tenant_id)

@@ -130,6 +130,7 @@ async def test_outside_kind_end_to_end(world, client_of):
     # The borrower sees the archive number only, never the name (page, register, slip).
     page = await borrower.get(f"/console/lending/{loan_id}")
     assert page.status_code == 200 and number in page.text and name not in page.text
+    assert f'href="{base}"' not in page.text  # no link that would answer 404 before the reading
     assert name not in (await borrower.get("/console/lending")).text
     slip = await borrower.get(f"/console/lending/{loan_id}/slip.pdf")
     slip_text = PdfReader(io.BytesIO(slip.content)).pages[0].extract_text()
