@@ -87,7 +87,8 @@ async def create_loan(principal: Principal, raw: Mapping[str, Any], *, now: dt.d
     except ValueError:
         document_ids, errors["document_ids"] = [], "Pick the documents from the list."
     if document_ids and mode == OUTSIDE:
-        errors["document_ids"] = "A file outside your buildings is asked for whole; the archive shows you the part you need."
+        errors["document_ids"] = ("A file outside your buildings is asked for whole; the archive shows you"
+                                  " the part you need.")
     elif document_ids and len(tenants) > 1:
         errors["document_ids"] = "Pick single documents only when borrowing from one tenant file."
     due_at = None
@@ -288,7 +289,8 @@ async def reminders_for(principal: Principal, limit: int = 20) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-async def list_loans(principal: Principal, *, view: str = "mine", page: int = 1, per_page: int = 50) -> tuple[list, int]:
+async def list_loans(principal: Principal, *, view: str = "mine", page: int = 1,
+                     per_page: int = 50) -> tuple[list, int]:
     """'mine', 'approve' (waiting for this person's step) or 'all' (overseers). Other
     people's loans are listed only when this person may see every file they name
     (the leadership also sees requests for files outside one's buildings)."""

@@ -39,7 +39,8 @@ async def _picks(request: Request, values: dict) -> dict:
     documents = None
     if len(chosen) == 1 and values.get("mode") != lending_scope.OUTSIDE:
         try:
-            documents = await lending_scope.search_documents(principal, chosen[0]["id"], values.get("dq", ""), chosen_docs)
+            documents = await lending_scope.search_documents(principal, chosen[0]["id"], values.get("dq", ""),
+                                                             chosen_docs)
         except NotFound:
             documents = []
     return {"chosen": chosen, "found": found, "documents": documents, "chosen_docs": chosen_docs}
@@ -109,8 +110,8 @@ async def _loan_page(request: Request, loan_id: int, *, status_code: int = 200, 
     data = await lending.get_loan(principal, loan_id)
     loan = data["loan"]
     return render("console/lending/loan.html", status_code=status_code, principal=principal, errors=errors or {},
-                  may_decide=lending.may_decide(principal, loan), handler=lending.is_handler(principal), password=password,
-                  export_uid=export_uid, **data, **_choices())
+                  may_decide=lending.may_decide(principal, loan), handler=lending.is_handler(principal),
+                  password=password, export_uid=export_uid, **data, **_choices())
 
 
 @get("/console/lending/{loan_id:int}", guards=[requires(Perm.TENANT_READ)])
