@@ -15,6 +15,7 @@ import anyio
 
 from documents import keys
 from documents.lending import is_handler
+from documents.lending_scope import loan_items, require_scope
 from documents.service import EXTENSIONS
 from documents.storage import Storage
 from portal.core import audit
@@ -53,9 +54,10 @@ async def carry_out(principal: Principal, storage: Storage, loan_id: int) -> tup
     loan = await DB.pool.fetchrow("SELECT * FROM core.loan WHERE id = $1", loan_id)
     if loan is None:
         raise NotFound("No such loan.")
+    items = await loan_items([loan_id])
+    require_scope(principal, loan, items)
     if loan["mode"] != "export" or loan["status"] != "approved":
         raise Conflict("Only an approved export can be carried out.")
-    items = await DB.pool.fetch("SELECT * FROM core.loan_item WHERE loan_id = $1 ORDER BY tenant_id", loan_id)
     plan = []  # (tenant ref, data key, version rows)
     for item in items:
         ref = await get_ref(item["tenant_id"])
@@ -125,6 +127,9 @@ async def open_export(principal: Principal, storage: Storage, uid: str) -> tuple
         "SELECT e.*, l.borrower_id FROM core.export e JOIN core.loan l ON l.id = e.loan_id WHERE e.uid = $1", uid_value)
     if row is None or (row["borrower_id"] != principal.user_id and not is_handler(principal)):
         raise NotFound("No such export.")
+    # Only while the person still may see every file in it (buildings change).
+    if not all(principal.may_see_tenant(i["building_ids"]) for i in await loan_items([row["loan_id"]])):
+        raise NotFound("No such export.")
     path = export_dir(storage) / row["file_name"]
     if row["deleted_at"] is not None or row["expires_at"] <= dt.datetime.now(dt.timezone.utc) or not path.exists():
         await audit.record("export.download", principal=principal, target=f"export:{uid}", outcome="expired")
@@ -161,4 +166,6 @@ async def list_exports(principal: Principal) -> list[dict]:
     rows = await DB.pool.fetch(
         "SELECT e.*, l.borrower_name, l.status AS loan_status FROM core.export e JOIN core.loan l ON l.id = e.loan_id"
         f" {where} ORDER BY e.created_at DESC LIMIT 200", *args)
-    return [dict(r) for r in rows]
+    items = await loan_items(sorted({r["loan_id"] for r in rows}))
+    hidden = {i["loan_id"] for i in items if not principal.may_see_tenant(i["building_ids"])}
+    return [dict(r) for r in rows if r["loan_id"] not in hidden]

@@ -87,8 +87,9 @@ async def portal_upload(ref: TenantRef, principal: Principal, storage: Storage, 
                                            request_id=request_id)
             await log_change(conn, "portal", principal.name, doc_id, "submitted", "", title)
             await conn.execute(
-                "INSERT INTO core.review_item (tenant_id, kind, ref_id, title, submitted_by) VALUES ($1, $2, $3, $4, $5)",
-                ref.id, REVIEW_KIND, doc_id, "Uploaded document", principal.name)
+                "INSERT INTO core.review_item (tenant_id, kind, ref_id, title, subject, submitted_by)"
+                " VALUES ($1, $2, $3, $4, $5, $6)", ref.id, REVIEW_KIND, doc_id, "Uploaded document", title[:200],
+                principal.name)
             await refresh_summary(conn, ref.id)
             await audit.record("document.portal_upload", principal=principal, tenant_id=ref.id,
                                target=f"document:{doc_id}", detail={"sha256": stored.sha256, "size": stored.size})

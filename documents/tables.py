@@ -108,12 +108,14 @@ class Loan(Table, tablename="loan", schema="core", db=DB):
     returned_at = Timestamptz(null=True, default=None)
     return_condition = Text()
     damage_note = Text()
+    accompanied_by = Text()
 
 
 class LoanItem(Table, tablename="loan_item", schema="core", db=DB):
     loan_id = Integer(primary_key=True)
     tenant_id = Integer()
     document_ids = Array(base_column=Integer())
+    document_titles = Array(base_column=Text())
 
 
 class AccessGrant(Table, tablename="access_grant", schema="core", db=DB):

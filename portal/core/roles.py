@@ -42,22 +42,33 @@ class Perm(StrEnum):
     BILLING_RUN = "billing.run"
     # The office calendar (holidays and make-up working days that deadlines count with).
     CALENDAR_MANAGE = "calendar.manage"
+    # Lending (借阅): asking to borrow or export files, approving a step of a
+    # request, handling the archive side (paper out/in, exports, accompanying).
+    LOAN_REQUEST = "loan.request"
+    LOAN_APPROVE = "loan.approve"
+    LOAN_HANDLE = "loan.handle"
 
 
 _ALL_READ = {Perm.TENANT_READ}
 _EDIT = {Perm.TENANT_READ, Perm.TENANT_WRITE, Perm.PORTAL_INVITE, Perm.REVIEW_DECIDE}
 
 _MONEY_ALL = {Perm.MONEY_READ, Perm.MONEY_WRITE, Perm.MONEY_APPROVE, Perm.BILLING_RUN}
+# Approvers (department head, then supervisor; the leadership for files outside
+# one's buildings) also handle the archive side. The auditor never asks to borrow.
+_LEND = {Perm.LOAN_REQUEST}
+_LEND_LEAD = {Perm.LOAN_REQUEST, Perm.LOAN_APPROVE, Perm.LOAN_HANDLE}
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
-    Role.CLERK: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.MONEY_READ}),
-    Role.ARCHIVIST: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE, Perm.MONEY_READ}),
-    Role.FINANCE: frozenset(_ALL_READ | _MONEY_ALL),
-    Role.DEPT_HEAD: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE, Perm.MONEY_READ, Perm.MONEY_APPROVE}),
-    Role.SUPERVISOR: frozenset(_EDIT | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE, Perm.MONEY_READ,
-                                        Perm.MONEY_APPROVE}),
-    Role.GENERAL_MANAGER: frozenset(_EDIT | _MONEY_ALL | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE}),
-    Role.TECHNICIAN: frozenset(_ALL_READ),
+    Role.CLERK: frozenset(_EDIT | _LEND | {Perm.TENANT_CREATE, Perm.MONEY_READ}),
+    Role.ARCHIVIST: frozenset(_EDIT | _LEND | {Perm.LOAN_HANDLE, Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE,
+                                              Perm.MONEY_READ}),
+    Role.FINANCE: frozenset(_ALL_READ | _LEND | _MONEY_ALL),
+    Role.DEPT_HEAD: frozenset(_EDIT | _LEND_LEAD | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE, Perm.MONEY_READ,
+                                                   Perm.MONEY_APPROVE}),
+    Role.SUPERVISOR: frozenset(_EDIT | _LEND_LEAD | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE, Perm.MONEY_READ,
+                                                    Perm.MONEY_APPROVE}),
+    Role.GENERAL_MANAGER: frozenset(_EDIT | _LEND_LEAD | _MONEY_ALL | {Perm.TENANT_CREATE, Perm.TENANT_DEACTIVATE}),
+    Role.TECHNICIAN: frozenset(_ALL_READ | _LEND),
     Role.AUDITOR: frozenset({Perm.TENANT_READ, Perm.AUDIT_READ, Perm.MONEY_READ}),
     Role.ADMIN: frozenset({Perm.STAFF_MANAGE, Perm.CALENDAR_MANAGE}),
 }
@@ -66,6 +77,9 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
 ALL_BUILDINGS = frozenset(
     {Role.ARCHIVIST, Role.FINANCE, Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.AUDITOR}
 )
+
+# The leadership (公司领导) who approve access to a file outside one's buildings.
+LEADERSHIP = frozenset({Role.SUPERVISOR, Role.GENERAL_MANAGER})
 
 ROLE_LABELS = {
     Role.CLERK: "Clerk",

@@ -80,7 +80,7 @@ async def ref_for_staff(principal: Principal, tenant_id: int, *, allow_grant: bo
 
     ``allow_grant=True`` (read-only callers only) also admits staff outside the
     tenant's buildings who hold an unexpired, unwithdrawn ``core.access_grant``
-    (electronic lending); the ref then has ``via_grant=True``. Writes never pass
+    of an approved, accompanied 'outside' loan; the ref then has ``via_grant=True``. Writes never pass
     it, so they still need the building."""
     try:
         ref = await get_ref(tenant_id)
@@ -88,9 +88,11 @@ async def ref_for_staff(principal: Principal, tenant_id: int, *, allow_grant: bo
         raise NotFound("No such tenant.")
     if not principal.may_see_tenant(ref.building_ids):
         if allow_grant and principal.is_staff and principal.can(Perm.TENANT_READ):
+            # Only the accompanied kind reaches outside one's buildings (lending_scope).
             rows = await DB.pool.fetch(
-                "SELECT document_ids FROM core.access_grant WHERE staff_id = $1 AND tenant_id = $2"
-                " AND withdrawn_at IS NULL AND expires_at > now()", principal.user_id, ref.id)
+                "SELECT g.document_ids FROM core.access_grant g JOIN core.loan l ON l.id = g.loan_id"
+                " WHERE g.staff_id = $1 AND g.tenant_id = $2 AND g.withdrawn_at IS NULL AND g.expires_at > now()"
+                " AND l.mode = 'outside' AND l.status = 'lent'", principal.user_id, ref.id)
             if rows:
                 whole = any(not r["document_ids"] for r in rows)
                 docs = () if whole else tuple(sorted({d for r in rows for d in r["document_ids"]}))

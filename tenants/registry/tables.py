@@ -64,6 +64,7 @@ class ReviewItem(Table, tablename="review_item", schema="core", db=DB):
     kind = Text()
     ref_id = Integer()
     title = Text()
+    subject = Text()  # what the item is about, e.g. the uploaded document's title
     submitted_by = Text()
     submitted_at = Timestamptz()
     status = Text(default="pending")

@@ -38,7 +38,7 @@ async def world(database):
     outsider = await factories.staff(["clerk"], [other_bld["id"]])
     portal_a = await factories.portal_user(tenant_a)
     portal_b = await factories.portal_user(tenant_b)
-    return {"bld": bld, "a": tenant_a, "b": tenant_b, "clerk": clerk, "outsider": outsider,
+    return {"bld": bld, "other_bld": other_bld, "a": tenant_a, "b": tenant_b, "clerk": clerk, "outsider": outsider,
             "portal_a": portal_a, "portal_b": portal_b}
 
 

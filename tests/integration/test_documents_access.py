@@ -3,8 +3,6 @@ review, visibility after acceptance, lending grants."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from portal.core.db import DB
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
@@ -88,6 +86,10 @@ async def test_portal_upload_review_accept_and_reject(settings, world, client_of
     # A clerk of the building reviews: accept one (category, visibility), reject the other with a reason.
     queue = await clerk.get("/console/documents/reviews")
     assert f"/documents/{first_id}/review" in queue.text
+    # Queues name the upload by its title, not "上传的文件 #N" (issue 7 item 13).
+    assert "装修申请" in queue.text and f"#{second_id}<" not in queue.text
+    for page_path in ("/console/reviews", "/console/"):
+        assert "装修申请" in (await clerk.get(page_path)).text
     token = await factories.form_token(clerk, f"/console/tenants/{ref.id}/documents/{first_id}/review")
     file_response = await clerk.get(f"/console/tenants/{ref.id}/documents/{first_id}/review/file")
     assert file_response.content == png_bytes()
@@ -127,43 +129,3 @@ async def test_portal_refusal_of_executable_keeps_nothing(settings, world, clien
                                  files={"file": ("invoice.pdf", b"MZ" + b"\x00" * 200, "application/pdf")})
     assert response.status_code == 422 and "program" in response.text
     assert await DB.pool.fetchval("SELECT count(*) FROM core.review_item WHERE tenant_id = $1", world["a"]) == 0
-
-
-async def test_lending_grant_gives_read_only_access_until_withdrawn(settings, world, client_of):
-    from documents import lending
-
-    clerk = await client_of(world["clerk"]["username"])
-    doc_id = doc_id_of(await upload(clerk, world["a"], pdf_bytes("lent")))
-    head = await factories.staff(["dept_head"], [world["bld"]["id"]])
-    supervisor = await factories.staff(["supervisor"])
-    borrower = await client_of(world["outsider"]["username"])
-    base = f"/console/tenants/{world['a']}/documents"
-    assert (await borrower.get(base)).status_code == 404
-
-    token = await factories.form_token(borrower, "/console/lending/new")
-    due = (dt.date.today() + dt.timedelta(days=3)).isoformat()
-    response = await borrower.post("/console/lending/new", data={
-        "tenant_ids": str(world["a"]), "mode": "electronic", "due_date": due, "purpose": "核对押金记录",
-        "_csrf_token": token})
-    assert response.status_code in (302, 303), response.text[:300]
-    loan_id = int(response.headers["location"].split("/")[-1].split("?")[0])
-    for login in (head["username"], supervisor["username"]):
-        approver = await client_of(login)
-        token = await factories.form_token(approver, f"/console/lending/{loan_id}")
-        assert (await approver.post(f"/console/lending/{loan_id}/approve",
-                                    data={"_csrf_token": token})).status_code in (302, 303)
-    loan = await DB.pool.fetchrow("SELECT * FROM core.loan WHERE id = $1", loan_id)
-    assert loan["status"] == "lent"
-
-    assert (await borrower.get(base)).status_code == 200
-    assert (await borrower.get(f"{base}/{doc_id}/download")).content == pdf_bytes("lent")
-    # Read-only: the grant does not open writes.
-    assert (await upload(borrower, world["a"], pdf_bytes("x"))).status_code in (403, 404)
-    assert await DB.pool.fetchval(
-        "SELECT count(*) FROM core.audit_log WHERE action = 'document.download' AND actor_id = $1"
-        " AND detail->>'via_grant' = 'true'", world["outsider"]["id"]) >= 1
-
-    # The beat task withdraws it at the due time.
-    assert await lending.withdraw_expired_grants(now=loan["due_at"] + dt.timedelta(seconds=1)) >= 1
-    assert (await borrower.get(f"{base}/{doc_id}/download")).status_code == 404
-    assert await DB.pool.fetchval("SELECT status FROM core.loan WHERE id = $1", loan_id) == "expired"

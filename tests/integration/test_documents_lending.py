@@ -28,16 +28,18 @@ def due(days: int = 5) -> str:
 
 
 @pytest.fixture
-def people():
+def people(world):
+    """Lending people of world's building (approvers and the archive see the borrower's files)."""
     async def make():
-        borrower = await factories.staff(["clerk"])
-        head = await factories.staff(["dept_head"])
-        head2 = await factories.staff(["dept_head", "supervisor"])
+        bld = [world["bld"]["id"]]
+        borrower = await factories.staff(["clerk"], bld)
+        head = await factories.staff(["dept_head"], bld)
+        head2 = await factories.staff(["dept_head", "supervisor"], bld)
         supervisor = await factories.staff(["supervisor"])
         archivist = await factories.staff(["archivist"])
-        return {"borrower": person(borrower, "clerk"), "head": person(head, "dept_head"),
-                "head_sup": person(head2, "dept_head", "supervisor"), "supervisor": person(supervisor, "supervisor"),
-                "archivist": person(archivist, "archivist")}
+        return {"borrower": person(borrower, "clerk", buildings=bld), "head": person(head, "dept_head", buildings=bld),
+                "head_sup": person(head2, "dept_head", "supervisor", buildings=bld),
+                "supervisor": person(supervisor, "supervisor"), "archivist": person(archivist, "archivist")}
     return make
 
 
@@ -107,7 +109,7 @@ async def test_reminders_before_and_after_due(world, people, client_of):
 
 async def test_lending_pages_and_slip(world, client_of):
     borrower = await factories.staff(["clerk"], [world["bld"]["id"]])
-    head = await factories.staff(["dept_head"])
+    head = await factories.staff(["dept_head"], [world["bld"]["id"]])
     client = await client_of(borrower["username"])
     token = await factories.form_token(client, "/console/lending/new")
     bad = await client.post("/console/lending/new", data={"tenant_ids": "abc", "mode": "paper", "due_date": "x",
@@ -163,6 +165,13 @@ async def test_export_is_encrypted_and_expires(settings, world, people, client_o
     stranger = person(await factories.staff(["clerk"]), "clerk")
     with pytest.raises(exports.NotFound):
         await exports.open_export(stranger, storage, uid)
+    # A handler of another building neither lists nor opens it (issue 7: every step scoped).
+    other_head = person(await factories.staff(["dept_head"], [world["other_bld"]["id"]]), "dept_head",
+                        buildings=[world["other_bld"]["id"]])
+    assert uid not in {str(r["uid"]) for r in await exports.list_exports(other_head)}
+    assert uid in {str(r["uid"]) for r in await exports.list_exports(p["archivist"])}
+    with pytest.raises(exports.NotFound):
+        await exports.open_export(other_head, storage, uid)
     expires_at = await DB.pool.fetchval("SELECT expires_at FROM core.export WHERE uid = $1::uuid", uid)
     assert await exports.delete_expired(storage, now=expires_at - dt.timedelta(hours=1)) == 0
     assert await exports.delete_expired(storage, now=expires_at + dt.timedelta(seconds=1)) >= 1

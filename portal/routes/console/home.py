@@ -5,9 +5,10 @@ from __future__ import annotations
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
-from portal.core.roles import Perm
+from documents import lending
 from portal.core import office_calendar
 from portal.core.db import DB
+from portal.core.roles import Perm
 from portal.routes.auth import safe_next, sign_in_page, sign_out
 from portal.routes.forms import form_dict
 from portal.web.render import render, staff_guard
@@ -39,10 +40,12 @@ async def logout_everywhere(request: Request) -> Response:
 
 @get("/console/", guards=[staff_guard])
 async def home(request: Request) -> Template:
+    """Only what this person may open: file counts for readers of tenant files, the
+    review queue for reviewers, pending lending approvals for approvers."""
     principal = request.state.principal
     counts = {}
     queue: list = []
-    if principal.perms:
+    if principal.can(Perm.TENANT_READ):
         scope = principal.building_scope()
         scope_sql = "" if scope is None else " AND building_ids && $1::int[]"
         args = [] if scope is None else [sorted(scope)]
@@ -58,9 +61,11 @@ async def home(request: Request) -> Template:
         counts = dict(row)
         if principal.can(Perm.REVIEW_DECIDE):
             queue, _ = await review.list_items(principal, status="pending", per_page=10)
+    approvals = await lending.pending_approvals(principal)
     # Deadlines in a year nobody has described count Monday to Friday: say so to those who can fix it.
     unknown_years = await office_calendar.unknown_years() if office_calendar.warned(principal) else []
-    return render("console/home.html", principal=principal, counts=counts, queue=queue, unknown_years=unknown_years)
+    return render("console/home.html", principal=principal, counts=counts, queue=queue, approvals=approvals,
+                  modes=lending.MODES, unknown_years=unknown_years)
 
 
 ROUTES = [login_form, login_submit, logout, logout_everywhere, home]
