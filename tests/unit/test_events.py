@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_file
 
-from portal import events, i18n
+from portal import events
+from portal.core import i18n
 from tenants.money.ledger import METHODS
 
 ROOT = Path(__file__).resolve().parents[2]

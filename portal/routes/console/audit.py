@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from litestar import Request, get
 from litestar.response import Response, Stream, Template
 
-from portal import audit, events, i18n
+from portal import events
+from portal.core import audit, i18n
 from portal.core.roles import Perm
 from portal.core.db import DB
 from portal.core.i18n import N_, gettext
