@@ -103,6 +103,9 @@ class Case:
 
 @dataclass(frozen=True)
 class Flow:
+    """Declared once per kind of decision, at module level (the event
+    renderer's test finds every flow there)."""
+
     name: str  # also the audit action prefix, e.g. "money.deposit.deduction"
     steps: tuple[Step, ...]
     reason_field: str = "reason"  # the form field that carries a refusal's reason
@@ -112,6 +115,11 @@ class Flow:
         names = [s.name for s in self.steps]
         if not names or len(set(names)) != len(names):
             raise ValueError(f"flow {self.name}: steps need unique names")
+
+    def audit_actions(self) -> list[str]:
+        """Every audit action a decision in this flow can write."""
+        decisions = [Decision.APPROVE, Decision.REJECT] + ([Decision.SEND_BACK] if self.send_back else [])
+        return [f"{self.name}.{d.value}" for d in decisions]
 
     def index(self, name: str) -> int:
         for i, step in enumerate(self.steps):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from portal.core.hooks import DomainHooks, delete_for_tenant, register
 from tenants.registry.service import SUMMARY_COLUMNS, compute_summary, write_summary
-from tenants.registry.tables import ReviewItem, Tenant, TenantUnit
+from tenants.registry.tables import ReviewItem, Tenant, TenantLink, TenantUnit
 
 
 async def drift(conn, tenant_id: int, fix: bool) -> dict:
@@ -19,7 +19,11 @@ async def drift(conn, tenant_id: int, fix: bool) -> dict:
 
 
 async def purge_core(conn, tenant_id: int) -> int:
-    return await delete_for_tenant(tenant_id, TenantUnit, ReviewItem)
+    # A link names two files: it goes with either of them.
+    links = await TenantLink.delete().where(
+        (TenantLink.tenant_id == tenant_id) | (TenantLink.linked_tenant_id == tenant_id)
+    ).returning(TenantLink.id).run()
+    return len(links) + await delete_for_tenant(tenant_id, TenantUnit, ReviewItem)
 
 
 register(DomainHooks("registry", drift=drift, purge_core=purge_core))

@@ -51,6 +51,7 @@ class Tenant(Table, tablename="tenant", schema="core", db=DB):
     active = Boolean(default=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    identity_code = Text(null=True, default=None)
 
 
 class TenantUnit(Table, tablename="tenant_unit", schema="core", db=DB):
@@ -83,3 +84,13 @@ class AuditLog(Table, tablename="audit_log", schema="core", db=DB):
     target = Text()
     detail = JSONB(default={})
     ip = Text()
+
+
+class TenantLink(Table, tablename="tenant_link", schema="core", db=DB):
+    """Staff confirmed that two files belong to one company (it moved)."""
+
+    tenant_id = Integer()
+    linked_tenant_id = Integer()
+    identity_code = Text()
+    created_by = Text()
+    created_at = Timestamptz()

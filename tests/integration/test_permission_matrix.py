@@ -82,6 +82,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /console/money/notices": holders(Perm.BILLING_RUN),
     "POST /console/money/notices/{batch_id:int}/cancel": holders(Perm.BILLING_RUN),
     "POST /console/money/notices/{batch_id:int}/resume": holders(Perm.BILLING_RUN),
+    "POST /console/money/notices/{batch_id:int}/resend": holders(Perm.BILLING_RUN),
+    "POST /console/tenants/{tenant_id:int}/money/notices/{notice_id:int}/resend": holders(Perm.MONEY_WRITE),
+    "POST /console/calendar": holders(Perm.CALENDAR_MANAGE),
+    "POST /console/calendar/{day:str}/remove": holders(Perm.CALENDAR_MANAGE),
     # Staff accounts.
     "POST /console/staff/new": holders(Perm.STAFF_MANAGE),
     "POST /console/staff/{staff_id:int}/edit": holders(Perm.STAFF_MANAGE),
@@ -96,6 +100,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /portal/requests/contacts/new": PORTAL,
     "POST /portal/requests/contacts/{contact_id:int}/edit": PORTAL,
     "POST /portal/requests/contacts/{contact_id:int}/remove": PORTAL,
+    "POST /portal/requests/{request_id:int}/withdraw": PORTAL,
     "POST /portal/account": PORTAL,
     "POST /portal/documents/upload": PORTAL,
     # API.

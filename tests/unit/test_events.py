@@ -13,7 +13,7 @@ import pytest
 from babel.messages.extract import extract_from_file
 
 from portal import events
-from portal.core import i18n
+from portal.core import approvals, i18n
 from tenants.money.ledger import METHODS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +77,24 @@ def _source() -> str:
     return "\n".join(p.read_text(encoding="utf-8") for p in SOURCES)
 
 
+def _engine_actions() -> list[str]:
+    """What the approval engine writes: every declared flow's decisions (the
+    domain modules that declare flows are imported first)."""
+    import importlib
+
+    flows = []
+    for path in SOURCES:
+        if "approvals.Flow(" in path.read_text(encoding="utf-8"):
+            module = importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
+            for value in vars(module).values():
+                members = value.values() if isinstance(value, dict) else [value]
+                flows += [m for m in members if isinstance(m, approvals.Flow)]
+    assert flows, "no approval flow found at module level"
+    return [action for flow in flows for action in flow.audit_actions()]
+
+
 def audit_kinds() -> set[str]:
+    AUDIT_EXPANSIONS['f"{transition.flow.name}.{transition.decision.value}"'] = _engine_actions()
     kinds: set[str] = set()
     for match in AUDIT_CALL.finditer(_source()):
         expr = match.group(1).strip()

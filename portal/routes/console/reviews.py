@@ -11,7 +11,7 @@ from portal.routes.forms import form_dict, page_number
 from portal.web.render import form_errors, render, requires
 from tenants import review
 from tenants.file import service as file_service
-from tenants.file.diff import request_changes
+from portal.web.request_diff import request_changes
 from tenants.registry import service as registry
 
 PER_PAGE = 50

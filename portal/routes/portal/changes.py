@@ -13,7 +13,7 @@ from portal.core.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict
 from portal.web.render import form_errors, portal_guard, render
 from tenants.file import forms, service as file_service
-from tenants.file.diff import request_changes
+from portal.web.request_diff import request_changes
 from tenants.registry import service as registry
 
 # The fields a tenant may propose, in the order the console shows them.

@@ -9,7 +9,7 @@ from portal.core.db import DB
 from portal.routes.forms import page_number
 from portal.web.render import portal_guard, render
 from tenants.file import forms, service as file_service
-from tenants.file.diff import request_changes
+from portal.web.request_diff import request_changes
 from tenants.registry import service as registry
 
 # Profile fields the tenant sees; the office's own remarks (notes, level, source) stay in the console.
