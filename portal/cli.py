@@ -6,9 +6,8 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -146,11 +145,35 @@ def beat() -> None:
                                f"--schedule={schedule}"])
 
 
+@contextmanager
+def local_services(settings: Settings, *needed: str, echo=click.echo):
+    """Use the ``needed`` services ("postgres", "redis", "s3") where they answer and
+    start the missing ones locally (stopped again on exit). One that can be
+    neither reached nor started ends the command with one line naming it."""
+    from portal.devservices import LocalServices, ServiceError
+
+    services = LocalServices(settings, **{name: name in needed for name in ("postgres", "redis", "s3")})
+    try:
+        services.start()
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        for line in services.report:  # the services checked (or started) before any failure
+            echo(line)
+    try:
+        yield services
+    finally:
+        services.stop()
+
+
 @main.command()
 @click.option("--no-demo", is_flag=True, help="Do not load demo data.")
 def up(no_demo: bool) -> None:
     """Start everything: services it can't reach, migrations, demo data, web, worker and beat."""
-    from portal.runtime import LocalServices, ServiceError, die_with_parent, ensure_bucket, require_free_port
+    from portal.core.s3 import ensure_bucket
+    from portal.devservices import ServiceError
+    from portal.devservices.probes import require_free_port
+    from portal.devservices.supervisor import Supervisor, wait_for_http
 
     settings = _settings()
     try:  # before anything starts: an old `up` (or anything else) still serving here
@@ -159,61 +182,37 @@ def up(no_demo: bool) -> None:
         raise click.ClickException(str(exc)) from None
     # Ctrl-C (even when started from a script that ignores SIGINT) and SIGTERM
     # both stop everything this command started.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    services = LocalServices(settings)
-    children: list[subprocess.Popen] = []
+    signal.signal(signal.SIGINT, _interrupted)
+    signal.signal(signal.SIGTERM, _interrupted)
+    logs = settings.data_path / "logs"
+    children = Supervisor(_env_for(settings), logs)
     try:
-        for line in services.start():
-            click.echo(line)
-        ensure_bucket(settings)
-        asyncio.run(prepare_database(settings))
-        if not no_demo:
-            from portal.demo import load_demo
-
-            created = asyncio.run(_with_pool(settings, lambda: load_demo(settings)))
-            click.echo("demo data loaded" if created else "demo data already present")
-        env = _env_for(settings)
-        logs = settings.data_path / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        for name in ("web", "worker", "beat"):
-            out = open(logs / f"{name}.log", "ab")
-            # Own session (a Ctrl-C is handled here, once), but they die with us, even by SIGKILL.
-            children.append(subprocess.Popen([sys.executable, "-m", "portal.cli", name], env=env, stdout=out,
-                                             stderr=subprocess.STDOUT, start_new_session=True,
-                                             preexec_fn=die_with_parent()))
-        _wait_for_web(settings)
-        _print_welcome(settings)
-        while all(c.poll() is None for c in children):
-            time.sleep(1)
-        dead = [c.args[-1] for c in children if c.poll() is not None]
-        click.echo(f"stopped: {', '.join(dead)} exited; see {logs}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        click.echo("\nstopping…")
-    finally:
-        for child in children:
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
-        for child in children:
+        with local_services(settings, "postgres", "redis", "s3"):
             try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-        services.stop()
+                ensure_bucket(settings)
+                asyncio.run(prepare_database(settings))
+                if not no_demo:
+                    from portal.demo import load_demo
+
+                    created = asyncio.run(_with_pool(settings, lambda: load_demo(settings)))
+                    click.echo("demo data loaded" if created else "demo data already present")
+                for name in ("web", "worker", "beat"):
+                    children.start(name)
+                if not wait_for_http(f"http://{settings.host}:{settings.port}/healthz"):
+                    raise click.ClickException(f"the web server did not start; see {logs / 'web.log'}")
+                _print_welcome(settings)
+                dead = children.wait_any()
+                click.echo(f"stopped: {', '.join(dead)} exited; see {logs}", err=True)
+                sys.exit(1)
+            finally:
+                children.stop()
+    except KeyboardInterrupt:
+        pass  # everything started is stopped by now
 
 
-def _wait_for_web(settings: Settings, timeout: float = 60) -> None:
-    import urllib.request
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://{settings.host}:{settings.port}/healthz", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise click.ClickException("the web server did not start; see .portal-data/logs/web.log")
+def _interrupted(signum, frame) -> None:
+    click.echo("\nstopping…")
+    raise KeyboardInterrupt
 
 
 def _print_welcome(settings: Settings) -> None:
@@ -232,9 +231,15 @@ def _print_welcome(settings: Settings) -> None:
 
 @main.group()
 def bench() -> None:
-    """Benchmarks (print one JSON object). They use scratch databases."""
+    """Benchmarks (print one JSON object). They use scratch databases, and start the
+    local services they need the way `up` does."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+
+
+def _progress(as_json: bool):
+    """Where a benchmark reports progress: nowhere when only the JSON is wanted."""
+    return (lambda _line: None) if as_json else click.echo
 
 
 @bench.command("tenancy")
@@ -245,7 +250,9 @@ def bench_tenancy(tenants: int, jobs: int, as_json: bool) -> None:
     """Provisioning, migrations, tenant reads and staff lists at N tenants."""
     from tests.benchmarks import bench_tenancy as b
 
-    result = b.main(load_settings(), tenants, jobs, progress=None if as_json else click.echo)
+    settings = load_settings()
+    with local_services(settings, "postgres", echo=_progress(as_json)):
+        result = b.main(settings, tenants, jobs, progress=_progress(as_json))
     click.echo(json.dumps(result))
 
 
@@ -291,8 +298,10 @@ def bench_documents(as_json: bool, size_mb: int, catalog_docs: int, rounds: int)
     """Upload/download throughput through the app vs the SDK, upload memory, catalog PDF time."""
     from tests.benchmarks import bench_documents as b
 
-    result = b.main(load_settings(), size_mb=size_mb, catalog_docs=catalog_docs, rounds=rounds,
-                    progress=None if as_json else click.echo)
+    settings = load_settings()
+    with local_services(settings, "postgres", "redis", "s3", echo=_progress(as_json)):
+        result = b.main(settings, size_mb=size_mb, catalog_docs=catalog_docs, rounds=rounds,
+                        progress=_progress(as_json))
     click.echo(json.dumps(result))
 
 
@@ -304,7 +313,10 @@ def bench_notices(as_json: bool) -> None:
     """Single arrears notice latency (render, file, e-mail) and a batch of 1,000 in one worker (concurrency 2)."""
     from tests.benchmarks import bench_money as b
 
-    click.echo(json.dumps(b.main_notices(load_settings(), progress=None if as_json else click.echo)))
+    settings = load_settings()
+    with local_services(settings, "postgres", "redis", "s3", echo=_progress(as_json)):
+        result = b.main_notices(settings, progress=_progress(as_json))
+    click.echo(json.dumps(result))
 
 
 @bench.command("billing")
@@ -314,7 +326,10 @@ def bench_billing(tenants: int, as_json: bool) -> None:
     """The monthly billing run for N tenants in one worker (concurrency 2); median of 3 runs."""
     from tests.benchmarks import bench_money as b
 
-    click.echo(json.dumps(b.main_billing(load_settings(), tenants, progress=None if as_json else click.echo)))
+    settings = load_settings()
+    with local_services(settings, "postgres", "redis", echo=_progress(as_json)):
+        result = b.main_billing(settings, tenants, progress=_progress(as_json))
+    click.echo(json.dumps(result))
 
 
 @bench.command("web")
@@ -326,8 +341,9 @@ def bench_web(tenants: int, clients: int, requests: int, as_json: bool) -> None:
     """The web server under load: requests/s, latency, and every answer checked for the right tenant."""
     from tests.benchmarks import bench_web as b
 
-    result = b.main(load_settings(), tenants=tenants, clients=clients, requests=requests,
-                    progress=None if as_json else click.echo)
+    settings = load_settings()
+    with local_services(settings, "postgres", "redis", echo=_progress(as_json)):
+        result = b.main(settings, tenants=tenants, clients=clients, requests=requests, progress=_progress(as_json))
     click.echo(json.dumps(result))
 
 

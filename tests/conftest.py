@@ -40,7 +40,8 @@ def settings():
 @pytest.fixture(scope="session")
 def services(settings):
     """Start whatever of PostgreSQL/Redis/S3 is not already reachable."""
-    from portal.runtime import LocalServices, ensure_bucket
+    from portal.core.s3 import ensure_bucket
+    from portal.devservices import LocalServices
 
     local = LocalServices(settings)
     local.start()

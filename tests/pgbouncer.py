@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from portal.core.db import database_name
-from portal.runtime import _postgres_os_user
+from portal.devservices.postgres import postgres_os_user
 
 START_TIMEOUT = 10.0
 
@@ -79,7 +79,7 @@ def start(database_url: str, pool_size: int = 2) -> PgBouncer:
         "server_reset_query =\n"
     )
     command = [exe, str(directory / "pgbouncer.ini")]
-    run_as = _postgres_os_user()  # pgbouncer refuses to run as root
+    run_as = postgres_os_user()  # pgbouncer refuses to run as root
     if run_as is not None:
         os.chown(directory, run_as.pw_uid, run_as.pw_gid)
         for path in directory.iterdir():

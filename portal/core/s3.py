@@ -1,4 +1,5 @@
-"""The S3 client factory: one place that builds a minio client from settings."""
+"""The S3 client factory: one place that builds a minio client from settings,
+and the archive bucket's setup (object lock and versioning)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,36 @@ def s3_client(settings: Settings, *, secret_key: str | None = None, probe: bool 
         secure=settings.s3_secure,
         http_client=http_client,
     )
+
+
+def ensure_bucket(settings: Settings, client=None) -> bool:
+    """Make sure ``settings.s3_bucket`` exists with object lock and versioning.
+
+    Creates it with object lock (which also turns versioning on) if missing,
+    enables versioning if it is off, and enables object lock on an existing
+    bucket that lacks it (S3/SeaweedFS allow that once versioning is on).
+    No default retention rule is set here. Returns True if the bucket was created.
+    """
+    from minio.error import S3Error
+    from minio.objectlockconfig import ObjectLockConfig
+    from minio.versioningconfig import ENABLED, VersioningConfig
+
+    client = client or s3_client(settings)
+    bucket = settings.s3_bucket
+    created = False
+    if not client.bucket_exists(bucket):
+        try:
+            client.make_bucket(bucket, object_lock=True)
+            created = True
+        except S3Error as exc:
+            if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+    if client.get_bucket_versioning(bucket).status != ENABLED:
+        client.set_bucket_versioning(bucket, VersioningConfig(ENABLED))
+    try:
+        client.get_object_lock_config(bucket)
+    except S3Error as exc:
+        if exc.code != "ObjectLockConfigurationNotFoundError":
+            raise
+        client.set_object_lock_config(bucket, ObjectLockConfig(None, None, None))
+    return created

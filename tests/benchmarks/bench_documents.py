@@ -384,9 +384,10 @@ async def _run(settings, size_mb: int, catalog_docs: int, rounds: int, progress)
 
 
 def main(settings, *, size_mb: int = 200, catalog_docs: int = 500, rounds: int = 3, progress=None) -> dict:
-    """Runs against a scratch database ``<name>_bench_docs`` (created and migrated)."""
+    """Runs against a scratch database ``<name>_bench_docs`` (created and migrated);
+    ``portal bench documents`` has made sure PostgreSQL, Redis and S3 answer."""
     from portal.cli import prepare_database
-    from portal.runtime import LocalServices, ensure_bucket
+    from portal.core.s3 import ensure_bucket
 
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -394,14 +395,9 @@ def main(settings, *, size_mb: int = 200, catalog_docs: int = 500, rounds: int =
     settings = settings.with_(database_url=settings.database_url.rsplit("/", 1)[0] + f"/{name}_bench_docs",
                               s3_bucket=settings.s3_bucket + "-bench", upload_max_mb=max(settings.upload_max_mb,
                                                                                        size_mb + 10))
-    services = LocalServices(settings)
-    services.start()
-    try:
-        ensure_bucket(settings)
-        asyncio.run(prepare_database(settings, echo=progress or (lambda _m: None)))
-        return asyncio.run(_run(settings, size_mb, catalog_docs, rounds, progress))
-    finally:
-        services.stop()
+    ensure_bucket(settings)
+    asyncio.run(prepare_database(settings, echo=progress or (lambda _m: None)))
+    return asyncio.run(_run(settings, size_mb, catalog_docs, rounds, progress))
 
 
 def median_of(runs: list[dict]) -> dict:

@@ -160,7 +160,7 @@ async def notices(base: Settings, tenants: int = 1000, singles: int = 40, progre
     from aiosmtpd.handlers import Sink
 
     from documents.storage import get_storage
-    from portal.runtime import ensure_bucket
+    from portal.core.s3 import ensure_bucket
     from tenants.money import batches, billing as money_billing
     from tenants.money import notices as money_notices
 

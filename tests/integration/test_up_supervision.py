@@ -95,7 +95,7 @@ def test_up_refuses_a_taken_port_naming_the_holder(settings, tmp_path):
 
 
 def test_port_holder_reports_nothing_for_a_free_port():
-    from portal.runtime import port_holder
+    from portal.devservices.probes import port_holder
 
     assert port_holder(free_port()) is None
 

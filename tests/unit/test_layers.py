@@ -1,7 +1,8 @@
 """The package layers (docs/architecture.md): the kernel ``portal.core`` imports
 no domain and no web code; domains (``tenants``, ``documents``) import only the
-kernel of ``portal``; tasks import no routes; product code never imports tests.
-Every import counts, including those inside functions."""
+kernel of ``portal``; tasks import no routes; product code never imports tests;
+dev-only process management (``portal.devservices``) is used by the ``portal``
+command alone. Every import counts, including those inside functions."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("portal", "tenants", "documents", "tasks", "migrations")
 # `portal bench ...` loads the benchmark code lazily from tests/benchmarks/.
 BENCH_ENTRY = ROOT / "portal" / "cli.py"
+DEVSERVICES = ROOT / "portal" / "devservices"
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -86,6 +88,15 @@ def test_product_code_never_imports_tests():
     def refused(path, name):
         if _is(name, "tests") and not (path == BENCH_ENTRY and _is(name, "tests.benchmarks")):
             return "product code must not depend on tests"
+        return None
+
+    assert _violations(PRODUCT, refused) == []
+
+
+def test_only_the_portal_command_manages_local_processes():
+    def refused(path, name):
+        if _is(name, "portal.devservices") and path != BENCH_ENTRY and DEVSERVICES not in path.parents:
+            return "dev-only process management: only portal/cli.py may use it"
         return None
 
     assert _violations(PRODUCT, refused) == []

@@ -1,4 +1,4 @@
-"""portal.runtime: start SeaweedFS (weed mini) on free ports, use it, stop it.
+"""portal.devservices: start SeaweedFS (weed mini) on free ports, use it, stop it.
 
 PostgreSQL and Redis are left to the services already running on the machine:
 they are only checked (never started) here.
@@ -15,18 +15,10 @@ import pytest
 from minio.error import S3Error
 from minio.versioningconfig import ENABLED
 
-from portal.runtime import (
-    LocalServices,
-    ServiceError,
-    _all_weed_ports,
-    ensure_bucket,
-    port_free,
-    postgres_endpoint,
-    redis_endpoint,
-    tcp_open,
-    weed_ports,
-)
-from portal.core.s3 import s3_client
+from portal.core.s3 import ensure_bucket, s3_client
+from portal.devservices import LocalServices, ServiceError
+from portal.devservices.probes import port_free, postgres_endpoint, redis_endpoint, tcp_open
+from portal.devservices.seaweed import all_weed_ports, weed_ports
 from portal.core.settings import Settings
 
 
@@ -35,7 +27,7 @@ def free_s3_port() -> int:
     rng = random.Random()
     for _ in range(200):
         port = rng.randrange(20000, 45000)
-        if all(port_free("127.0.0.1", p) for p in _all_weed_ports(weed_ports(port))):
+        if all(port_free("127.0.0.1", p) for p in all_weed_ports(weed_ports(port))):
             return port
     raise RuntimeError("no free port range for weed mini")
 
