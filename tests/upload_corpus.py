@@ -11,7 +11,6 @@ import functools
 import io
 import struct
 import zipfile
-import zlib
 
 from tests.fake_clamd import EICAR
 

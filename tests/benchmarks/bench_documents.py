@@ -6,7 +6,6 @@ multipart bodies, and the server's memory from /proc."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import socket
 import statistics

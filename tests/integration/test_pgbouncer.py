@@ -17,7 +17,6 @@ from tests import factories
 from tests import pgbouncer as bouncer
 from tests.integration.test_tenancy import interleave_canaries
 from tenants.registry import service as registry
-from tenants.scope import tenant_tx
 
 LOCK_KEY = (4299, 7)
 

@@ -6,7 +6,6 @@ the real protocol) and the text download's Content-Type."""
 from __future__ import annotations
 
 import random
-import re
 
 import httpx
 import pytest
