@@ -210,7 +210,7 @@ def up(no_demo: bool) -> None:
         pass  # everything started is stopped by now
 
 
-def _interrupted(signum, frame) -> None:
+def _interrupted(_signum, _frame) -> None:
     click.echo("\nstopping…")
     raise KeyboardInterrupt
 

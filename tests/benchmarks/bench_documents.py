@@ -397,11 +397,3 @@ def main(settings, *, size_mb: int = 200, catalog_docs: int = 500, rounds: int =
     ensure_bucket(settings)
     asyncio.run(prepare_database(settings, echo=progress or (lambda _m: None)))
     return asyncio.run(_run(settings, size_mb, catalog_docs, rounds, progress))
-
-
-def median_of(runs: list[dict]) -> dict:
-    out = {}
-    for key in runs[0]:
-        values = [r[key] for r in runs]
-        out[key] = statistics.median(values) if all(isinstance(v, (int, float)) for v in values) else values[0]
-    return out
