@@ -15,7 +15,8 @@ from documents.service import (
     log_change,
     require_write,
 )
-from documents.storage import Storage, StoredFile, current_storage, store_bytes
+from documents.storage import Storage, current_storage
+from documents.upload_stream import StoredFile, store_bytes
 from portal.core import audit
 from portal.core.roles import Perm, Principal
 from portal.core.db import DB

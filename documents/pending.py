@@ -1,6 +1,6 @@
 """Archive objects written before the row that owns them commits.
 
-An upload (``storage.UploadSink``) first records its object key in
+An upload (``upload_stream.UploadSink``) first records its object key in
 ``core.pending_object``, committed on its own, then writes to S3. The
 transaction that files the object (``service.insert_version``) deletes that
 record, so it commits with the document row. A record left behind means the

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Mapping
 
 from documents import keys, pending
-from documents.storage import Storage, StoredFile, object_key
+from documents.storage import Storage, object_key
+from documents.upload_stream import StoredFile
 from portal.core import audit
 from portal.core.roles import Perm, Principal, Role
 from portal.core.errors import FormErrors, Forbidden, NotFound
