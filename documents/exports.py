@@ -13,11 +13,12 @@ from pathlib import Path
 
 import anyio
 
-from documents import keys
+from documents import keys, queries
 from documents.lending import is_handler
 from documents.lending_scope import loan_items, require_scope
-from documents.service import EXTENSIONS
+from documents.service import EXTENSIONS, now
 from documents.storage import Storage
+from documents.tables import Export, Loan
 from portal.core import audit
 from portal.core.roles import Principal
 from portal.core.db import DB
@@ -51,7 +52,7 @@ async def carry_out(principal: Principal, storage: Storage, loan_id: int) -> tup
 
     if not is_handler(principal):
         raise Forbidden()
-    loan = await DB.pool.fetchrow("SELECT * FROM core.loan WHERE id = $1", loan_id)
+    loan = await Loan.select().where(Loan.id == loan_id).first().run()
     if loan is None:
         raise NotFound("No such loan.")
     items = await loan_items([loan_id])
@@ -61,15 +62,10 @@ async def carry_out(principal: Principal, storage: Storage, loan_id: int) -> tup
     plan = []  # (tenant ref, data key, version rows)
     for item in items:
         ref = await get_ref(item["tenant_id"])
-        async with tenant_tx(ref.schema) as tx:
-            conn = tx.connection
-            rows = await conn.fetch(
-                "SELECT d.id, d.title, d.issue_date, v.object_key, v.s3_version_id, v.file_kind FROM document d"
-                " JOIN document_version v ON v.document_id = d.id AND v.version = d.current_version"
-                " WHERE d.status = 'filed' AND (cardinality($1::int[]) = 0 OR d.id = ANY($1::int[]))"
-                " ORDER BY d.issue_date NULLS LAST, d.id", list(item["document_ids"]))
-            data_key = await keys.data_key(ref.id, storage.master_key, create=False, conn=conn)
-        plan.append((ref, data_key, [dict(r) for r in rows]))
+        async with tenant_tx(ref.schema):
+            rows = await queries.current_files(item["document_ids"])
+            data_key = await keys.data_key(ref.id, storage.master_key, create=False)
+        plan.append((ref, data_key, rows))
     uid = uuid.uuid4()
     password = secrets.token_urlsafe(18)
     path = export_dir(storage) / f"{uid.hex}.zip"
@@ -94,14 +90,12 @@ async def carry_out(principal: Principal, storage: Storage, loan_id: int) -> tup
     try:
         size, sha = await anyio.to_thread.run_sync(build)
         scope = {str(ref.id): [r["id"] for r in rows] for ref, _, rows in plan}
-        async with DB.transaction() as tx:
-            conn = tx.connection
-            await conn.execute(
-                "INSERT INTO core.export (uid, loan_id, created_by, expires_at, purpose, scope, file_name, size, sha256)"
-                " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)",
-                uid, loan_id, principal.name, loan["due_at"], loan["purpose"], _json(scope), path.name, size, sha)
-            await conn.execute("UPDATE core.loan SET status = 'lent', lent_by = $2, lent_at = now() WHERE id = $1",
-                               loan_id, principal.name)
+        async with DB.transaction():
+            await Export.insert(Export(
+                uid=uid, loan_id=loan_id, created_by=principal.name, expires_at=loan["due_at"],
+                purpose=loan["purpose"], scope=_json(scope), file_name=path.name, size=size, sha256=sha)).run()
+            await Loan.update({Loan.status: "lent", Loan.lent_by: principal.name, Loan.lent_at: now()}).where(
+                Loan.id == loan_id).run()
             await audit.record("export.create", principal=principal, target=f"export:{uid}",
                                detail={"loan": loan_id, "scope": scope, "purpose": loan["purpose"],
                                        "until": loan["due_at"], "size": size, "sha256": sha})
@@ -123,8 +117,7 @@ async def open_export(principal: Principal, storage: Storage, uid: str) -> tuple
         uid_value = uuid.UUID(uid)
     except ValueError:
         raise NotFound("No such export.")
-    row = await DB.pool.fetchrow(
-        "SELECT e.*, l.borrower_id FROM core.export e JOIN core.loan l ON l.id = e.loan_id WHERE e.uid = $1", uid_value)
+    row = await queries.export_with_borrower(uid_value)
     if row is None or (row["borrower_id"] != principal.user_id and not is_handler(principal)):
         raise NotFound("No such export.")
     # Only while the person still may see every file in it (buildings change).
@@ -134,38 +127,31 @@ async def open_export(principal: Principal, storage: Storage, uid: str) -> tuple
     if row["deleted_at"] is not None or row["expires_at"] <= dt.datetime.now(dt.timezone.utc) or not path.exists():
         await audit.record("export.download", principal=principal, target=f"export:{uid}", outcome="expired")
         raise ExportGone()
-    await DB.pool.execute("UPDATE core.export SET downloads = downloads + 1 WHERE uid = $1", uid_value)
+    await Export.update({Export.downloads: Export.downloads + 1}).where(Export.uid == uid_value).run()
     await audit.record("export.download", principal=principal, target=f"export:{uid}")
-    return dict(row), path
+    return row, path
 
 
 async def delete_expired(storage: Storage, now: dt.datetime | None = None) -> int:
     """Beat: delete the files of expired exports and close their loans."""
     now = now or dt.datetime.now(dt.timezone.utc)
-    rows = await DB.pool.fetch(
-        "SELECT id, uid, loan_id, file_name FROM core.export WHERE deleted_at IS NULL AND expires_at <= $1", now)
+    rows = await Export.select(Export.id, Export.uid, Export.loan_id, Export.file_name).where(
+        Export.deleted_at.is_null() & (Export.expires_at <= now)).run()
     for row in rows:
         path = export_dir(storage) / row["file_name"]
         if path.exists():
             os.unlink(path)
-        async with DB.transaction() as tx:
-            await tx.connection.execute("UPDATE core.export SET deleted_at = $2 WHERE id = $1", row["id"], now)
-            await tx.connection.execute("UPDATE core.loan SET status = 'expired' WHERE id = $1 AND status = 'lent'",
-                                        row["loan_id"])
+        async with DB.transaction():
+            await Export.update({Export.deleted_at: now}).where(Export.id == row["id"]).run()
+            await Loan.update({Loan.status: "expired"}).where(
+                (Loan.id == row["loan_id"]) & (Loan.status == "lent")).run()
             await audit.record("export.deleted", actor_name="beat", target=f"export:{row['uid']}",
                                detail={"loan": row["loan_id"]})
     return len(rows)
 
 
 async def list_exports(principal: Principal) -> list[dict]:
-    args: list = []
-    where = ""
-    if not is_handler(principal):
-        args.append(principal.user_id)
-        where = "WHERE l.borrower_id = $1"
-    rows = await DB.pool.fetch(
-        "SELECT e.*, l.borrower_name, l.status AS loan_status FROM core.export e JOIN core.loan l ON l.id = e.loan_id"
-        f" {where} ORDER BY e.created_at DESC LIMIT 200", *args)
+    rows = await queries.exports(None if is_handler(principal) else principal.user_id)
     items = await loan_items(sorted({r["loan_id"] for r in rows}))
     hidden = {i["loan_id"] for i in items if not principal.may_see_tenant(i["building_ids"])}
-    return [dict(r) for r in rows if r["loan_id"] not in hidden]
+    return [r for r in rows if r["loan_id"] not in hidden]

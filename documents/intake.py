@@ -7,20 +7,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
-from documents import keys, pending
-from documents.service import (
-    CATEGORIES,
-    clean_meta,
-    insert_document,
-    log_change,
-    require_write,
-)
-from documents.storage import Storage, StoredFile, current_storage, store_bytes
+from piccolo.columns import Date
+from piccolo.query.functions.type_conversion import Cast
+
+from documents import keys, pending, queries
+from documents.service import CATEGORIES, clean_meta, insert_document, locked_document, now, require_write
+from documents.storage import Storage, current_storage
+from documents.tables import Document, DocumentRequest
+from documents.upload_stream import StoredFile, store_bytes
 from portal.core import audit
-from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
+from portal.core.roles import Perm, Principal
+from tenants.file import changelog
+from tenants.file.changelog import Actor
 from tenants.registry.service import TenantRef, refresh_summary
+from tenants.registry.tables import ReviewItem
 from tenants.scope import TenantScopeError, tenant_tx
 
 REVIEW_KIND = "document:upload"
@@ -39,20 +41,22 @@ async def create_request(ref: TenantRef, principal: Principal, raw: Mapping[str,
         errors["title"] = "Say which paper you need."
     if errors:
         raise FormErrors(errors)
-    async with tenant_tx(ref.schema) as tx:
-        request_id = await tx.connection.fetchval(
-            "INSERT INTO document_request (category, title, note, requested_by) VALUES ($1, $2, $3, $4) RETURNING id",
-            category, title[:200], str(raw.get("note") or "").strip()[:1000], principal.name)
-        await log_change(tx.connection, "staff", principal.name, None, "requested", "", title)
+    async with tenant_tx(ref.schema):
+        rows = await DocumentRequest.insert(DocumentRequest(
+            category=category, title=title[:200], note=str(raw.get("note") or "").strip()[:1000],
+            requested_by=principal.name)).returning(DocumentRequest.id).run()
+        request_id = rows[0]["id"]
+        await changelog.record(Actor("staff", principal.name), "document", "requested", "", title)
         await audit.record("document.request", principal=principal, tenant_id=ref.id, target=f"request:{request_id}")
     return request_id
 
 
 async def list_requests(ref: TenantRef, status: str = "open") -> list[dict]:
-    async with tenant_tx(ref.schema) as tx:
-        rows = await tx.connection.fetch(
-            "SELECT * FROM document_request WHERE ($1 = '' OR status = $1) ORDER BY requested_at DESC", status)
-    return [dict(r) for r in rows]
+    query = DocumentRequest.select().order_by(DocumentRequest.requested_at, ascending=False)
+    if status:
+        query = query.where(DocumentRequest.status == status)
+    async with tenant_tx(ref.schema):
+        return await query.run()
 
 
 # --- the tenant uploads -------------------------------------------------------------------------
@@ -65,12 +69,12 @@ async def portal_upload(ref: TenantRef, principal: Principal, storage: Storage, 
             raise Forbidden()
         request_id = None
         async with tenant_tx(ref.schema) as tx:
-            conn = tx.connection
             category, title = str(raw.get("category") or "other"), str(raw.get("title") or "").strip()
             if raw.get("request_id"):
                 try:
-                    req = await conn.fetchrow("SELECT * FROM document_request WHERE id = $1 AND status = 'open'",
-                                              int(raw["request_id"]))
+                    req = await DocumentRequest.select().where(
+                        (DocumentRequest.id == int(raw["request_id"])) & (DocumentRequest.status == "open")
+                    ).first().run()
                 except ValueError:
                     req = None
                 if req is None:
@@ -82,15 +86,15 @@ async def portal_upload(ref: TenantRef, principal: Principal, storage: Storage, 
                 raise FormErrors({"title": "Give the document a title."})
             meta = {"category": category, "title": title[:200], "confidentiality": "internal",
                     "visible_to_tenant": True}
-            doc_id = await insert_document(conn, meta, stored, source="portal_upload", status="pending",
-                                           by_kind="portal", by_id=principal.user_id, by_name=principal.name,
-                                           request_id=request_id)
-            await log_change(conn, "portal", principal.name, doc_id, "submitted", "", title)
-            await conn.execute(
-                "INSERT INTO core.review_item (tenant_id, kind, ref_id, title, subject, submitted_by)"
-                " VALUES ($1, $2, $3, $4, $5, $6)", ref.id, REVIEW_KIND, doc_id, "Uploaded document", title[:200],
-                principal.name)
-            await refresh_summary(conn, ref.id)
+            doc_id, _ = await insert_document(meta, stored, source="portal_upload", status="pending",
+                                              by_kind="portal", by_id=principal.user_id, by_name=principal.name,
+                                              request_id=request_id)
+            await changelog.record(Actor("portal", principal.name), "document", "submitted", "", title,
+                                   entity_id=doc_id)
+            await ReviewItem.insert(ReviewItem(
+                tenant_id=ref.id, kind=REVIEW_KIND, ref_id=doc_id, title="Uploaded document", subject=title[:200],
+                submitted_by=principal.name)).run()
+            await refresh_summary(tx.connection, ref.id)
             await audit.record("document.portal_upload", principal=principal, tenant_id=ref.id,
                                target=f"document:{doc_id}", detail={"sha256": stored.sha256, "size": stored.size})
     except BaseException:
@@ -104,13 +108,8 @@ async def my_uploads(ref: TenantRef, principal: Principal) -> list[dict]:
     """The tenant's own submissions with their outcome (and the reason if rejected)."""
     if not principal.is_portal or principal.tenant_id != ref.id:
         raise Forbidden()
-    async with tenant_tx(ref.schema) as tx:
-        rows = await tx.connection.fetch(
-            "SELECT d.id, d.title, d.category, d.status, d.reject_reason, d.created_at, d.decided_at,"
-            " d.visible_to_tenant, v.size, v.original_name FROM document d JOIN document_version v"
-            " ON v.document_id = d.id AND v.version = 1 WHERE d.source = 'portal_upload' ORDER BY d.created_at DESC"
-            " LIMIT 200")
-    return [dict(r) for r in rows]
+    async with tenant_tx(ref.schema):
+        return await queries.portal_uploads()
 
 
 async def pending_uploads(principal: Principal) -> list[dict]:
@@ -118,30 +117,18 @@ async def pending_uploads(principal: Principal) -> list[dict]:
     if not principal.can(Perm.REVIEW_DECIDE):
         raise Forbidden()
     scope = principal.building_scope()
-    args: list = [REVIEW_KIND]
-    extra = ""
-    if scope is not None:
-        args.append(sorted(scope))
-        extra = " AND t.building_ids && $2::int[]"
-    rows = await DB.pool.fetch(
-        "SELECT r.*, t.name AS tenant_name, t.archive_no FROM core.review_item r JOIN core.tenant t ON t.id = r.tenant_id"
-        f" WHERE r.kind = $1 AND r.status = 'pending'{extra} ORDER BY r.submitted_at", *args)
-    return [dict(r) for r in rows]
+    return await queries.pending_reviews(REVIEW_KIND, None if scope is None else sorted(scope))
 
 
 async def pending_document(ref: TenantRef, principal: Principal, doc_id: int) -> dict:
     if not principal.can(Perm.REVIEW_DECIDE):
         raise Forbidden()
-    async with tenant_tx(ref.schema) as tx:
-        row = await tx.connection.fetchrow(
-            "SELECT d.*, v.size, v.content_type, v.file_kind, v.original_name, v.sha256 FROM document d"
-            " JOIN document_version v ON v.document_id = d.id AND v.version = 1 WHERE d.id = $1", doc_id)
+    async with tenant_tx(ref.schema):
+        row = await queries.with_first_version(doc_id)
         if row is None or row["source"] != "portal_upload":
             raise NotFound("No such document.")
-        dups = await tx.connection.fetch(
-            "SELECT DISTINCT d.id, d.title FROM document_version v JOIN document d ON d.id = v.document_id"
-            " WHERE v.sha256 = $1 AND d.id <> $2 AND d.status = 'filed'", row["sha256"], doc_id)
-    return {**dict(row), "duplicates": [dict(d) for d in dups]}
+        dups = await queries.duplicates(row["sha256"], doc_id, filed_only=True)
+    return {**row, "duplicates": dups}
 
 
 async def decide_upload(ref: TenantRef, principal: Principal, doc_id: int, *, accept: bool,
@@ -154,38 +141,44 @@ async def decide_upload(ref: TenantRef, principal: Principal, doc_id: int, *, ac
     if not accept and not reason:
         raise FormErrors({"reason": "Give the tenant a reason for the rejection."})
     async with tenant_tx(ref.schema) as tx:
-        conn = tx.connection
-        row = await conn.fetchrow("SELECT * FROM document WHERE id = $1 FOR UPDATE", doc_id)
+        row = await locked_document(doc_id)
         if row is None or row["source"] != "portal_upload":
             raise NotFound("No such document.")
         if row["status"] != "pending":
             raise Conflict("This upload has already been decided.")
+        decided = {Document.decided_by: principal.name, Document.decided_at: now(), Document.updated_at: now()}
+        uploader = Actor("portal", row["uploaded_by"], approved_by=principal.name)
         if accept:
-            await conn.execute(
-                "UPDATE document SET status = 'filed', category = $2, title = $3, issue_date = $4, received_date ="
-                " coalesce($5, created_at::date), pages = coalesce($6, pages), paper_location = $7,"
-                " confidentiality = $8, visible_to_tenant = $9, decided_by = $10, decided_at = now(),"
-                " updated_at = now() WHERE id = $1",
-                doc_id, meta["category"], meta["title"], meta["issue_date"], meta["received_date"], meta["pages"],
-                meta["paper_location"], meta["confidentiality"], meta["visible_to_tenant"], principal.name)
-            await log_change(conn, "portal", row["uploaded_by"], doc_id, "filed", "", meta["title"],
-                             approved_by=principal.name)
+            await Document.update({
+                **decided, Document.status: "filed", Document.category: meta["category"],
+                Document.title: meta["title"], Document.issue_date: meta["issue_date"],
+                Document.received_date: meta["received_date"] or await _created_on(doc_id),
+                Document.pages: meta["pages"] if meta["pages"] is not None else row["pages"],
+                Document.paper_location: meta["paper_location"], Document.confidentiality: meta["confidentiality"],
+                Document.visible_to_tenant: meta["visible_to_tenant"],
+            }).where(Document.id == doc_id).run()
+            await changelog.record(uploader, "document", "filed", "", meta["title"], entity_id=doc_id)
             if row["request_id"]:
-                await conn.execute("UPDATE document_request SET status = 'fulfilled', document_id = $2 WHERE id = $1",
-                                   row["request_id"], doc_id)
+                await DocumentRequest.update({DocumentRequest.status: "fulfilled",
+                                              DocumentRequest.document_id: doc_id}).where(
+                    DocumentRequest.id == row["request_id"]).run()
         else:
-            await conn.execute(
-                "UPDATE document SET status = 'rejected', reject_reason = $2, decided_by = $3, decided_at = now(),"
-                " updated_at = now() WHERE id = $1", doc_id, reason[:1000], principal.name)
-            await log_change(conn, "portal", row["uploaded_by"], doc_id, "rejected", "", reason,
-                             approved_by=principal.name)
+            await Document.update({**decided, Document.status: "rejected", Document.reject_reason: reason[:1000]}
+                                  ).where(Document.id == doc_id).run()
+            await changelog.record(uploader, "document", "rejected", "", reason, entity_id=doc_id)
         status = "accepted" if accept else "rejected"
-        await conn.execute(
-            "UPDATE core.review_item SET status = $3, decided_at = now() WHERE tenant_id = $1 AND kind = $4"
-            " AND ref_id = $2", ref.id, doc_id, status, REVIEW_KIND)
-        await refresh_summary(conn, ref.id)
+        await ReviewItem.update({ReviewItem.status: status, ReviewItem.decided_at: now()}).where(
+            (ReviewItem.tenant_id == ref.id) & (ReviewItem.kind == REVIEW_KIND) & (ReviewItem.ref_id == doc_id)).run()
+        await refresh_summary(tx.connection, ref.id)
         await audit.record(f"document.upload.{status}", principal=principal, tenant_id=ref.id,
                            target=f"document:{doc_id}", detail={"reason": reason})
+
+
+async def _created_on(doc_id: int) -> dt.date:
+    """The upload's date in the database's time zone (the office's)."""
+    row = await Document.select(Cast(Document.created_at, Date(), alias="day")).where(
+        Document.id == doc_id).first().run()
+    return row["day"]
 
 
 # --- generated documents (notices, receipts) ----------------------------------------------------
@@ -221,31 +214,29 @@ async def file_generated_document(
             "confidentiality": "internal", "visible_to_tenant": bool(visible_to_tenant), "paper_location": ""}
     outer = DB.current_transaction.get()
     if outer is not None:
-        path = await outer.connection.fetchval("SELECT current_setting('search_path')")
+        path = await queries.search_path()
         if path != ref.schema:
             raise TenantScopeError(f"file_generated_document for {ref.schema} inside a transaction on {path!r}")
-        data_key = await keys.data_key(ref.id, storage.master_key, conn=outer.connection)
-    else:
-        data_key = await keys.data_key(ref.id, storage.master_key)
+    data_key = await keys.data_key(ref.id, storage.master_key)
     stored = await store_bytes(storage, ref.id, data_key, pdf_bytes, f"{number or title}.pdf")
     if stored.kind.kind != "pdf":
         await storage.aremove(stored.key, stored.version_id)
         await pending.forget(stored.key)
         raise ValueError("file_generated_document takes PDF bytes")
 
-    async def write(conn) -> int:
-        doc_id = await insert_document(conn, meta, stored, source="generated", status="filed", by_kind="system",
-                                       by_id=None, by_name=actor_name, number=number)
-        await log_change(conn, "system", actor_name, doc_id, "filed", "", title)
+    async def write() -> int:
+        doc_id, _ = await insert_document(meta, stored, source="generated", status="filed", by_kind="system",
+                                          by_id=None, by_name=actor_name, number=number)
+        await changelog.record(Actor("system", actor_name), "document", "filed", "", title, entity_id=doc_id)
         await audit.record("document.generated", actor_name=actor_name, tenant_id=ref.id,
                            target=f"document:{doc_id}", detail={"number": number, "sha256": stored.sha256})
         return doc_id
 
     try:
         if outer is not None:
-            return await write(outer.connection)
-        async with tenant_tx(ref.schema) as tx:
-            return await write(tx.connection)
+            return await write()  # Piccolo joins the caller's transaction
+        async with tenant_tx(ref.schema):
+            return await write()
     except BaseException:
         await storage.aremove(stored.key, stored.version_id)
         await pending.forget(stored.key)

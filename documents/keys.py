@@ -8,10 +8,12 @@ any object.
 
 from __future__ import annotations
 
+import datetime as dt
+
+from documents import crypto, queries
+from documents.tables import TenantKey
 from portal.core.db import DB
 from portal.core.errors import DomainError
-
-from documents import crypto
 
 
 class KeyDestroyed(DomainError):
@@ -21,62 +23,53 @@ class KeyDestroyed(DomainError):
     code = "key_destroyed"
 
 
-def _executor(conn=None):
-    """The caller's connection, the open transaction's, or the pool."""
-    if conn is not None:
-        return conn
-    tx = DB.current_transaction.get()
-    return tx.connection if tx is not None else DB.pool
+async def _stored_key(tenant_id: int) -> dict | None:
+    return await TenantKey.select(TenantKey.wrapped_key, TenantKey.destroyed_at).where(
+        TenantKey.tenant_id == tenant_id).first().run()
 
 
-async def data_key(tenant_id: int, master_b64: str, *, create: bool = True, conn=None) -> bytes:
-    """The tenant's data key; created (random, wrapped) on first use."""
-    db = _executor(conn)
-    row = await db.fetchrow("SELECT wrapped_key, destroyed_at FROM core.tenant_key WHERE tenant_id = $1", tenant_id)
+async def data_key(tenant_id: int, master_b64: str, *, create: bool = True) -> bytes:
+    """The tenant's data key; created (random, wrapped) on first use. Runs in the
+    caller's transaction if there is one."""
+    row = await _stored_key(tenant_id)
     if row is None:
         if not create:
             raise KeyDestroyed("This tenant has no document key.")
         wrapped = crypto.wrap_key(master_b64, crypto.new_data_key())
-        await db.execute(
-            "INSERT INTO core.tenant_key (tenant_id, wrapped_key, master_key_id) VALUES ($1, $2, $3)"
-            " ON CONFLICT (tenant_id) DO NOTHING",
-            tenant_id, wrapped, crypto.master_key_id(master_b64),
-        )
-        row = await db.fetchrow("SELECT wrapped_key, destroyed_at FROM core.tenant_key WHERE tenant_id = $1",
-                                tenant_id)
+        await TenantKey.insert(TenantKey(tenant_id=tenant_id, wrapped_key=wrapped,
+                                         master_key_id=crypto.master_key_id(master_b64))).on_conflict(
+            action="DO NOTHING").run()
+        row = await _stored_key(tenant_id)
     if row["destroyed_at"] is not None or row["wrapped_key"] is None:
         raise KeyDestroyed()
     return crypto.unwrap_key(master_b64, row["wrapped_key"])
 
 
-async def destroy_tenant_key(tenant_id: int, *, conn=None) -> bool:
+async def destroy_tenant_key(tenant_id: int) -> bool:
     """Crypto-shred a tenant's documents: forget its data key for good.
     Returns False if there was no live key. Audit it in the caller."""
-    db = _executor(conn)
-    status = await db.execute(
-        "UPDATE core.tenant_key SET wrapped_key = NULL, destroyed_at = now()"
-        " WHERE tenant_id = $1 AND destroyed_at IS NULL",
-        tenant_id,
-    )
-    if status.endswith(" 0"):
-        # No key yet: record a destroyed one so a later upload cannot silently start a new key.
-        status = await db.execute(
-            "INSERT INTO core.tenant_key (tenant_id, wrapped_key, master_key_id, destroyed_at)"
-            " VALUES ($1, NULL, '', now()) ON CONFLICT (tenant_id) DO NOTHING", tenant_id)
-        return False
-    return True
+    destroyed = await TenantKey.update({TenantKey.wrapped_key: None, TenantKey.destroyed_at: _now()}).where(
+        (TenantKey.tenant_id == tenant_id) & TenantKey.destroyed_at.is_null()).returning(TenantKey.tenant_id).run()
+    if destroyed:
+        return True
+    # No key yet: record a destroyed one so a later upload cannot silently start a new key.
+    await TenantKey.insert(TenantKey(tenant_id=tenant_id, wrapped_key=None, master_key_id="",
+                                     destroyed_at=_now())).on_conflict(action="DO NOTHING").run()
+    return False
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 async def rotate_master(old_b64: str, new_b64: str, *, batch: int = 500) -> dict:
     """Rewrap every live data key from ``old`` to ``new`` in one transaction.
     Keys already wrapped by ``new`` are left alone (the command can be rerun)."""
     old_id, new_id = crypto.master_key_id(old_b64), crypto.master_key_id(new_b64)
-    rewrapped = skipped = 0
-    async with DB.transaction() as tx:
-        conn = tx.connection
-        rows = await conn.fetch(
-            "SELECT tenant_id, wrapped_key, master_key_id FROM core.tenant_key"
-            " WHERE destroyed_at IS NULL ORDER BY tenant_id FOR UPDATE")
+    skipped = 0
+    async with DB.transaction():
+        rows = await TenantKey.select(TenantKey.tenant_id, TenantKey.wrapped_key, TenantKey.master_key_id).where(
+            TenantKey.destroyed_at.is_null()).order_by(TenantKey.tenant_id).lock_rows("UPDATE").run()
         updates = []
         for row in rows:
             if row["master_key_id"] == new_id:
@@ -88,8 +81,5 @@ async def rotate_master(old_b64: str, new_b64: str, *, batch: int = 500) -> dict
             key = crypto.unwrap_key(old_b64, row["wrapped_key"])
             updates.append((row["tenant_id"], crypto.wrap_key(new_b64, key), new_id))
         for i in range(0, len(updates), batch):
-            await conn.executemany(
-                "UPDATE core.tenant_key SET wrapped_key = $2, master_key_id = $3, rotated_at = now()"
-                " WHERE tenant_id = $1", updates[i:i + batch])
-        rewrapped = len(updates)
-    return {"rewrapped": rewrapped, "already_current": skipped, "master_key_id": new_id}
+            await queries.rewrap_keys(updates[i:i + batch])
+    return {"rewrapped": len(updates), "already_current": skipped, "master_key_id": new_id}

@@ -1,6 +1,6 @@
 """Archive objects written before the row that owns them commits.
 
-An upload (``storage.UploadSink``) first records its object key in
+An upload (``upload_stream.UploadSink``) first records its object key in
 ``core.pending_object``, committed on its own, then writes to S3. The
 transaction that files the object (``service.insert_version``) deletes that
 record, so it commits with the document row. A record left behind means the
@@ -13,8 +13,12 @@ first wins; the other waits on the row lock and then finds it gone.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+from contextlib import contextmanager
+from typing import Iterator
 
+from documents.tables import PendingObject
 from portal.core.db import DB
 
 log = logging.getLogger(__name__)
@@ -25,34 +29,47 @@ class ObjectSwept(RuntimeError):
     """The object was swept as an orphan before its row committed."""
 
 
+@contextmanager
+def _own_connection() -> Iterator[None]:
+    """Piccolo joins the caller's open transaction; these records must commit on their own."""
+    token = DB.current_transaction.set(None)
+    try:
+        yield
+    finally:
+        DB.current_transaction.reset(token)
+
+
 async def record(object_key: str, tenant_id: int) -> None:
     """Before the upload (its own connection: committed even if the caller's transaction rolls back)."""
-    await DB.pool.execute("INSERT INTO core.pending_object (object_key, tenant_id) VALUES ($1, $2)",
-                          object_key, tenant_id)
+    with _own_connection():
+        await PendingObject.insert(PendingObject(object_key=object_key, tenant_id=tenant_id)).run()
 
 
-async def settle(conn, object_key: str) -> None:
+async def settle(object_key: str) -> None:
     """In the filing transaction: the object is owned by a row now."""
-    result = await conn.execute("DELETE FROM core.pending_object WHERE object_key = $1", object_key)
-    if not result.endswith(" 1"):
+    gone = await PendingObject.delete().where(PendingObject.object_key == object_key).returning(
+        PendingObject.object_key).run()
+    if not gone:
         raise ObjectSwept(f"object {object_key} is no longer pending")
 
 
 async def forget(object_key: str) -> None:
     """The upload was refused or aborted and its object removed."""
-    await DB.pool.execute("DELETE FROM core.pending_object WHERE object_key = $1", object_key)
+    with _own_connection():
+        await PendingObject.delete().where(PendingObject.object_key == object_key).run()
 
 
 async def sweep(storage, grace_minutes: float = GRACE_MINUTES, limit: int = 500) -> int:
     """Remove the objects whose filing never committed; returns how many."""
-    keys = [r["object_key"] for r in await DB.pool.fetch(
-        "SELECT object_key FROM core.pending_object WHERE created_at < now() - make_interval(secs => $1)"
-        " ORDER BY created_at LIMIT $2", grace_minutes * 60, limit)]
+    older_than = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=grace_minutes)
+    rows = await PendingObject.select(PendingObject.object_key).where(
+        PendingObject.created_at < older_than).order_by(PendingObject.created_at).limit(limit).run()
     swept = 0
-    for key in keys:
-        async with DB.transaction() as tx:
-            if await tx.connection.fetchval(
-                    "DELETE FROM core.pending_object WHERE object_key = $1 RETURNING 1", key):
+    for row in rows:
+        key = row["object_key"]
+        async with DB.transaction():
+            if await PendingObject.delete().where(PendingObject.object_key == key).returning(
+                    PendingObject.object_key).run():
                 await asyncio.to_thread(storage.remove_all_versions, key)
                 swept += 1
     if swept:

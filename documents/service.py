@@ -14,13 +14,21 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Mapping
 
-from documents import keys, pending
-from documents.storage import Storage, StoredFile, object_key
+from piccolo.query.functions.aggregate import Count, Max, Min
+
+from documents import keys, pending, queries
+from documents.storage import Storage
+from documents.tables import Document, DocumentVersion
+from documents.upload_stream import StoredFile
 from portal.core import audit
+from portal.core.jobs import on_commit
 from portal.core.roles import Perm, Principal, Role
 from portal.core.errors import FormErrors, Forbidden, NotFound
 from portal.core import params
 from tenants.registry.service import TenantRef
+from tenants.file import changelog
+from tenants.file.changelog import Actor
+from tenants.file.tables import ChangeLog
 from tenants.scope import tenant_tx
 
 CATEGORIES = {
@@ -106,14 +114,6 @@ def clean_meta(raw: Mapping[str, Any], *, need_issue_date: bool = True) -> dict[
             "visible_to_tenant": _truthy(raw.get("visible_to_tenant"))}
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
 # --- who may do what ----------------------------------------------------------------------------
 
 def require_write(ref: TenantRef, principal: Principal) -> None:
@@ -133,45 +133,49 @@ def _may_read_row(ref: TenantRef, principal: Principal, row: Mapping) -> bool:
     return True
 
 
-async def log_change(conn, principal_kind: str, actor: str, doc_id: int | None, field: str, old, new,
-                     approved_by: str = "") -> None:
-    await conn.execute(
-        "INSERT INTO change_log (actor_kind, actor_name, approved_by, entity, entity_id, field, old_value, new_value)"
-        " VALUES ($1, $2, $3, 'document', $4, $5, $6, $7)",
-        principal_kind, actor, approved_by, doc_id, field, _text(old), _text(new))
+def _actor(kind: str, name: str, approved_by: str = "") -> Actor:
+    return Actor(kind, name, approved_by=approved_by)
 
 
-async def _duplicates(conn, sha256: str, exclude_doc: int) -> list[dict]:
-    rows = await conn.fetch(
-        "SELECT DISTINCT d.id, d.title, d.status FROM document_version v JOIN document d ON d.id = v.document_id"
-        " WHERE v.sha256 = $1 AND d.id <> $2 AND d.status <> 'rejected' ORDER BY d.id", sha256, exclude_doc)
-    return [dict(r) for r in rows]
+async def insert_version(doc_id: int, version: int, stored: StoredFile, by: str) -> int:
+    await pending.settle(stored.key)  # commits with the row, or the sweep removes the object
+    rows = await DocumentVersion.insert(DocumentVersion(
+        document_id=doc_id, version=version, object_uid=stored.object_uid, object_key=stored.key,
+        s3_version_id=stored.version_id, sha256=stored.sha256, size=stored.size,
+        content_type=stored.kind.content_type, file_kind=stored.kind.kind, original_name=stored.original_name,
+        uploaded_by=by)).returning(DocumentVersion.id).run()
+    return rows[0]["id"]
 
 
-async def insert_version(conn, doc_id: int, version: int, stored: StoredFile, by: str) -> int:
-    await pending.settle(conn, stored.key)  # commits with the row, or the sweep removes the object
-    return await conn.fetchval(
-        "INSERT INTO document_version (document_id, version, object_uid, object_key, s3_version_id, sha256, size,"
-        " content_type, file_kind, original_name, uploaded_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
-        " RETURNING id",
-        doc_id, version, stored.object_uid, stored.key, stored.version_id, stored.sha256, stored.size,
-        stored.kind.content_type, stored.kind.kind, stored.original_name, by)
-
-
-async def insert_document(conn, meta: Mapping[str, Any], stored: StoredFile, *, source: str, status: str,
+async def insert_document(meta: Mapping[str, Any], stored: StoredFile, *, source: str, status: str,
                           by_kind: str, by_id: int | None, by_name: str, number: str = "",
-                          request_id: int | None = None) -> int:
-    pages = meta.get("pages") or stored.kind.pages
-    doc_id = await conn.fetchval(
-        "INSERT INTO document (uid, category, title, issue_date, received_date, source, number, pages,"
-        " paper_location, confidentiality, visible_to_tenant, status, request_id, uploaded_by_kind,"
-        " uploaded_by_id, uploaded_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"
-        " RETURNING id",
-        uuid.uuid4(), meta["category"], meta["title"], meta.get("issue_date"), meta.get("received_date"), source,
-        number, pages, meta.get("paper_location", ""), meta.get("confidentiality", "internal"),
-        bool(meta.get("visible_to_tenant")), status, request_id, by_kind, by_id, by_name)
-    await insert_version(conn, doc_id, 1, stored, by_name)
-    return doc_id
+                          request_id: int | None = None) -> tuple[int, int]:
+    """The document row and its first version; returns (document id, version row id)."""
+    rows = await Document.insert(Document(
+        uid=uuid.uuid4(), category=meta["category"], title=meta["title"], issue_date=meta.get("issue_date"),
+        received_date=meta.get("received_date"), source=source, number=number,
+        pages=meta.get("pages") or stored.kind.pages, paper_location=meta.get("paper_location", ""),
+        confidentiality=meta.get("confidentiality", "internal"),
+        visible_to_tenant=bool(meta.get("visible_to_tenant")), status=status, request_id=request_id,
+        uploaded_by_kind=by_kind, uploaded_by_id=by_id, uploaded_by=by_name)).returning(Document.id).run()
+    doc_id = rows[0]["id"]
+    return doc_id, await insert_version(doc_id, 1, stored, by_name)
+
+
+async def locked_document(doc_id: int) -> dict | None:
+    """The document row, locked until the transaction ends."""
+    return await Document.select().where(Document.id == doc_id).lock_rows("UPDATE").first().run()
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def make_thumbnail_later(tenant_id: int, version_id: int) -> None:
+    """After the filing commits, the worker makes the preview (``tasks.documents.thumbnail``)."""
+    from tasks.documents import thumbnail
+
+    on_commit(thumbnail, tenant_id, version_id)
 
 
 @dataclass
@@ -193,16 +197,17 @@ async def file_upload(ref: TenantRef, principal: Principal, storage: Storage, st
     try:
         require_write(ref, principal)
         meta = clean_meta(raw)
-        async with tenant_tx(ref.schema) as tx:
-            conn = tx.connection
-            doc_id = await insert_document(conn, meta, stored, source="staff_upload", status="filed",
-                                           by_kind="staff", by_id=principal.user_id, by_name=principal.name)
-            await log_change(conn, "staff", principal.name, doc_id, "filed", "", meta["title"])
-            dups = await _duplicates(conn, stored.sha256, doc_id)
-            version_id = await conn.fetchval("SELECT id FROM document_version WHERE document_id = $1", doc_id)
+        async with tenant_tx(ref.schema):
+            doc_id, version_id = await insert_document(meta, stored, source="staff_upload", status="filed",
+                                                       by_kind="staff", by_id=principal.user_id,
+                                                       by_name=principal.name)
+            await changelog.record(_actor("staff", principal.name), "document", "filed", "", meta["title"],
+                                   entity_id=doc_id)
+            dups = await queries.duplicates(stored.sha256, doc_id, filed_only=False)
             await audit.record("document.upload", principal=principal, tenant_id=ref.id, target=f"document:{doc_id}",
                                detail={"sha256": stored.sha256, "size": stored.size, "type": stored.kind.kind,
                                        "duplicate_of": [d["id"] for d in dups]})
+            make_thumbnail_later(ref.id, version_id)
     except BaseException:
         await _undo_object(storage, stored)
         raise
@@ -214,20 +219,21 @@ async def add_version(ref: TenantRef, principal: Principal, storage: Storage, do
     """A re-upload: a new version; the older ones stay readable."""
     try:
         require_write(ref, principal)
-        async with tenant_tx(ref.schema) as tx:
-            conn = tx.connection
-            row = await conn.fetchrow("SELECT * FROM document WHERE id = $1 FOR UPDATE", doc_id)
+        async with tenant_tx(ref.schema):
+            row = await locked_document(doc_id)
             if row is None or row["status"] != "filed":
                 raise NotFound("No such document.")
             version = row["current_version"] + 1
-            version_id = await insert_version(conn, doc_id, version, stored, principal.name)
-            await conn.execute("UPDATE document SET current_version = $2, updated_at = now() WHERE id = $1",
-                               doc_id, version)
-            await log_change(conn, "staff", principal.name, doc_id, "version", row["current_version"], version)
-            dups = await _duplicates(conn, stored.sha256, doc_id)
+            version_id = await insert_version(doc_id, version, stored, principal.name)
+            await Document.update({Document.current_version: version, Document.updated_at: now()}).where(
+                Document.id == doc_id).run()
+            await changelog.record(_actor("staff", principal.name), "document", "version", row["current_version"],
+                                   version, entity_id=doc_id)
+            dups = await queries.duplicates(stored.sha256, doc_id, filed_only=False)
             await audit.record("document.version", principal=principal, tenant_id=ref.id,
                                target=f"document:{doc_id}/v{version}",
                                detail={"sha256": stored.sha256, "size": stored.size})
+            make_thumbnail_later(ref.id, version_id)
     except BaseException:
         await _undo_object(storage, stored)
         raise
@@ -237,18 +243,17 @@ async def add_version(ref: TenantRef, principal: Principal, storage: Storage, do
 async def update_meta(ref: TenantRef, principal: Principal, doc_id: int, raw: Mapping[str, Any]) -> list[str]:
     require_write(ref, principal)
     meta = clean_meta(raw)
-    async with tenant_tx(ref.schema) as tx:
-        conn = tx.connection
-        row = await conn.fetchrow("SELECT * FROM document WHERE id = $1 FOR UPDATE", doc_id)
+    async with tenant_tx(ref.schema):
+        row = await locked_document(doc_id)
         if row is None or row["status"] != "filed":
             raise NotFound("No such document.")
         changed = [k for k in META_FIELDS if row[k] != meta[k]]
         for key in changed:
-            await log_change(conn, "staff", principal.name, doc_id, key, row[key], meta[key])
+            await changelog.record(_actor("staff", principal.name), "document", key, row[key], meta[key],
+                                   entity_id=doc_id)
         if changed:
-            sets = ", ".join(f"{k} = ${i + 2}" for i, k in enumerate(changed))
-            await conn.execute(f"UPDATE document SET {sets}, updated_at = now() WHERE id = $1",
-                               doc_id, *(meta[k] for k in changed))
+            values = {Document._meta.get_column_by_name(k): meta[k] for k in changed}
+            await Document.update({**values, Document.updated_at: now()}).where(Document.id == doc_id).run()
             await audit.record("document.update", principal=principal, tenant_id=ref.id,
                                target=f"document:{doc_id}", detail={"fields": changed})
     return changed
@@ -256,93 +261,65 @@ async def update_meta(ref: TenantRef, principal: Principal, doc_id: int, raw: Ma
 
 # --- catalog ------------------------------------------------------------------------------------
 
-CATALOG_SQL = """
-WITH numbered AS (
-    SELECT d.*, row_number() OVER (ORDER BY d.issue_date NULLS LAST, d.id) AS no
-    FROM document d WHERE d.status = 'filed' {visible}
-)
-SELECT n.*, v.size, v.content_type, v.file_kind, v.thumb_key, v.sha256
-FROM numbered n JOIN document_version v ON v.document_id = n.id AND v.version = n.current_version
-{where} ORDER BY n.no {limit}
-"""
-
-
 async def catalog(ref: TenantRef, principal: Principal, *, category: str = "", year: int | None = None,
                   page: int = 1, per_page: int = PER_PAGE, audit_view: bool = True) -> dict:
     """The numbered catalog (档案目录) in issue-date order, with filters and counts."""
     portal = principal.is_portal
     if portal and principal.tenant_id != ref.id:
         raise Forbidden()
-    visible = "AND d.visible_to_tenant" if portal else ""
-    where, args = [], []
-    if category in CATEGORIES:
-        args.append(category)
-        where.append(f"n.category = ${len(args)}")
-    if year:
-        args.append(year)
-        where.append(f"extract(year FROM n.issue_date)::int = ${len(args)}")
-    if ref.via_grant and ref.grant_document_ids:
-        args.append(list(ref.grant_document_ids))
-        where.append(f"n.id = ANY(${len(args)}::int[])")
-    sql_where = ("WHERE " + " AND ".join(where)) if where else ""
-    limit = ""
-    if per_page:
-        args.extend([per_page, (max(page, 1) - 1) * per_page])
-        limit = f"LIMIT ${len(args) - 1} OFFSET ${len(args)}"
-    async with tenant_tx(ref.schema) as tx:
-        conn = tx.connection
-        rows = await conn.fetch(CATALOG_SQL.format(visible=visible, where=sql_where, limit=limit), *args)
-        count_sql = CATALOG_SQL.split("SELECT n.*")[0] + "SELECT count(*) FROM numbered n {where}"
-        total = await conn.fetchval(count_sql.format(visible=visible, where=sql_where),
-                                    *args[: len(args) - (2 if per_page else 0)])
-        stats = await conn.fetch(
-            f"SELECT category, count(*) AS n, min(issue_date) AS first, max(issue_date) AS last FROM document d"
-            f" WHERE status = 'filed' {visible} GROUP BY category")
-        years = [r["y"] for r in await conn.fetch(
-            f"SELECT DISTINCT extract(year FROM issue_date)::int AS y FROM document d WHERE status = 'filed'"
-            f" AND issue_date IS NOT NULL {visible} ORDER BY 1 DESC")]
+    filed = Document.status == "filed"
+    if portal:
+        filed &= Document.visible_to_tenant == True  # noqa: E712 - a Piccolo condition, not a comparison
+    async with tenant_tx(ref.schema):
+        rows, total = await queries.catalog_page(
+            visible_only=portal, category=category if category in CATEGORIES else "", year=year,
+            grant_ids=ref.grant_document_ids if ref.via_grant else (), limit=per_page or None,
+            offset=(max(page, 1) - 1) * per_page)
+        stats = await Document.select(
+            Document.category, Count(alias="n"), Min(Document.issue_date, alias="first"),
+            Max(Document.issue_date, alias="last")).where(filed).group_by(Document.category).run()
+        years = await queries.catalog_years(visible_only=portal)
         if audit_view and principal.is_staff:
             await audit.record("document.catalog", principal=principal, tenant_id=ref.id, target=ref.archive_no,
                                detail={"via_grant": ref.via_grant})
     counts = {r["category"]: r["n"] for r in stats}
     firsts = [r["first"] for r in stats if r["first"]]
     lasts = [r["last"] for r in stats if r["last"]]
-    return {"rows": [dict(r) for r in rows], "total": total, "years": years, "counts": counts,
+    return {"rows": rows, "total": total, "years": years, "counts": counts,
             "date_range": (min(firsts) if firsts else None, max(lasts) if lasts else None)}
 
 
 # --- one document -------------------------------------------------------------------------------
 
+async def _document(doc_id: int) -> dict | None:
+    return await Document.select().where(Document.id == doc_id).first().run()
+
+
 async def get_document(ref: TenantRef, principal: Principal, doc_id: int, *, audit_view: bool = True) -> dict:
-    async with tenant_tx(ref.schema) as tx:
-        conn = tx.connection
-        row = await conn.fetchrow("SELECT * FROM document WHERE id = $1", doc_id)
+    async with tenant_tx(ref.schema):
+        row = await _document(doc_id)
         if row is None or row["status"] == "rejected" and principal.is_staff:
             raise NotFound("No such document.")
-        if not _may_read_row(ref, principal, row):
-            refused = True
-        else:
-            refused = False
+        refused = not _may_read_row(ref, principal, row)
     if refused:  # audited outside the rolled-back transaction
         await audit.record("document.view", principal=principal, tenant_id=ref.id, target=f"document:{doc_id}",
                            outcome="refused")
         raise NotFound("No such document.")
-    async with tenant_tx(ref.schema) as tx:
-        conn = tx.connection
-        versions = await conn.fetch(
-            "SELECT id, version, sha256, size, content_type, file_kind, original_name, thumb_key, uploaded_by,"
-            " uploaded_at FROM document_version WHERE document_id = $1 ORDER BY version DESC", doc_id)
+    V = DocumentVersion
+    async with tenant_tx(ref.schema):
+        versions = await V.select(
+            V.id, V.version, V.sha256, V.size, V.content_type, V.file_kind, V.original_name, V.thumb_key,
+            V.uploaded_by, V.uploaded_at).where(V.document_id == doc_id).order_by(V.version, ascending=False).run()
         changes = []
         if principal.is_staff:
-            changes = await conn.fetch(
-                "SELECT * FROM change_log WHERE entity = 'document' AND entity_id = $1 ORDER BY at DESC, id DESC"
-                " LIMIT 100", doc_id)
+            changes = await ChangeLog.select().where(
+                (ChangeLog.entity == "document") & (ChangeLog.entity_id == doc_id)).order_by(
+                ChangeLog.at, ChangeLog.id, ascending=False).limit(100).run()
         if audit_view:
             await audit.record("document.view", principal=principal, tenant_id=ref.id, target=f"document:{doc_id}")
-    versions = [dict(v) for v in versions]
     if principal.is_portal:  # the tenant sees the current version only
         versions = versions[:1]
-    return {"document": dict(row), "versions": versions, "changes": [dict(c) for c in changes]}
+    return {"document": row, "versions": versions, "changes": changes}
 
 
 @dataclass
@@ -361,12 +338,16 @@ EXTENSIONS = {"pdf": "pdf", "jpeg": "jpg", "png": "png", "tiff": "tif", "docx": 
               "pptx": "pptx", "doc": "doc", "xls": "xls", "text": "txt"}
 
 
+async def _version(doc_id: int, version: int) -> dict | None:
+    return await DocumentVersion.select().where(
+        (DocumentVersion.document_id == doc_id) & (DocumentVersion.version == version)).first().run()
+
+
 async def open_content(ref: TenantRef, principal: Principal, storage: Storage, doc_id: int,
                        version: int | None = None, *, thumbnail: bool = False) -> Content:
     """Permission check, audit, then a decrypting stream of the bytes."""
-    async with tenant_tx(ref.schema) as tx:
-        conn = tx.connection
-        row = await conn.fetchrow("SELECT * FROM document WHERE id = $1", doc_id)
+    async with tenant_tx(ref.schema):
+        row = await _document(doc_id)
         action = "document.preview" if thumbnail else "document.download"
         refused = row is None or not _may_read_row(ref, principal, row) or (
             principal.is_portal and version is not None and version != row["current_version"])
@@ -374,13 +355,11 @@ async def open_content(ref: TenantRef, principal: Principal, storage: Storage, d
         await audit.record(action, principal=principal, tenant_id=ref.id, target=f"document:{doc_id}",
                            outcome="refused")
         raise NotFound("No such document.")
-    async with tenant_tx(ref.schema) as tx:
-        conn = tx.connection
-        v = await conn.fetchrow("SELECT * FROM document_version WHERE document_id = $1 AND version = $2",
-                                doc_id, version or row["current_version"])
+    async with tenant_tx(ref.schema):
+        v = await _version(doc_id, version or row["current_version"])
         if v is None or (thumbnail and not v["thumb_key"]):
             raise NotFound("No such document.")
-        data_key = await keys.data_key(ref.id, storage.master_key, create=False, conn=conn)
+        data_key = await keys.data_key(ref.id, storage.master_key, create=False)
         await audit.record(action, principal=principal, tenant_id=ref.id,
                            target=f"document:{doc_id}/v{v['version']}", detail={"via_grant": ref.via_grant})
     if thumbnail:
@@ -391,17 +370,16 @@ async def open_content(ref: TenantRef, principal: Principal, storage: Storage, d
                    EXTENSIONS.get(v["file_kind"], "bin"), body)
 
 
-def new_object_key(tenant_id: int) -> tuple[uuid.UUID, str]:
-    uid = uuid.uuid4()
-    return uid, object_key(tenant_id, uid)
-
-
-async def current_version_id(ref: TenantRef, principal: Principal, doc_id: int) -> int | None:
-    """Row id of the current version, if the caller may read the document."""
-    async with tenant_tx(ref.schema) as tx:
-        row = await tx.connection.fetchrow(
-            "SELECT d.*, v.id AS version_row FROM document d JOIN document_version v ON v.document_id = d.id"
-            " AND v.version = d.current_version WHERE d.id = $1", doc_id)
-    if row is None or not _may_read_row(ref, principal, row):
-        return None
-    return row["version_row"]
+async def request_thumbnail(ref: TenantRef, principal: Principal, doc_id: int) -> bool:
+    """No preview yet (or its task failed): ask the worker for one, if the caller
+    may read the document. Returns whether one was asked for."""
+    async with tenant_tx(ref.schema):
+        row = await _document(doc_id)
+        if row is None or not _may_read_row(ref, principal, row):
+            return False
+        version = await DocumentVersion.select(DocumentVersion.id).where(
+            (DocumentVersion.document_id == doc_id) & (DocumentVersion.version == row["current_version"])).first().run()
+        if version is None:
+            return False
+        make_thumbnail_later(ref.id, version["id"])
+    return True

@@ -9,7 +9,8 @@ import tempfile
 
 from documents import keys
 from documents.storage import Storage, object_key
-from tenants.registry.service import get_ref
+from documents.tables import DocumentVersion
+from tenants.registry.service import TenantRef
 from tenants.scope import tenant_tx
 
 SIZE = 400
@@ -45,20 +46,21 @@ def render_thumbnail(file_kind: str, plaintext_blocks) -> bytes | None:
             return buffer.getvalue()
 
 
-async def make_thumbnail(storage: Storage, tenant_id: int, version_row_id: int) -> str:
+async def make_thumbnail(storage: Storage, ref: TenantRef, version_row_id: int) -> str:
     """Build and store the thumbnail of one document version. Idempotent; exits
     cleanly if the version or the tenant's key is gone."""
     import anyio
 
-    ref = await get_ref(tenant_id)
-    async with tenant_tx(ref.schema) as tx:
-        row = await tx.connection.fetchrow("SELECT * FROM document_version WHERE id = $1", version_row_id)
+    V = DocumentVersion
+    async with tenant_tx(ref.schema):
+        row = await V.select(V.object_uid, V.object_key, V.s3_version_id, V.file_kind, V.thumb_key).where(
+            V.id == version_row_id).first().run()
         if row is None:
             return "gone"
         if row["thumb_key"]:
             return "exists"
         try:
-            data_key = await keys.data_key(ref.id, storage.master_key, create=False, conn=tx.connection)
+            data_key = await keys.data_key(ref.id, storage.master_key, create=False)
         except keys.KeyDestroyed:
             return "key destroyed"
     key = row["object_key"]
@@ -74,7 +76,6 @@ async def make_thumbnail(storage: Storage, tenant_id: int, version_row_id: int) 
     thumb_key = await anyio.to_thread.run_sync(work)
     if thumb_key is None:
         return "no preview"
-    async with tenant_tx(ref.schema) as tx:
-        await tx.connection.execute("UPDATE document_version SET thumb_key = $2 WHERE id = $1 AND thumb_key = ''",
-                                    version_row_id, thumb_key)
+    async with tenant_tx(ref.schema):
+        await V.update({V.thumb_key: thumb_key}).where((V.id == version_row_id) & (V.thumb_key == "")).run()
     return "made"

@@ -12,7 +12,8 @@ from typing import AsyncIterator
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from documents.storage import Storage, StoredFile, UploadSink
+from documents.storage import Storage
+from documents.upload_stream import StoredFile, UploadSink
 from portal.core import i18n
 from portal.core.errors import DomainError
 

@@ -45,7 +45,7 @@ async def read_notice(ref: TenantRef, document_id: int) -> bytes | None:
         if version is None:
             return None
         try:
-            data_key = await keys.data_key(ref.id, storage.master_key, create=False, conn=tx.connection)
+            data_key = await keys.data_key(ref.id, storage.master_key, create=False)
         except keys.KeyDestroyed:
             return None
     return await asyncio.to_thread(storage.read_plaintext, version["object_key"], data_key,

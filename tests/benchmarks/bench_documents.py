@@ -216,7 +216,7 @@ class _PatternReader:
 def _direct(settings, size: int) -> tuple[float, float]:
     """MB/s of put_object/get_object of the same size straight through the SDK
     (plaintext, no HTTP hop, no encryption)."""
-    from documents.storage import PART_SIZE, UPLOAD_PARALLEL
+    from documents.upload_stream import PART_SIZE, UPLOAD_PARALLEL
     from portal.core.s3 import s3_client
 
     client = s3_client(settings)
@@ -361,7 +361,7 @@ async def _run(settings, size_mb: int, catalog_docs: int, rounds: int, progress)
         started = time.perf_counter()
         pdf = await catalog_pdf(ref, system, office_name=settings.office_name)
         catalog_ms = (time.perf_counter() - started) * 1000
-        from documents.storage import PART_SIZE, UPLOAD_PARALLEL
+        from documents.upload_stream import PART_SIZE, UPLOAD_PARALLEL
 
         def ratio(app: list[float], sdk: list[float]) -> float:
             return round(statistics.median(a / d for a, d in zip(app, sdk)), 2)

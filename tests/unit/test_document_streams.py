@@ -1,4 +1,4 @@
-"""documents.crypto streaming and documents.storage part building, without S3:
+"""documents.crypto streaming and documents.upload_stream part building, without S3:
 the object format stays the documented one (checked against a reference reader
 written from the spec), any split of the input gives the same plaintext, damage
 is refused, and an upload's parts are S3-sized, bounded in number and aborted
@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from documents import crypto
-from documents.storage import PART_SIZE, UPLOAD_PARALLEL, _PartWriter
+from documents.upload_stream import PART_SIZE, UPLOAD_PARALLEL, _PartWriter
 
 KEY = bytes(range(32))
 CONTEXT = b"portal-doc:tenants/000042/0123456789abcdef0123456789abcdef"
@@ -183,7 +183,7 @@ def test_a_failed_part_aborts_the_upload():
             encryptor.close()
             writer.complete()
         except BaseException:
-            writer.abort()  # what documents.storage._store does
+            writer.abort()  # what documents.upload_stream._store does
             raise
     assert storage.aborted and not storage.completed
 

@@ -8,7 +8,6 @@ from litestar.response import Redirect, Response, Template
 
 from documents import intake, service
 from documents.catalog_pdf import catalog_pdf
-from documents.jobs import enqueue
 from portal.core.roles import Perm
 from portal.core.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict, int_or_none, page_number
@@ -58,7 +57,6 @@ async def upload(request: Request, tenant_id: int) -> Response:
     except FormErrors as exc:
         return await _catalog_page(request, ref, status_code=422, values=form.fields, errors=form_errors(exc),
                                    audit_view=False)
-    await enqueue(request.app.state.settings, "documents.thumbnail", ref.id, filed.version_id)
     dup = ",".join(str(d["id"]) for d in filed.duplicates)
     return Redirect(f"/console/tenants/{ref.id}/documents/{filed.document_id}?uploaded=1" + (f"&dup={dup}" if dup else ""))
 
@@ -98,7 +96,6 @@ async def new_version(request: Request, tenant_id: int, doc_id: int) -> Response
     if form.file is None:
         raise FormErrors({"file": "Choose a file to upload."})
     filed = await service.add_version(ref, principal, storage_of(request), doc_id, form.file)
-    await enqueue(request.app.state.settings, "documents.thumbnail", ref.id, filed.version_id)
     dup = ",".join(str(d["id"]) for d in filed.duplicates)
     return Redirect(f"/console/tenants/{ref.id}/documents/{doc_id}?uploaded=1" + (f"&dup={dup}" if dup else ""))
 
@@ -111,14 +108,12 @@ async def download(request: Request, tenant_id: int, doc_id: int, v: str = "", i
     return download_response(content, inline=inline == "1")
 
 
-async def thumbnail_or_enqueue(request: Request, ref, principal, doc_id: int) -> Response:
+async def thumbnail_or_request(request: Request, ref, principal, doc_id: int) -> Response:
     try:
         content = await service.open_content(ref, principal, storage_of(request), doc_id, thumbnail=True)
     except NotFound:
         # No preview yet (or the task failed): ask for one; the page shows a placeholder.
-        version_id = await service.current_version_id(ref, principal, doc_id)
-        if version_id:
-            await enqueue(request.app.state.settings, "documents.thumbnail", ref.id, version_id)
+        await service.request_thumbnail(ref, principal, doc_id)
         raise
     return thumbnail_response(content)
 
@@ -127,7 +122,7 @@ async def thumbnail_or_enqueue(request: Request, ref, principal, doc_id: int) ->
 async def thumbnail(request: Request, tenant_id: int, doc_id: int) -> Response:
     principal = request.state.principal
     ref = await registry.ref_for_staff(principal, tenant_id, allow_grant=True)
-    return await thumbnail_or_enqueue(request, ref, principal, doc_id)
+    return await thumbnail_or_request(request, ref, principal, doc_id)
 
 
 @get(BASE + "/catalog.pdf", guards=[requires(Perm.TENANT_READ)])

@@ -55,11 +55,11 @@ async def download(request: Request, doc_id: int, inline: str = "") -> Response:
 
 @get("/portal/documents/{doc_id:int}/thumbnail", guards=[portal_guard])
 async def thumbnail(request: Request, doc_id: int) -> Response:
-    from portal.routes.console.documents import thumbnail_or_enqueue
+    from portal.routes.console.documents import thumbnail_or_request
 
     principal = request.state.principal
     ref = await registry.ref_for_portal(principal)
-    return await thumbnail_or_enqueue(request, ref, principal, doc_id)
+    return await thumbnail_or_request(request, ref, principal, doc_id)
 
 
 ROUTES = [documents_page, upload, download, thumbnail]
