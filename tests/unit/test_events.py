@@ -151,6 +151,11 @@ def test_every_change_log_kind_the_code_writes_has_a_sample():
         assert entity in entities, entity
     for field in re.findall(r"log_change\([^)]*?, \"(\w+)\", \"\"", source):
         assert ("document", field) in covered, field
+    # The one change-log writer: changelog.record(actor, "entity", "field", ...).
+    recorded = re.findall(r"changelog\.record\(\s*(?:[^,()]|\([^()]*\))+,\s*\"(\w+)\",\s*\"(\w+)\"", source)
+    assert recorded, "no changelog.record(...) writer found: the pattern above is stale"
+    for entity, field in recorded:
+        assert (entity, field) in covered, (entity, field)
     fields = {f for _, f in covered}
     for values in re.findall(r"INSERT INTO change_log [^;]*?VALUES \(([^)]*)\)", source):
         for literal in re.findall(r"'(\w+)'", values):  # SQL writers: actor kind/name, entity, field
