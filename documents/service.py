@@ -17,9 +17,11 @@ from typing import Any, AsyncIterator, Mapping
 from documents import keys, pending
 from documents.storage import Storage, StoredFile, object_key
 from portal.core import audit
+from portal.core.jobs import on_commit
 from portal.core.roles import Perm, Principal, Role
 from portal.core.errors import FormErrors, Forbidden, NotFound
 from portal.core import params
+from tasks.documents import thumbnail as make_thumbnail
 from tenants.registry.service import TenantRef
 from tenants.scope import tenant_tx
 
@@ -200,6 +202,7 @@ async def file_upload(ref: TenantRef, principal: Principal, storage: Storage, st
             await log_change(conn, "staff", principal.name, doc_id, "filed", "", meta["title"])
             dups = await _duplicates(conn, stored.sha256, doc_id)
             version_id = await conn.fetchval("SELECT id FROM document_version WHERE document_id = $1", doc_id)
+            on_commit(make_thumbnail, ref.id, version_id)
             await audit.record("document.upload", principal=principal, tenant_id=ref.id, target=f"document:{doc_id}",
                                detail={"sha256": stored.sha256, "size": stored.size, "type": stored.kind.kind,
                                        "duplicate_of": [d["id"] for d in dups]})
@@ -221,6 +224,7 @@ async def add_version(ref: TenantRef, principal: Principal, storage: Storage, do
                 raise NotFound("No such document.")
             version = row["current_version"] + 1
             version_id = await insert_version(conn, doc_id, version, stored, principal.name)
+            on_commit(make_thumbnail, ref.id, version_id)
             await conn.execute("UPDATE document SET current_version = $2, updated_at = now() WHERE id = $1",
                                doc_id, version)
             await log_change(conn, "staff", principal.name, doc_id, "version", row["current_version"], version)

@@ -1,11 +1,12 @@
-"""Document pipeline and lending upkeep. Tasks take ids, resolve the tenant from
-the registry, and exit cleanly when their object is gone."""
+"""Document pipeline and lending upkeep. Tasks take ids; a tenant's task is a
+``tenant_task`` (the tenant resolved from the registry) and exits cleanly when
+its object is gone."""
 
 from __future__ import annotations
 
 from celery import current_app, shared_task
 
-from tasks.runner import run, tenant_ref
+from tasks.runner import run, tenant_task
 
 
 def _storage():
@@ -14,16 +15,12 @@ def _storage():
     return get_storage(current_app.portal_settings)
 
 
-@shared_task(name="documents.thumbnail", bind=True, max_retries=3, default_retry_delay=30)
-def thumbnail(self, tenant_id: int, version_row_id: int) -> str:
+@tenant_task("documents.thumbnail", in_transaction=False, max_retries=3, default_retry_delay=30)
+async def thumbnail(ref, version_row_id: int) -> str:
     """First-page PNG of one document version, stored encrypted."""
     from documents.thumbs import make_thumbnail
 
-    async def body():
-        ref = await tenant_ref(tenant_id)
-        return await make_thumbnail(_storage(), ref.id, int(version_row_id))
-
-    return run(body)
+    return await make_thumbnail(_storage(), ref.id, int(version_row_id))
 
 
 @shared_task(name="documents.withdraw_expired_grants")
