@@ -21,6 +21,7 @@ from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
 from tenants.registry.service import TenantRef, refresh_summary
+from tenants.registry.visibility import in_scope
 from tenants.scope import TenantScopeError, tenant_tx
 
 REVIEW_KIND = "document:upload"
@@ -117,12 +118,9 @@ async def pending_uploads(principal: Principal) -> list[dict]:
     """Document uploads waiting in the review queue (from core only)."""
     if not principal.can(Perm.REVIEW_DECIDE):
         raise Forbidden()
-    scope = principal.building_scope()
     args: list = [REVIEW_KIND]
-    extra = ""
-    if scope is not None:
-        args.append(sorted(scope))
-        extra = " AND t.building_ids && $2::int[]"
+    scoped = in_scope(principal, args)
+    extra = f" AND {scoped}" if scoped else ""
     rows = await DB.pool.fetch(
         "SELECT r.*, t.name AS tenant_name, t.archive_no FROM core.review_item r JOIN core.tenant t ON t.id = r.tenant_id"
         f" WHERE r.kind = $1 AND r.status = 'pending'{extra} ORDER BY r.submitted_at", *args)
