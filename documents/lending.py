@@ -18,6 +18,7 @@ from portal.core import audit
 from portal.core.roles import Perm, Principal, Role
 from portal.core.db import DB
 from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
+from tenants.registry.visibility import in_scope
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MODES = {"paper": "Paper file", "electronic": "Electronic read access", "export": "Encrypted export",
@@ -298,12 +299,11 @@ async def list_loans(principal: Principal, *, view: str = "mine", page: int = 1,
         raise Forbidden()
     where, args = [], []
     if view in ("approve", "all"):
-        scope = principal.building_scope()
-        if scope is not None:
-            args.append(sorted(scope))
+        scoped = in_scope(principal, args)
+        if scoped:
             outside_ok = f" OR l.mode = '{OUTSIDE}'" if is_approver_of_outside(principal) else ""
             where.append(f"(NOT EXISTS (SELECT 1 FROM core.loan_item i JOIN core.tenant t ON t.id = i.tenant_id"
-                         f" WHERE i.loan_id = l.id AND NOT t.building_ids && ${len(args)}::int[]){outside_ok})")
+                         f" WHERE i.loan_id = l.id AND NOT {scoped}){outside_ok})")
     if view == "approve":
         steps = []
         if principal.can(Perm.LOAN_APPROVE) and Role.DEPT_HEAD in principal.roles:

@@ -16,6 +16,7 @@ from portal.core.roles import LEADERSHIP, Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import FormErrors, NotFound
 from tenants.registry.service import ref_for_staff
+from tenants.registry.visibility import in_scope
 from tenants.scope import tenant_tx
 
 OUTSIDE = "outside"
@@ -139,12 +140,9 @@ async def search_tenants(principal: Principal, q: str) -> list[dict]:
     text = clean_query(q)
     if not text or not principal.can(Perm.TENANT_READ):
         return []
-    scope = principal.building_scope()
     args: list = [text + "%", "%" + text + "%", PICK_LIMIT]
-    scope_sql = ""
-    if scope is not None:
-        args.append(sorted(scope))
-        scope_sql = " AND building_ids && $4::int[]"
+    scoped = in_scope(principal, args, "building_ids")
+    scope_sql = f" AND {scoped}" if scoped else ""
     rows = await DB.pool.fetch(
         "SELECT id, name, archive_no FROM core.tenant WHERE active AND (archive_no ILIKE $1 OR name ILIKE $2)"
         f"{scope_sql} ORDER BY archive_no LIMIT $3", *args)

@@ -25,6 +25,7 @@ from portal.core.jobs import on_commit
 from portal.core.roles import Perm, Principal, Role
 from portal.core.errors import FormErrors, Forbidden, NotFound
 from portal.core import params
+from tasks.documents import thumbnail as make_thumbnail
 from tenants.registry.service import TenantRef
 from tenants.file import changelog
 from tenants.file.changelog import Actor

@@ -26,6 +26,7 @@ from portal.web.api_docs import StaticSwaggerPlugin
 from portal.web.headers import SecurityHeadersMiddleware
 from portal.web.input_guard import InputGuardMiddleware
 from portal.web.middleware import SecurityMiddleware
+from portal.web import tenancy
 from portal.web.render import handle_domain_error, handle_http_error, handle_server_error, make_environment
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -80,6 +81,8 @@ def create_app(settings: Settings) -> Litestar:
             api.router(),
         ],
         lifespan=[lifespan],
+        # Handlers that name `tenant`, `readable_tenant` or `my_tenant` get the checked TenantRef.
+        dependencies=tenancy.DEPENDENCIES,
         state=State({"settings": settings}),
         # Headers outermost, so even a CSRF refusal carries them; the input guard
         # runs after the session and language are known.

@@ -59,7 +59,7 @@ def make_celery(settings: Settings) -> Celery:
 def sender(app: Celery):
     """How ``portal.core.jobs`` sends follow-ups through this app (by the task's
     registered name; callers hand over the task object itself)."""
-    def send(task_name: str, args: list, kwargs: dict) -> None:
-        app.send_task(task_name, args=args, kwargs=kwargs)
+    def send(task_name: str, args: list, kwargs: dict, options: dict) -> None:
+        app.send_task(task_name, args=args, kwargs=kwargs, **options)
 
     return send

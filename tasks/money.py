@@ -13,7 +13,7 @@ import logging
 from celery import current_app, shared_task
 from celery.signals import worker_init, worker_process_init
 
-from tasks.runner import run
+from tasks.runner import run, tenant_task
 
 log = logging.getLogger(__name__)
 
@@ -103,20 +103,15 @@ def bill_chunk(run_id: int, tenant_ids: list[int]) -> dict:
     return _alive("billing_run", run_id, lambda: billing.bill_many(run_id, ids, rule=rule))
 
 
-@shared_task(name="money.bill_tenant")
-def bill_tenant(run_id: int, tenant_id: int) -> dict:
+@tenant_task("money.bill_tenant", in_transaction=False)
+async def bill_tenant(ref, run_id: int) -> dict:
     """Bill one tenant of a run (the per-tenant step, e.g. a retry from the console)."""
-    from tasks.runner import tenant_ref
     from tenants.money import billing
 
-    async def body():
-        ref = await tenant_ref(tenant_id)
-        result = await billing.bill_tenant(run_id, ref.id, rule=billing.LateFeeRule.from_settings(_settings()),
-                                           schema=ref.schema)
-        await billing.finish_if_complete(run_id)
-        return result
-
-    return run(body)
+    result = await billing.bill_tenant(run_id, ref.id, rule=billing.LateFeeRule.from_settings(_settings()),
+                                       schema=ref.schema)
+    await billing.finish_if_complete(run_id)
+    return result
 
 
 @shared_task(name="money.notice_batch", bind=True)
@@ -146,20 +141,15 @@ def notice_chunk(batch_id: int, tenant_ids: list[int]) -> dict:
     return _alive("notice_batch", batch_id, lambda: batches.run_chunk(batch_id, ids, _settings()))
 
 
-@shared_task(name="money.issue_notice")
-def issue_notice(tenant_id: int, kind: str, locale: str = "zh", subject_id: int | None = None,
-                 send_email: bool = True) -> int:
+@tenant_task("money.issue_notice", in_transaction=False)
+async def issue_notice(ref, kind: str, locale: str = "zh", subject_id: int | None = None,
+                       send_email: bool = True) -> int:
     """One notice for one tenant (on demand, off the request)."""
-    from tasks.runner import tenant_ref
     from tenants.money import notices
     from tenants.money.batches import SYSTEM
 
-    async def body():
-        ref = await tenant_ref(tenant_id)
-        return await notices.issue(ref, kind, _settings(), actor=SYSTEM, locale=locale, subject_id=subject_id,
-                                   send_email=send_email)
-
-    return run(body)
+    return await notices.issue(ref, kind, _settings(), actor=SYSTEM, locale=locale, subject_id=subject_id,
+                               send_email=send_email)
 
 
 @shared_task(name="money.recover")
@@ -170,8 +160,9 @@ def recover() -> dict:
     from tenants.money import recovery
 
     resumed = run(recovery.resume_stalled)
+    dispatchers = {billing_run.name: billing_run, notice_batch.name: notice_batch}
     for task, job_id in resumed:
-        current_app.send_task(task, args=[job_id])
+        dispatchers[task].apply_async((job_id,))
     swept = run(_sweep_objects)
     return {"resumed": [f"{task}:{job_id}" for task, job_id in resumed], "objects_swept": swept}
 
@@ -183,17 +174,13 @@ async def _sweep_objects() -> int:
     return await pending.sweep(get_storage(_settings()))
 
 
-@shared_task(name="money.email_notice", bind=True, max_retries=None)
-def email_notice(self, tenant_id: int, notice_id: int) -> str:
+@tenant_task("money.email_notice", in_transaction=False, bind=True, max_retries=None)
+async def email_notice(task, ref, notice_id: int) -> str:
     """One delivery attempt of a notice's e-mail; retried with backoff
     (notices.RETRY_BACKOFF), then recorded as failed."""
-    from tasks.runner import tenant_ref
     from tenants.money import notices
 
-    async def body():
-        return await notices.deliver(await tenant_ref(tenant_id), notice_id, _settings())
-
-    state, attempts = run(body)
+    state, attempts = await notices.deliver(ref, notice_id, _settings())
     if state == "retrying":
-        raise self.retry(countdown=notices.retry_delay(attempts))
+        raise task.retry(countdown=notices.retry_delay(attempts))
     return state

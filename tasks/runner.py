@@ -49,31 +49,40 @@ def tenant_task(name: str, *, in_transaction: bool = True, **options):
     The task's first argument is the tenant id. The decorator resolves the
     registry row (a missing tenant ends the task with ``TenantGone``, never a
     fall-back to another schema) and runs the coroutine body:
-    ``body(ref, tx, *args)`` inside ``tenant_tx`` (one transaction; its
-    ``on_commit`` follow-ups are sent after commit), or, with
+    ``body(ref, tx, *args, **kwargs)`` inside ``tenant_tx`` (one transaction;
+    its ``on_commit`` follow-ups are sent after commit), or, with
     ``in_transaction=False`` for work that also talks to S3 or SMTP,
-    ``body(ref, *args)`` opening its own transactions.
+    ``body(ref, *args, **kwargs)`` opening its own transactions. With
+    ``bind=True`` the body gets the Celery task first (for ``task.retry``).
     """
     from celery import shared_task
 
-    from tenants.scope import tenant_tx
+    from tenants.scope import TenantScopeError, tenant_tx
+
+    bound = bool(options.get("bind"))
 
     def declare(body):
-        async def resolved(tenant_id, args):
+        async def resolved(task, tenant_id, args, kwargs):
             try:
                 ref = await tenant_ref(tenant_id)
-            except NotFound:
+            except (NotFound, TenantScopeError):
                 raise TenantGone(f"tenant {tenant_id} is not in the registry") from None
+            first = (task, ref) if bound else (ref,)
             if not in_transaction:
-                return await body(ref, *args)
+                return await body(*first, *args, **kwargs)
             async with tenant_tx(ref.schema) as tx:
-                return await body(ref, tx, *args)
+                return await body(*first, tx, *args, **kwargs)
 
-        @shared_task(name=name, **options)
-        def task(tenant_id: int, *args):
-            return run(lambda: resolved(tenant_id, args))
+        if bound:
+            def task(self, tenant_id: int, *args, **kwargs):
+                return run(lambda: resolved(self, tenant_id, args, kwargs))
+        else:
+            def task(tenant_id: int, *args, **kwargs):
+                return run(lambda: resolved(None, tenant_id, args, kwargs))
 
-        task.body = body
-        return task
+        task.__name__, task.__doc__ = body.__name__, body.__doc__
+        declared = shared_task(name=name, **options)(task)
+        declared.body = body
+        return declared
 
     return declare

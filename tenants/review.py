@@ -5,6 +5,7 @@ from __future__ import annotations
 from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import Forbidden
+from tenants.registry.visibility import in_scope
 
 STATUSES = ("pending", "approved", "rejected", "accepted", "withdrawn")
 
@@ -16,10 +17,9 @@ async def list_items(
         raise Forbidden()
     where = ["r.status = $1"]
     args: list = [status if status in STATUSES else "pending"]
-    scope = principal.building_scope()
-    if scope is not None:
-        args.append(sorted(scope))
-        where.append(f"t.building_ids && ${len(args)}::int[]")
+    scoped = in_scope(principal, args)
+    if scoped:
+        where.append(scoped)
     if kind:
         args.append(kind + "%")
         where.append(f"r.kind LIKE ${len(args)}")

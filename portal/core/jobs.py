@@ -7,10 +7,14 @@ change never wrote, and nothing is sent for a change that failed. Tasks are
 referenced by their function (a Celery task object), never by a string.
 
 The process that sends (web, worker, CLI) says once how to reach the broker:
-``use_sender(send)`` with a callable ``send(task_name, args, kwargs)``
+``use_sender(send)`` with a callable ``send(task_name, args, kwargs, options)``
 (``tasks.celery_app.sender(app)``). A broker outage after commit is logged,
 not raised: the change is committed; the beat tasks that sweep for unfinished
 work (thumbnails, dispatch, batches) pick it up.
+
+Work that no transaction of the caller creates (a service that committed on
+its own, a read that finds a thumbnail missing) is sent with
+``await send_now(task, *args)``, through the same sender.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from portal.core.db import DB
 
 log = logging.getLogger(__name__)
 
-Sender = Callable[[str, list, dict], None]
+Sender = Callable[[str, list, dict, dict], None]
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class FollowUp:
     task_name: str
     args: tuple
     kwargs: dict
+    options: dict  # Celery's sending options (countdown)
 
 
 _collected: ContextVar[list[FollowUp] | None] = ContextVar("after_commit", default=None)
@@ -50,15 +55,26 @@ def use_sender(send: Sender | None) -> None:
     _sender = send
 
 
-def on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
-    """Send ``task(*args, **kwargs)`` when the current transaction commits."""
+def _follow_up(task: Any, args: tuple, kwargs: dict, countdown: float | None) -> FollowUp:
+    name = getattr(task, "name", None)
+    if not isinstance(name, str) or "." not in name:
+        raise TypeError("follow-ups take a Celery task object, not a name")
+    return FollowUp(name, args, kwargs, {} if countdown is None else {"countdown": countdown})
+
+
+def on_commit(task: Any, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
+    """Send ``task(*args, **kwargs)`` when the current transaction commits
+    (``countdown``: not before that many seconds after)."""
     pending = _collected.get()
     if pending is None:
         raise AfterCommitError("on_commit needs tenant_tx or core_tx around it")
-    name = getattr(task, "name", None)
-    if not isinstance(name, str) or "." not in name:
-        raise TypeError("on_commit takes a Celery task object, not a name")
-    pending.append(FollowUp(name, args, kwargs))
+    pending.append(_follow_up(task, args, kwargs, countdown))
+
+
+async def send_now(task: Any, *args: Any, countdown: float | None = None, **kwargs: Any) -> bool:
+    """Send ``task(*args, **kwargs)`` now, for work already committed (outside
+    any transaction). Returns whether it reached the broker."""
+    return await send([_follow_up(task, args, kwargs, countdown)]) == 1
 
 
 @contextmanager
@@ -85,7 +101,7 @@ async def send(pending: list[FollowUp]) -> int:
         sent = 0
         for item in pending:
             try:
-                sender(item.task_name, list(item.args), dict(item.kwargs))
+                sender(item.task_name, list(item.args), dict(item.kwargs), dict(item.options))
                 sent += 1
             except Exception:
                 log.exception("could not send %s after commit", item.task_name)

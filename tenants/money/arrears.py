@@ -12,6 +12,7 @@ from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from tenants.money.amounts import add_months, month_start, today
 from tenants.money.ledger import need
+from tenants.registry.visibility import in_scope
 
 BUCKETS = (("b0_30", "0-30 days", 1, 30), ("b31_60", "31-60 days", 31, 60), ("b61_90", "61-90 days", 61, 90),
            ("b90", "Over 90 days", 91, None))
@@ -29,10 +30,9 @@ def _bucket_sql() -> str:
 
 
 def _scope(principal: Principal, args: list, where: list[str], building_id: int | None = None) -> None:
-    scope = principal.building_scope()
-    if scope is not None:
-        args.append(sorted(scope))
-        where.append(f"t.building_ids && ${len(args)}::int[]")
+    scoped = in_scope(principal, args)
+    if scoped:
+        where.append(scoped)
     if building_id:
         args.append(building_id)
         where.append(f"${len(args)} = ANY(t.building_ids)")

@@ -261,8 +261,8 @@ async def _file(batch_id: int, info: dict, job: _Job, settings, mailer: notices.
         await tx.connection.execute(
             f"WITH emailed AS ({notices.EMAILED}) {MARK}", job.notice_id, "" if error else ", ".join(e for _, e in to),
             error, "retrying", batch_id, job.tenant_id, "done", 0 if error else len(to))
-    if error:
-        await notices.schedule_retry(settings, ref.id, job.notice_id, 1)
+        if error:
+            notices.retry_after_commit(ref.id, job.notice_id, 1)
     return "done"
 
 

@@ -22,6 +22,7 @@ from portal.core.errors import Forbidden, FormErrors, NotFound
 from tenants.money import recovery, summary
 from tenants.money.amounts import AmountError, add_months, month_end, parse_period, to_fen
 from tenants.money.ledger import _apply_credit, fee_items_map, need
+from tenants.registry.visibility import scope_ids
 from tenants.scope import check_schema, tenant_tx
 
 SYSTEM = Principal(kind="system", user_id=0, name="billing")
@@ -346,12 +347,11 @@ async def list_runs(limit: int = 24) -> list[dict]:
 
 async def failures(run_id: int, principal: Principal, limit: int = 50) -> list[dict]:
     """Tenants the run could not bill, limited to the buildings this person covers."""
-    scope = principal.building_scope()
     rows = await DB.pool.fetch(
         "SELECT i.tenant_id, t.name, t.archive_no, i.error FROM core.billing_run_item i"
         " JOIN core.tenant t ON t.id = i.tenant_id WHERE i.run_id = $1 AND i.status = 'failed'"
         " AND ($3::int[] IS NULL OR t.building_ids && $3::int[])"
-        " ORDER BY i.tenant_id LIMIT $2", run_id, limit, sorted(scope) if scope is not None else None)
+        " ORDER BY i.tenant_id LIMIT $2", run_id, limit, scope_ids(principal))
     return [dict(r) for r in rows]
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from portal.core import audit, i18n
+from portal.core.jobs import on_commit
 from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import Conflict, Forbidden, NotFound
@@ -369,8 +370,8 @@ async def issue(ref: TenantRef, kind: str, settings, *, actor: Principal, locale
             await asyncio.to_thread(mailer.close)
         async with tenant_tx(ref.schema) as tx:
             await record_email(tx.connection, notice_id, to, error)
-        if error:
-            await schedule_retry(settings, ref.id, notice_id, 1)
+            if error:
+                retry_after_commit(ref.id, notice_id, 1)
     return notice_id
 
 
@@ -495,11 +496,12 @@ async def record_email(conn, notice_id: int, to: list[tuple[str, str]], error: s
     return 0 if error else len(to)
 
 
-async def schedule_retry(settings, tenant_id: int, notice_id: int, attempt: int) -> None:
-    """Queue the next delivery attempt after a failed one (``attempt`` failed so far)."""
-    from documents.jobs import enqueue
+def retry_after_commit(tenant_id: int, notice_id: int, attempt: int) -> None:
+    """Queue the next delivery attempt after a failed one (``attempt`` failed so
+    far), once the transaction that recorded the failure commits."""
+    from tasks.money import email_notice
 
-    await enqueue(settings, "money.email_notice", tenant_id, notice_id, countdown=retry_delay(attempt))
+    on_commit(email_notice, tenant_id, notice_id, countdown=retry_delay(attempt))
 
 
 def retry_delay(attempts: int) -> int:
@@ -554,7 +556,7 @@ async def request_resend(conn, notice_ids: list[int], tenant_id: int) -> list[in
     return [r["id"] for r in rows]
 
 
-async def resend(ref: TenantRef, notice_id: int, principal: Principal, settings) -> bool:
+async def resend(ref: TenantRef, notice_id: int, principal: Principal) -> None:
     """A person resends a notice whose e-mail was not delivered (or not confirmed)."""
     need(principal, Perm.MONEY_WRITE)
     async with tenant_tx(ref.schema) as tx:
@@ -564,9 +566,9 @@ async def resend(ref: TenantRef, notice_id: int, principal: Principal, settings)
         if not queued:
             raise Conflict("This notice's e-mail was delivered or is not due.")
         await audit.record("money.notice.resend", principal=principal, tenant_id=ref.id, target=f"notice:{notice_id}")
-    from documents.jobs import enqueue
+        from tasks.money import email_notice
 
-    return await enqueue(settings, "money.email_notice", ref.id, notice_id)
+        on_commit(email_notice, ref.id, notice_id)
 
 
 async def stored_pdf(ref: TenantRef, row) -> bytes | None:

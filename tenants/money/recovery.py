@@ -21,6 +21,7 @@ import logging
 
 from portal.core.db import DB
 from portal.core.i18n import N_
+from tenants.registry.visibility import scope_ids
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +140,10 @@ async def void_reserved(batch_ids: list[int], reason: str) -> None:
 async def void_numbers(principal, limit: int = 200, batch_id: int | None = None) -> list[dict]:
     """The register of void numbers (newest first), for finance: only the
     tenants of the buildings this person covers."""
-    scope = principal.building_scope()
     rows = await DB.pool.fetch(
         "SELECT n.number, n.tenant_id, t.name AS tenant_name, n.batch_id, n.reason, n.taken_at, n.settled_at"
         " FROM core.notice_number n JOIN core.tenant t ON t.id = n.tenant_id WHERE n.status = 'void'"
         " AND ($2::int IS NULL OR n.batch_id = $2) AND ($3::int[] IS NULL OR t.building_ids && $3::int[])"
         " ORDER BY n.settled_at DESC, n.number DESC LIMIT $1",
-        limit, batch_id, sorted(scope) if scope is not None else None)
+        limit, batch_id, scope_ids(principal))
     return [dict(r) for r in rows]

@@ -12,6 +12,7 @@ from portal.core.db import DB
 from portal.core.errors import FormErrors, Forbidden, NotFound
 from tenants import numbering
 from tenants.registry import identity
+from tenants.registry.visibility import in_scope
 from tenants.file import forms
 from tenants.migrate import build_latest_schema
 from tenants.scope import TenantScopeError, check_schema, enter_schema, schema_for, tenant_tx
@@ -278,9 +279,9 @@ async def list_tenants(
         args.append(value)
         where.append(clause.format(n=len(args)))
 
-    scope = principal.building_scope()
-    if scope is not None:
-        add("building_ids && ${n}::int[]", sorted(scope))
+    scoped = in_scope(principal, args, "building_ids")
+    if scoped:
+        where.append(scoped)
     if not include_inactive:
         where.append("active")
     if q:

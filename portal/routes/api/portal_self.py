@@ -24,26 +24,25 @@ from portal.routes.api.schemas import (
     responses,
 )
 from portal.routes.api.tenants import tenant_units
+from portal.web.tenancy import Tenant
 from tenants.file import forms, service as file_service
-from tenants.registry import service as registry
 
 TAGS = ["portal"]
 NOTHING_CHANGED = "You have not changed anything."  # the portal pages' msgid
 NOT_EDITABLE = N_("This field cannot be changed here.")
 
 
-async def _file(request: Request):
+async def _file(request: Request, my_tenant: Tenant):
     principal = request.state.principal
-    ref = await registry.ref_for_portal(principal)
-    return principal, ref, await file_service.read_file(ref, principal)
+    return principal, my_tenant, await file_service.read_file(my_tenant, principal)
 
 
 @get("/portal/company", tags=TAGS, guards=[portal_user], summary="My company's file",
      responses=responses())
-async def company(request: Request) -> CompanyOut:
+async def company(request: Request, my_tenant: Tenant) -> CompanyOut:
     """The profile as the tenant may see it (not the office's own notes,
     level or source), the active contacts and the leased units."""
-    _, ref, data = await _file(request)
+    _, ref, data = await _file(request, my_tenant)
     return CompanyOut(
         profile=build(CompanyProfileOut, data["profile"]),
         contacts=[build(ContactOut, c) for c in data["contacts"] if c["active"]],
@@ -53,9 +52,9 @@ async def company(request: Request) -> CompanyOut:
 
 @get("/portal/requests", tags=TAGS, guards=[portal_user], summary="My company's change requests",
      responses=responses())
-async def list_requests(request: Request) -> ChangeRequestList:
+async def list_requests(request: Request, my_tenant: Tenant) -> ChangeRequestList:
     """The latest 50, newest first, with the office's decision and reason."""
-    _, _, data = await _file(request)
+    _, _, data = await _file(request, my_tenant)
     return ChangeRequestList(items=[build(ChangeRequestOut, r) for r in data["requests"]])
 
 
@@ -67,10 +66,10 @@ def _check_keys(data: dict, allowed) -> None:
 
 @post("/portal/requests", tags=TAGS, guards=[portal_user],
       summary="Propose a change to my company's file", responses=responses(NOT_FOUND, INVALID))
-async def submit_request(request: Request, data: ChangeRequestIn) -> ChangeRequestOut:
+async def submit_request(request: Request, my_tenant: Tenant, data: ChangeRequestIn) -> ChangeRequestOut:
     """Validated now with the same rules as the office's forms; applied only
     when the office approves it."""
-    principal, ref, current = await _file(request)
+    principal, ref, current = await _file(request, my_tenant)
     raw = as_form(data.data)
     target_id = None
     if data.kind == "profile":
@@ -94,7 +93,7 @@ async def submit_request(request: Request, data: ChangeRequestIn) -> ChangeReque
                 if all(cleaned[k] == contact[k] for k in forms.CONTACT_FIELDS):
                     raise FormErrors({"__all__": NOTHING_CHANGED}, {"__all__": "nothing_changed"})
     request_id = await file_service.submit_request(ref, principal, data.kind, raw, target_id=target_id)
-    _, _, after = await _file(request)
+    _, _, after = await _file(request, my_tenant)
     return build(ChangeRequestOut, next(r for r in after["requests"] if r["id"] == request_id))
 
 

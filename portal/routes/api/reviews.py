@@ -24,9 +24,9 @@ from portal.routes.api.schemas import (
     build,
     responses,
 )
+from portal.web.tenancy import Tenant
 from tenants import review
 from tenants.file import forms, service as file_service
-from tenants.registry import service as registry
 
 TAGS = ["reviews"]
 ReviewStatus = Literal[review.STATUSES]  # type: ignore[valid-type]
@@ -49,10 +49,9 @@ async def list_reviews(
 
 @get("/reviews/{tenant_id:int}/{request_id:int}", tags=TAGS, guards=[staff_requires(Perm.REVIEW_DECIDE)],
      summary="One change request with the values it would replace", responses=responses(NOT_FOUND))
-async def get_review(request: Request, tenant_id: int, request_id: int) -> ReviewDetail:
+async def get_review(request: Request, tenant: Tenant, request_id: int) -> ReviewDetail:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
-    data = await file_service.read_file(ref, principal, audit_view=False)
+    data = await file_service.read_file(tenant, principal, audit_view=False)
     change = next((r for r in data["requests"] if r["id"] == request_id), None)
     if change is None:
         raise NotFound("No such request.")
@@ -62,21 +61,20 @@ async def get_review(request: Request, tenant_id: int, request_id: int) -> Revie
     elif change["target_id"]:
         contact = next((c for c in data["contacts"] if c["id"] == change["target_id"]), {})
         current = {k: forms.as_text(contact.get(k)) for k in forms.CONTACT_FIELDS}
-    return ReviewDetail(tenant_id=ref.id, archive_no=ref.archive_no, tenant_name=ref.name,
+    return ReviewDetail(tenant_id=tenant.id, archive_no=tenant.archive_no, tenant_name=tenant.name,
                         request=build(ChangeRequestOut, change), current=current)
 
 
 @post("/reviews/{tenant_id:int}/{request_id:int}", tags=TAGS, status_code=200,
       guards=[staff_requires(Perm.REVIEW_DECIDE)], summary="Approve or reject a change request",
       responses=responses(NOT_FOUND, INVALID, CONFLICT))
-async def decide(request: Request, tenant_id: int, request_id: int, data: DecisionIn) -> DecisionOut:
+async def decide(request: Request, tenant: Tenant, request_id: int, data: DecisionIn) -> DecisionOut:
     """Approving applies the change (logged with the submitter and the
     approver); rejecting needs a reason, which the tenant sees."""
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
     approve = data.decision == "approve"
-    await file_service.decide_request(ref, request_id, principal, approve=approve, reason=data.reason)
-    return DecisionOut(tenant_id=ref.id, request_id=request_id, status="approved" if approve else "rejected")
+    await file_service.decide_request(tenant, request_id, principal, approve=approve, reason=data.reason)
+    return DecisionOut(tenant_id=tenant.id, request_id=request_id, status="approved" if approve else "rejected")
 
 
 ROUTES = [list_reviews, get_review, decide]

@@ -38,17 +38,16 @@ from portal.routes.api.schemas import (
     build,
     responses,
 )
+from portal.web.tenancy import Tenant
 from tenants.file import forms, service as file_service
 from tenants.numbering import parse_business_letters
 from tenants.registry import service as registry
-from tenants.registry.service import TenantRef
 
 TAGS = ["tenants"]
 Page = Annotated[int, Parameter(ge=1, le=100_000, description="1-based page number.")]
 PerPage = Annotated[int, Parameter(ge=1, le=MAX_PER_PAGE, description=f"Rows per page (at most {MAX_PER_PAGE}).")]
 Sort = Literal[tuple(registry.SORTS)]  # type: ignore[valid-type]
 Status = Literal[forms.STATUSES]  # type: ignore[valid-type]
-TenantId = Annotated[int, Parameter(description="The tenant's id.")]
 
 
 async def tenant_units(tenant_id: int) -> list[UnitOut]:
@@ -61,7 +60,7 @@ async def tenant_units(tenant_id: int) -> list[UnitOut]:
     return [build(UnitOut, r) for r in rows]
 
 
-async def _detail(request: Request, ref: TenantRef, *, audit_view: bool) -> TenantDetail:
+async def _detail(request: Request, ref: Tenant, *, audit_view: bool) -> TenantDetail:
     data = await file_service.read_file(ref, request.state.principal, audit_view=audit_view)
     ref = await registry.get_ref(ref.id)  # the name or active flag may just have changed
     return TenantDetail(
@@ -72,7 +71,7 @@ async def _detail(request: Request, ref: TenantRef, *, audit_view: bool) -> Tena
     )
 
 
-async def _contact(request: Request, ref: TenantRef, contact_id: int) -> ContactOut:
+async def _contact(request: Request, ref: Tenant, contact_id: int) -> ContactOut:
     data = await file_service.read_file(ref, request.state.principal, audit_view=False)
     contact = next((c for c in data["contacts"] if c["id"] == contact_id), None)
     if contact is None:
@@ -122,71 +121,64 @@ async def create_tenant(request: Request, data: TenantCreate) -> TenantDetail:
 
 @get("/tenants/{tenant_id:int}", tags=TAGS, guards=[staff_requires(Perm.TENANT_READ)],
      summary="A tenant's file: profile, contacts, units", responses=responses(NOT_FOUND))
-async def get_tenant(request: Request, tenant_id: TenantId) -> TenantDetail:
-    ref = await registry.ref_for_staff(request.state.principal, tenant_id)
-    return await _detail(request, ref, audit_view=True)
+async def get_tenant(request: Request, tenant: Tenant) -> TenantDetail:
+    return await _detail(request, tenant, audit_view=True)
 
 
 @patch("/tenants/{tenant_id:int}", tags=TAGS,
        guards=[staff_requires(Perm.TENANT_WRITE)], summary="Change some profile fields",
        responses=responses(NOT_FOUND, INVALID))
-async def update_tenant(request: Request, tenant_id: TenantId, data: ProfilePatch) -> TenantDetail:
+async def update_tenant(request: Request, tenant: Tenant, data: ProfilePatch) -> TenantDetail:
     """Only the fields sent change; each change is written to the change log."""
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
-    await file_service.update_profile(ref, as_form(data.present()), principal)
-    return await _detail(request, ref, audit_view=False)
+    await file_service.update_profile(tenant, as_form(data.present()), principal)
+    return await _detail(request, tenant, audit_view=False)
 
 
 @get("/tenants/{tenant_id:int}/changes", tags=TAGS, guards=[staff_requires(Perm.TENANT_READ)],
      summary="The file's change log, newest first", responses=responses(NOT_FOUND))
-async def list_changes(request: Request, tenant_id: TenantId, page: Page = 1) -> ChangePage:
-    ref = await registry.ref_for_staff(request.state.principal, tenant_id)
-    data = await file_service.read_file(ref, request.state.principal, changes_page=page)
+async def list_changes(request: Request, tenant: Tenant, page: Page = 1) -> ChangePage:
+    data = await file_service.read_file(tenant, request.state.principal, changes_page=page)
     return ChangePage(items=[build(ChangeOut, c) for c in data["changes"]], total=data["changes_total"],
                       page=page, per_page=file_service.CHANGES_PER_PAGE)
 
 
 @post("/tenants/{tenant_id:int}/contacts", tags=TAGS,
       guards=[staff_requires(Perm.TENANT_WRITE)], summary="Add a contact", responses=responses(NOT_FOUND, INVALID))
-async def add_contact(request: Request, tenant_id: TenantId, data: ContactIn) -> ContactOut:
+async def add_contact(request: Request, tenant: Tenant, data: ContactIn) -> ContactOut:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
-    contact_id = await file_service.save_contact(ref, None, as_form(msgspec.structs.asdict(data)), principal)
-    return await _contact(request, ref, contact_id)
+    contact_id = await file_service.save_contact(tenant, None, as_form(msgspec.structs.asdict(data)), principal)
+    return await _contact(request, tenant, contact_id)
 
 
 @put("/tenants/{tenant_id:int}/contacts/{contact_id:int}", tags=TAGS,
      guards=[staff_requires(Perm.TENANT_WRITE)], summary="Replace a contact's details",
      responses=responses(NOT_FOUND, INVALID))
-async def update_contact(request: Request, tenant_id: TenantId, contact_id: int, data: ContactIn) -> ContactOut:
+async def update_contact(request: Request, tenant: Tenant, contact_id: int, data: ContactIn) -> ContactOut:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
-    await file_service.save_contact(ref, contact_id, as_form(msgspec.structs.asdict(data)), principal)
-    return await _contact(request, ref, contact_id)
+    await file_service.save_contact(tenant, contact_id, as_form(msgspec.structs.asdict(data)), principal)
+    return await _contact(request, tenant, contact_id)
 
 
 @post("/tenants/{tenant_id:int}/contacts/{contact_id:int}/deactivate", tags=TAGS,
       status_code=200, guards=[staff_requires(Perm.TENANT_WRITE)], summary="Deactivate a contact (kept in the file)",
       responses=responses(NOT_FOUND))
-async def deactivate_contact(request: Request, tenant_id: TenantId, contact_id: int) -> ContactOut:
+async def deactivate_contact(request: Request, tenant: Tenant, contact_id: int) -> ContactOut:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
-    await file_service.set_contact_active(ref, contact_id, False, principal)
-    return await _contact(request, ref, contact_id)
+    await file_service.set_contact_active(tenant, contact_id, False, principal)
+    return await _contact(request, tenant, contact_id)
 
 
 @post("/tenants/{tenant_id:int}/invitations", tags=TAGS,
       guards=[staff_requires(Perm.PORTAL_INVITE)], cache_control=CacheControlHeader(no_store=True),
       summary="Invite a person of the tenant to the portal", responses=responses(NOT_FOUND, INVALID))
-async def invite(request: Request, tenant_id: TenantId, data: InvitationIn) -> InvitationOut:
+async def invite(request: Request, tenant: Tenant, data: InvitationIn) -> InvitationOut:
     """Returns the one-time sign-up link; only a hash of it is stored, so it
     cannot be shown again."""
     principal = request.state.principal
     settings = request.app.state.settings
-    ref = await registry.ref_for_staff(principal, tenant_id)
     invite_id, token = await accounts.invite_portal_user(
-        ref.id, {"email": data.email, "display_name": data.display_name}, principal, settings.invite_valid_hours
+        tenant.id, {"email": data.email, "display_name": data.display_name}, principal, settings.invite_valid_hours
     )
     row = await DB.pool.fetchrow(
         "SELECT id, email, display_name, expires_at FROM core.portal_invite WHERE id = $1", invite_id

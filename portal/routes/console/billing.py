@@ -7,12 +7,13 @@ from __future__ import annotations
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
-from documents.jobs import enqueue
+from portal.core import jobs
 from portal.core.roles import Perm
 from portal.core.errors import FormErrors
 from portal.routes.console.money import install_filters
 from portal.routes.forms import form_dict, int_or_none, page_number
 from portal.web.render import form_errors, render, requires
+from tasks import money as money_tasks
 from tenants.money import arrears, batches, billing, ledger, recovery
 from tenants.money.amounts import AmountError, next_month_label, parse_date, today
 
@@ -59,7 +60,7 @@ async def billing_start(request: Request) -> Response:
     except FormErrors as exc:
         return render("console/money/billing.html", status_code=422, **_ctx(
             request, runs=await billing.list_runs(), errors=form_errors(exc), values=data))
-    await enqueue(request.app.state.settings, "money.billing_run", run_id)  # after commit
+    await jobs.send_now(money_tasks.billing_run, run_id)  # start_run has committed
     return Redirect(f"/console/money/billing/{run_id}")
 
 
@@ -75,7 +76,7 @@ async def billing_run_page(request: Request, run_id: int) -> Template:
 async def billing_resume(request: Request, run_id: int) -> Response:
     run = await billing.run_progress(run_id)
     await billing.start_run(run["period"], request.state.principal)
-    await enqueue(request.app.state.settings, "money.billing_run", run_id)
+    await jobs.send_now(money_tasks.billing_run, run_id)
     return Redirect(f"/console/money/billing/{run_id}")
 
 
@@ -114,7 +115,7 @@ async def batch_create(request: Request) -> Response:
     except FormErrors as exc:
         return render("console/money/batches.html", status_code=422, **_ctx(
             request, batches=await batches.list_batches(), errors=form_errors(exc), values=data))
-    await enqueue(request.app.state.settings, "money.notice_batch", batch_id)
+    await jobs.send_now(money_tasks.notice_batch, batch_id)
     return Redirect(f"/console/money/notices/{batch_id}")
 
 
@@ -142,16 +143,15 @@ async def batch_cancel(request: Request, batch_id: int) -> Response:
 @post("/console/money/notices/{batch_id:int}/resume", guards=[requires(Perm.BILLING_RUN)])
 async def batch_resume(request: Request, batch_id: int) -> Response:
     await batches.resume(batch_id, request.state.principal)
-    await enqueue(request.app.state.settings, "money.notice_batch", batch_id)
+    await jobs.send_now(money_tasks.notice_batch, batch_id)
     return Redirect(f"/console/money/notices/{batch_id}")
 
 
 @post("/console/money/notices/{batch_id:int}/resend", guards=[requires(Perm.BILLING_RUN)])
 async def batch_resend(request: Request, batch_id: int) -> Response:
     """Resend the batch's e-mails that were not delivered (or not confirmed)."""
-    settings = request.app.state.settings
     for tenant_id, notice_id in await batches.resend_failed(batch_id, request.state.principal):
-        await enqueue(settings, "money.email_notice", tenant_id, notice_id)
+        await jobs.send_now(money_tasks.email_notice, tenant_id, notice_id)
     return Redirect(f"/console/money/notices/{batch_id}")
 
 

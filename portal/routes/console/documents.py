@@ -13,7 +13,8 @@ from portal.core.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict, int_or_none, page_number
 from portal.web.files import download_response, receive_upload, storage_of, thumbnail_response
 from portal.web.render import form_errors, render, requires
-from tenants.registry import service as registry
+from portal.web.tenancy import Tenant
+from tasks.documents import thumbnail as make_thumbnail
 
 BASE = "/console/tenants/{tenant_id:int}/documents"
 
@@ -39,72 +40,66 @@ async def _catalog_page(request: Request, ref, *, category: str = "", year: str 
 
 
 @get(BASE, guards=[requires(Perm.TENANT_READ)])
-async def catalog_page(request: Request, tenant_id: int, category: str = "", year: str = "",
+async def catalog_page(request: Request, readable_tenant: Tenant, category: str = "", year: str = "",
                        page: str = "1") -> Template:
-    ref = await registry.ref_for_staff(request.state.principal, tenant_id, allow_grant=True)
-    return await _catalog_page(request, ref, category=category, year=year, page=page)
+    return await _catalog_page(request, readable_tenant, category=category, year=year, page=page)
 
 
 @post(BASE + "/upload", guards=[requires(Perm.TENANT_WRITE)], request_max_body_size=None)
-async def upload(request: Request, tenant_id: int) -> Response:
+async def upload(request: Request, tenant: Tenant) -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
-    form = await receive_upload(request, ref.id)
+    form = await receive_upload(request, tenant.id)
     try:
         if form.file is None:
             raise FormErrors({"file": "Choose a file to upload."})
-        filed = await service.file_upload(ref, principal, storage_of(request), form.file, form.fields)
+        filed = await service.file_upload(tenant, principal, storage_of(request), form.file, form.fields)
     except FormErrors as exc:
-        return await _catalog_page(request, ref, status_code=422, values=form.fields, errors=form_errors(exc),
+        return await _catalog_page(request, tenant, status_code=422, values=form.fields, errors=form_errors(exc),
                                    audit_view=False)
     dup = ",".join(str(d["id"]) for d in filed.duplicates)
-    return Redirect(f"/console/tenants/{ref.id}/documents/{filed.document_id}?uploaded=1" + (f"&dup={dup}" if dup else ""))
+    return Redirect(f"/console/tenants/{tenant.id}/documents/{filed.document_id}?uploaded=1" + (f"&dup={dup}" if dup else ""))
 
 
 @get(BASE + "/{doc_id:int}", guards=[requires(Perm.TENANT_READ)])
-async def document_page(request: Request, tenant_id: int, doc_id: int, dup: str = "") -> Template:
+async def document_page(request: Request, readable_tenant: Tenant, doc_id: int, dup: str = "") -> Template:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id, allow_grant=True)
-    data = await service.get_document(ref, principal, doc_id)
+    data = await service.get_document(readable_tenant, principal, doc_id)
     duplicates = [int(x) for x in dup.split(",") if x.isdigit()][:20]
     doc = data["document"]
     values = {k: ("" if doc[k] is None else doc[k]) for k in service.META_FIELDS}
-    return render("console/documents/document.html", principal=principal, ref=ref, duplicates=duplicates,
-                  values=values, errors={}, can_write=principal.can(Perm.TENANT_WRITE) and not ref.via_grant,
+    return render("console/documents/document.html", principal=principal, ref=readable_tenant, duplicates=duplicates,
+                  values=values, errors={}, can_write=principal.can(Perm.TENANT_WRITE) and not readable_tenant.via_grant,
                   **data, **_choices())
 
 
 @post(BASE + "/{doc_id:int}/edit", guards=[requires(Perm.TENANT_WRITE)])
-async def edit(request: Request, tenant_id: int, doc_id: int) -> Response:
+async def edit(request: Request, tenant: Tenant, doc_id: int) -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
     raw = await form_dict(request)
     try:
-        await service.update_meta(ref, principal, doc_id, raw)
+        await service.update_meta(tenant, principal, doc_id, raw)
     except FormErrors as exc:
-        data = await service.get_document(ref, principal, doc_id, audit_view=False)
-        return render("console/documents/document.html", status_code=422, principal=principal, ref=ref,
+        data = await service.get_document(tenant, principal, doc_id, audit_view=False)
+        return render("console/documents/document.html", status_code=422, principal=principal, ref=tenant,
                       duplicates=[], values=raw, errors=form_errors(exc), can_write=True, **data, **_choices())
-    return Redirect(f"/console/tenants/{ref.id}/documents/{doc_id}?saved=1")
+    return Redirect(f"/console/tenants/{tenant.id}/documents/{doc_id}?saved=1")
 
 
 @post(BASE + "/{doc_id:int}/versions", guards=[requires(Perm.TENANT_WRITE)], request_max_body_size=None)
-async def new_version(request: Request, tenant_id: int, doc_id: int) -> Response:
+async def new_version(request: Request, tenant: Tenant, doc_id: int) -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
-    form = await receive_upload(request, ref.id)
+    form = await receive_upload(request, tenant.id)
     if form.file is None:
         raise FormErrors({"file": "Choose a file to upload."})
-    filed = await service.add_version(ref, principal, storage_of(request), doc_id, form.file)
+    filed = await service.add_version(tenant, principal, storage_of(request), doc_id, form.file)
     dup = ",".join(str(d["id"]) for d in filed.duplicates)
-    return Redirect(f"/console/tenants/{ref.id}/documents/{doc_id}?uploaded=1" + (f"&dup={dup}" if dup else ""))
+    return Redirect(f"/console/tenants/{tenant.id}/documents/{doc_id}?uploaded=1" + (f"&dup={dup}" if dup else ""))
 
 
 @get(BASE + "/{doc_id:int}/download", guards=[requires(Perm.TENANT_READ)])
-async def download(request: Request, tenant_id: int, doc_id: int, v: str = "", inline: str = "") -> Response:
+async def download(request: Request, readable_tenant: Tenant, doc_id: int, v: str = "", inline: str = "") -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id, allow_grant=True)
-    content = await service.open_content(ref, principal, storage_of(request), doc_id, int_or_none(v, "v"))
+    content = await service.open_content(readable_tenant, principal, storage_of(request), doc_id, int_or_none(v, "v"))
     return download_response(content, inline=inline == "1")
 
 
@@ -119,34 +114,31 @@ async def thumbnail_or_request(request: Request, ref, principal, doc_id: int) ->
 
 
 @get(BASE + "/{doc_id:int}/thumbnail", guards=[requires(Perm.TENANT_READ)])
-async def thumbnail(request: Request, tenant_id: int, doc_id: int) -> Response:
+async def thumbnail(request: Request, readable_tenant: Tenant, doc_id: int) -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id, allow_grant=True)
-    return await thumbnail_or_request(request, ref, principal, doc_id)
+    return await thumbnail_or_request(request, readable_tenant, principal, doc_id)
 
 
 @get(BASE + "/catalog.pdf", guards=[requires(Perm.TENANT_READ)])
-async def catalog_print(request: Request, tenant_id: int) -> Response:
+async def catalog_print(request: Request, readable_tenant: Tenant) -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id, allow_grant=True)
     settings = request.app.state.settings
-    pdf = await catalog_pdf(ref, principal, office_name=settings.office_name, locale=request.state.locale)
+    pdf = await catalog_pdf(readable_tenant, principal, office_name=settings.office_name, locale=request.state.locale)
     return Response(pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="catalog-{ref.archive_no}.pdf"',
+        "Content-Disposition": f'inline; filename="catalog-{readable_tenant.archive_no}.pdf"',
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
 
 @post(BASE + "/requests", guards=[requires(Perm.TENANT_WRITE)])
-async def request_paper(request: Request, tenant_id: int) -> Response:
+async def request_paper(request: Request, tenant: Tenant) -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
     raw = await form_dict(request)
     try:
-        await intake.create_request(ref, principal, raw)
+        await intake.create_request(tenant, principal, raw)
     except FormErrors as exc:
-        return await _catalog_page(request, ref, status_code=422, errors={f"request_{k}": v for k, v in
+        return await _catalog_page(request, tenant, status_code=422, errors={f"request_{k}": v for k, v in
                                    form_errors(exc).items()}, audit_view=False)
-    return Redirect(f"/console/tenants/{ref.id}/documents?saved=1#requests")
+    return Redirect(f"/console/tenants/{tenant.id}/documents?saved=1#requests")
 
 
 # --- review of the tenants' uploads -------------------------------------------------------------
@@ -168,29 +160,26 @@ async def _review_page(request: Request, ref, doc_id: int, *, values=None, error
 
 
 @get(BASE + "/{doc_id:int}/review", guards=[requires(Perm.REVIEW_DECIDE)])
-async def review_page(request: Request, tenant_id: int, doc_id: int) -> Template:
-    ref = await registry.ref_for_staff(request.state.principal, tenant_id)
-    return await _review_page(request, ref, doc_id)
+async def review_page(request: Request, tenant: Tenant, doc_id: int) -> Template:
+    return await _review_page(request, tenant, doc_id)
 
 
 @get(BASE + "/{doc_id:int}/review/file", guards=[requires(Perm.REVIEW_DECIDE)])
-async def review_file(request: Request, tenant_id: int, doc_id: int) -> Response:
+async def review_file(request: Request, tenant: Tenant, doc_id: int) -> Response:
     """The pending upload itself, always as an attachment."""
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
-    content = await service.open_content(ref, principal, storage_of(request), doc_id)
+    content = await service.open_content(tenant, principal, storage_of(request), doc_id)
     return download_response(content, inline=False)
 
 
 @post(BASE + "/{doc_id:int}/review", guards=[requires(Perm.REVIEW_DECIDE)])
-async def review_decide(request: Request, tenant_id: int, doc_id: int) -> Response:
+async def review_decide(request: Request, tenant: Tenant, doc_id: int) -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
     raw = await form_dict(request)
     try:
-        await intake.decide_upload(ref, principal, doc_id, accept=raw.get("decision") == "accept", raw=raw)
+        await intake.decide_upload(tenant, principal, doc_id, accept=raw.get("decision") == "accept", raw=raw)
     except FormErrors as exc:
-        return await _review_page(request, ref, doc_id, values=raw, errors=form_errors(exc), status_code=422)
+        return await _review_page(request, tenant, doc_id, values=raw, errors=form_errors(exc), status_code=422)
     return Redirect("/console/documents/reviews?decided=1")
 
 

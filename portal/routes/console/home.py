@@ -13,6 +13,7 @@ from portal.routes.auth import safe_next, sign_in_page, sign_out
 from portal.routes.forms import form_dict
 from portal.web.render import render, staff_guard
 from tenants import review
+from tenants.registry.visibility import in_scope
 
 
 @get("/console/login", name="console_login")
@@ -46,9 +47,9 @@ async def home(request: Request) -> Template:
     counts = {}
     queue: list = []
     if principal.can(Perm.TENANT_READ):
-        scope = principal.building_scope()
-        scope_sql = "" if scope is None else " AND building_ids && $1::int[]"
-        args = [] if scope is None else [sorted(scope)]
+        args: list = []
+        scoped = in_scope(principal, args, "building_ids")
+        scope_sql = f" AND {scoped}" if scoped else ""
         row = await DB.pool.fetchrow(
             "SELECT count(*) FILTER (WHERE active) AS tenants,"
             " count(*) FILTER (WHERE active AND status = 'active') AS active,"

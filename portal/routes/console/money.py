@@ -10,9 +10,9 @@ from portal.core.roles import Perm
 from portal.core.errors import FormErrors
 from portal.routes.forms import form_dict
 from portal.web.render import form_errors, render, requires
+from portal.web.tenancy import Tenant
 from tenants.money import arrears, ledger, notices, recovery
 from tenants.money.amounts import fmt, today
-from tenants.registry import service as registry
 
 BASE = "/console/tenants/{tenant_id:int}/money"
 
@@ -45,81 +45,79 @@ async def _page(request: Request, ref, *, status_code: int = 200, errors: dict |
         errors=errors or {}, values=values or {}, form=form, today=today(), **data)
 
 
-async def _act(request: Request, tenant_id: int, form: str, action, *, anchor: str = "") -> Response:
+async def _act(request: Request, tenant: Tenant, form: str, action, *, anchor: str = "") -> Response:
     """Run a form action; on invalid input re-render the tab with inline errors (422)."""
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
     data = await form_dict(request)
     try:
-        await action(ref, data, principal)
+        await action(tenant, data, principal)
     except FormErrors as exc:
-        return await _page(request, ref, status_code=422, errors=form_errors(exc), values=data, form=form,
+        return await _page(request, tenant, status_code=422, errors=form_errors(exc), values=data, form=form,
                            audit_view=False)
-    return Redirect(f"/console/tenants/{ref.id}/money?saved=1{anchor}")
+    return Redirect(f"/console/tenants/{tenant.id}/money?saved=1{anchor}")
 
 
 @get(BASE, guards=[requires(Perm.MONEY_READ)])
-async def money_tab(request: Request, tenant_id: int) -> Template:
-    ref = await registry.ref_for_staff(request.state.principal, tenant_id)
-    return await _page(request, ref)
+async def money_tab(request: Request, tenant: Tenant) -> Template:
+    return await _page(request, tenant)
 
 
 @post(BASE + "/deposits", guards=[requires(Perm.MONEY_WRITE)])
-async def deposit_receive(request: Request, tenant_id: int) -> Response:
-    return await _act(request, tenant_id, "deposit", ledger.receive_deposit, anchor="#deposits")
+async def deposit_receive(request: Request, tenant: Tenant) -> Response:
+    return await _act(request, tenant, "deposit", ledger.receive_deposit, anchor="#deposits")
 
 
 @post(BASE + "/deposits/{deposit_id:int}/release", guards=[requires(Perm.MONEY_WRITE)])
-async def deposit_release(request: Request, tenant_id: int, deposit_id: int) -> Response:
+async def deposit_release(request: Request, tenant: Tenant, deposit_id: int) -> Response:
     async def action(ref, data, principal):
         await ledger.request_deposit_release(ref, deposit_id, str(data.get("kind") or ""), data, principal)
-    return await _act(request, tenant_id, f"release-{deposit_id}", action, anchor="#deposits")
+    return await _act(request, tenant, f"release-{deposit_id}", action, anchor="#deposits")
 
 
 @post(BASE + "/deposit-entries/{entry_id:int}/decide", guards=[requires(Perm.MONEY_APPROVE)])
-async def deposit_decide(request: Request, tenant_id: int, entry_id: int) -> Response:
+async def deposit_decide(request: Request, tenant: Tenant, entry_id: int) -> Response:
     async def action(ref, data, principal):
         await ledger.decide_deposit_entry(ref, entry_id, data.get("approve") == "1", principal,
                                           str(data.get("note") or ""))
-    return await _act(request, tenant_id, f"decide-{entry_id}", action, anchor="#deposits")
+    return await _act(request, tenant, f"decide-{entry_id}", action, anchor="#deposits")
 
 
 @post(BASE + "/charges", guards=[requires(Perm.MONEY_WRITE)])
-async def charge_add(request: Request, tenant_id: int) -> Response:
-    return await _act(request, tenant_id, "charge", ledger.add_manual_charge, anchor="#charges")
+async def charge_add(request: Request, tenant: Tenant) -> Response:
+    return await _act(request, tenant, "charge", ledger.add_manual_charge, anchor="#charges")
 
 
 @post(BASE + "/charges/{charge_id:int}/adjust", guards=[requires(Perm.MONEY_WRITE)])
-async def charge_adjust(request: Request, tenant_id: int, charge_id: int) -> Response:
+async def charge_adjust(request: Request, tenant: Tenant, charge_id: int) -> Response:
     async def action(ref, data, principal):
         await ledger.adjust_charge(ref, charge_id, data, principal)
-    return await _act(request, tenant_id, f"adjust-{charge_id}", action, anchor="#charges")
+    return await _act(request, tenant, f"adjust-{charge_id}", action, anchor="#charges")
 
 
 @post(BASE + "/payments", guards=[requires(Perm.MONEY_WRITE)])
-async def payment_record(request: Request, tenant_id: int) -> Response:
-    return await _act(request, tenant_id, "payment", ledger.record_payment, anchor="#payments")
+async def payment_record(request: Request, tenant: Tenant) -> Response:
+    return await _act(request, tenant, "payment", ledger.record_payment, anchor="#payments")
 
 
 @post(BASE + "/credit", guards=[requires(Perm.MONEY_WRITE)])
-async def credit_apply(request: Request, tenant_id: int) -> Response:
-    return await _act(request, tenant_id, "credit", ledger.apply_credit, anchor="#payments")
+async def credit_apply(request: Request, tenant: Tenant) -> Response:
+    return await _act(request, tenant, "credit", ledger.apply_credit, anchor="#payments")
 
 
 @post(BASE + "/payments/{payment_id:int}/reverse", guards=[requires(Perm.MONEY_WRITE)])
-async def payment_reverse(request: Request, tenant_id: int, payment_id: int) -> Response:
+async def payment_reverse(request: Request, tenant: Tenant, payment_id: int) -> Response:
     async def action(ref, data, principal):
         await ledger.reverse_payment(ref, payment_id, str(data.get("reason") or ""), principal)
-    return await _act(request, tenant_id, f"reverse-{payment_id}", action, anchor="#payments")
+    return await _act(request, tenant, f"reverse-{payment_id}", action, anchor="#payments")
 
 
 @post(BASE + "/subscriptions", guards=[requires(Perm.MONEY_WRITE)])
-async def subscription_add(request: Request, tenant_id: int) -> Response:
-    return await _act(request, tenant_id, "subscription", ledger.add_subscription, anchor="#charges")
+async def subscription_add(request: Request, tenant: Tenant) -> Response:
+    return await _act(request, tenant, "subscription", ledger.add_subscription, anchor="#charges")
 
 
 @post(BASE + "/notices", guards=[requires(Perm.MONEY_WRITE)])
-async def notice_issue(request: Request, tenant_id: int) -> Response:
+async def notice_issue(request: Request, tenant: Tenant) -> Response:
     """A single notice on demand: rendered, filed, e-mailed now."""
     settings = request.app.state.settings
 
@@ -129,11 +127,11 @@ async def notice_issue(request: Request, tenant_id: int) -> Response:
             raise FormErrors({"kind": "Choose one of the options."})
         await notices.issue(ref, kind, settings, actor=principal, locale=str(data.get("locale") or "zh"),
                             send_email=data.get("send_email") in ("1", "on"))
-    return await _act(request, tenant_id, "notice", action, anchor="#notices")
+    return await _act(request, tenant, "notice", action, anchor="#notices")
 
 
 @post(BASE + "/receipts/{kind:str}/{subject_id:int}", guards=[requires(Perm.MONEY_WRITE)])
-async def receipt_issue(request: Request, tenant_id: int, kind: str, subject_id: int) -> Response:
+async def receipt_issue(request: Request, tenant: Tenant, kind: str, subject_id: int) -> Response:
     """File (and e-mail) a payment or deposit receipt."""
     settings = request.app.state.settings
 
@@ -142,41 +140,36 @@ async def receipt_issue(request: Request, tenant_id: int, kind: str, subject_id:
             raise FormErrors({"kind": "Choose one of the options."})
         await notices.issue(ref, kind, settings, actor=principal, locale=str(data.get("locale") or "zh"),
                             subject_id=subject_id, send_email=data.get("send_email") in ("1", "on"))
-    return await _act(request, tenant_id, "receipt", action, anchor="#notices")
+    return await _act(request, tenant, "receipt", action, anchor="#notices")
 
 
 @post(BASE + "/notices/{notice_id:int}/resend", guards=[requires(Perm.MONEY_WRITE)])
-async def notice_resend(request: Request, tenant_id: int, notice_id: int) -> Response:
+async def notice_resend(request: Request, tenant: Tenant, notice_id: int) -> Response:
     """Send again a notice whose e-mail was not delivered (or not confirmed)."""
-    settings = request.app.state.settings
-
     async def action(ref, data, principal):
-        await notices.resend(ref, notice_id, principal, settings)
-    return await _act(request, tenant_id, "notice", action, anchor="#notices")
+        await notices.resend(ref, notice_id, principal)
+    return await _act(request, tenant, "notice", action, anchor="#notices")
 
 
 @get(BASE + "/notices/{notice_id:int}/pdf", guards=[requires(Perm.MONEY_READ)])
-async def notice_download(request: Request, tenant_id: int, notice_id: int) -> Response:
-    ref = await registry.ref_for_staff(request.state.principal, tenant_id)
-    number, body = await notices.notice_pdf(ref, notice_id, request.state.principal)
+async def notice_download(request: Request, tenant: Tenant, notice_id: int) -> Response:
+    number, body = await notices.notice_pdf(tenant, notice_id, request.state.principal)
     return _pdf(body, f"{number}.pdf")
 
 
 @get(BASE + "/receipts/{kind:str}/{subject_id:int}/pdf", guards=[requires(Perm.MONEY_READ)])
-async def receipt_download(request: Request, tenant_id: int, kind: str, subject_id: int) -> Response:
-    ref = await registry.ref_for_staff(request.state.principal, tenant_id)
+async def receipt_download(request: Request, tenant: Tenant, kind: str, subject_id: int) -> Response:
     locale = request.query_params.get("locale") or request.state.locale
-    number, body = await notices.receipt_pdf(ref, kind, subject_id, request.state.principal,
+    number, body = await notices.receipt_pdf(tenant, kind, subject_id, request.state.principal,
                                              request.app.state.settings, locale)
     return _pdf(body, f"{number}.pdf")
 
 
 @get(BASE + "/statement.pdf", guards=[requires(Perm.MONEY_READ)])
-async def statement_download(request: Request, tenant_id: int) -> Response:
-    ref = await registry.ref_for_staff(request.state.principal, tenant_id)
+async def statement_download(request: Request, tenant: Tenant) -> Response:
     locale = request.query_params.get("locale") or request.state.locale
-    body = await notices.statement_pdf(ref, request.state.principal, request.app.state.settings, locale)
-    return _pdf(body, f"statement-{ref.archive_no}.pdf")
+    body = await notices.statement_pdf(tenant, request.state.principal, request.app.state.settings, locale)
+    return _pdf(body, f"statement-{tenant.archive_no}.pdf")
 
 
 ROUTES = [

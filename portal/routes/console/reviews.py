@@ -12,7 +12,7 @@ from portal.web.render import form_errors, render, requires
 from tenants import review
 from tenants.file import service as file_service
 from portal.web.request_diff import request_changes
-from tenants.registry import service as registry
+from portal.web.tenancy import Tenant
 
 PER_PAGE = 50
 
@@ -26,34 +26,32 @@ async def queue(request: Request, status: str = "pending", page: str = "1") -> T
                   pages=max(1, (total + PER_PAGE - 1) // PER_PAGE), status=status)
 
 
-async def _request_context(request: Request, tenant_id: int, request_id: int) -> dict:
+async def _request_context(request: Request, tenant: Tenant, request_id: int) -> dict:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
-    data = await file_service.read_file(ref, principal, audit_view=False)
+    data = await file_service.read_file(tenant, principal, audit_view=False)
     change = next((r for r in data["requests"] if r["id"] == request_id), None)
     if change is None:
         raise NotFound("No such request.")
     contact = next((c for c in data["contacts"] if c["id"] == change["target_id"]), {})
-    return {"principal": principal, "ref": ref, "change": change, "contact": contact,
+    return {"principal": principal, "ref": tenant, "change": change, "contact": contact,
             "diff": request_changes(change, data["profile"], data["contacts"]), "titles": file_service.REQUEST_TITLES}
 
 
 @get("/console/reviews/{tenant_id:int}/{request_id:int}", guards=[requires(Perm.REVIEW_DECIDE)])
-async def review_page(request: Request, tenant_id: int, request_id: int) -> Template:
-    return render("console/review.html", errors={}, **await _request_context(request, tenant_id, request_id))
+async def review_page(request: Request, tenant: Tenant, request_id: int) -> Template:
+    return render("console/review.html", errors={}, **await _request_context(request, tenant, request_id))
 
 
 @post("/console/reviews/{tenant_id:int}/{request_id:int}", guards=[requires(Perm.REVIEW_DECIDE)])
-async def decide(request: Request, tenant_id: int, request_id: int) -> Response:
+async def decide(request: Request, tenant: Tenant, request_id: int) -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
     data = await form_dict(request)
     try:
-        await file_service.decide_request(ref, request_id, principal, approve=data.get("decision") == "approve",
+        await file_service.decide_request(tenant, request_id, principal, approve=data.get("decision") == "approve",
                                           reason=data.get("reason", ""))
     except FormErrors as exc:
         return render("console/review.html", status_code=422, errors=form_errors(exc),
-                      **await _request_context(request, tenant_id, request_id))
+                      **await _request_context(request, tenant, request_id))
     return Redirect("/console/reviews?decided=1")
 
 

@@ -11,6 +11,7 @@ from portal.core.db import DB
 from portal.core.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict, int_or_none, page_number
 from portal.web.render import form_errors, render, requires
+from portal.web.tenancy import Tenant
 from tenants.file import forms, service as file_service
 from tenants.money import ledger
 from tenants.numbering import business_letter_names
@@ -133,113 +134,104 @@ async def _file_page(request: Request, ref, *, status_code: int = 200, changes_p
 
 
 @get("/console/tenants/{tenant_id:int}", guards=[requires(Perm.TENANT_READ)])
-async def tenant_page(request: Request, tenant_id: int, changes: str = "1") -> Response:
+async def tenant_page(request: Request, readable_tenant: Tenant, changes: str = "1") -> Response:
     # Read-only: an active lending grant also opens the file page.
-    ref = await registry.ref_for_staff(request.state.principal, tenant_id, allow_grant=True)
-    if ref.via_grant and ref.grant_document_ids:
+    if readable_tenant.via_grant and readable_tenant.grant_document_ids:
         # Lent only some documents, not the whole file.
-        return Redirect(f"/console/tenants/{ref.id}/documents")
-    return await _file_page(request, ref, changes_page=page_number(changes))
+        return Redirect(f"/console/tenants/{readable_tenant.id}/documents")
+    return await _file_page(request, readable_tenant, changes_page=page_number(changes))
 
 
 @get("/console/tenants/{tenant_id:int}/edit", guards=[requires(Perm.TENANT_WRITE)])
-async def tenant_edit_form(request: Request, tenant_id: int) -> Template:
+async def tenant_edit_form(request: Request, tenant: Tenant) -> Template:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
-    data = await file_service.read_file(ref, principal, audit_view=False)
+    data = await file_service.read_file(tenant, principal, audit_view=False)
     values = {k: forms.as_text(data["profile"][k]) for k in forms.PROFILE_FIELDS}
-    return render("console/tenant_edit.html", principal=principal, ref=ref, values=values, errors={},
+    return render("console/tenant_edit.html", principal=principal, ref=tenant, values=values, errors={},
                   **_choices(request))
 
 
 @post("/console/tenants/{tenant_id:int}/edit", guards=[requires(Perm.TENANT_WRITE)])
-async def tenant_edit_submit(request: Request, tenant_id: int) -> Response:
+async def tenant_edit_submit(request: Request, tenant: Tenant) -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
     data = await form_dict(request)
     try:
         fields = (*forms.PROFILE_FIELDS, identity.CONFIRM_FIELD)
-        await file_service.update_profile(ref, {k: data.get(k, "") for k in fields}, principal)
+        await file_service.update_profile(tenant, {k: data.get(k, "") for k in fields}, principal)
     except FormErrors as exc:
-        return render("console/tenant_edit.html", status_code=422, principal=principal, ref=ref, values=data,
+        return render("console/tenant_edit.html", status_code=422, principal=principal, ref=tenant, values=data,
                       errors=form_errors(exc), duplicates=_duplicates(exc, principal), **_choices(request))
-    return Redirect(f"/console/tenants/{ref.id}?saved=1")
+    return Redirect(f"/console/tenants/{tenant.id}?saved=1")
 
 
 @get("/console/tenants/{tenant_id:int}/contacts/new", guards=[requires(Perm.TENANT_WRITE)])
-async def contact_new_form(request: Request, tenant_id: int) -> Template:
-    ref = await registry.ref_for_staff(request.state.principal, tenant_id)
-    return render("console/contact_form.html", principal=request.state.principal, ref=ref, contact_id=None,
+async def contact_new_form(request: Request, tenant: Tenant) -> Template:
+    return render("console/contact_form.html", principal=request.state.principal, ref=tenant, contact_id=None,
                   values={}, errors={})
 
 
 @get("/console/tenants/{tenant_id:int}/contacts/{contact_id:int}/edit", guards=[requires(Perm.TENANT_WRITE)])
-async def contact_edit_form(request: Request, tenant_id: int, contact_id: int) -> Template:
+async def contact_edit_form(request: Request, tenant: Tenant, contact_id: int) -> Template:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
-    data = await file_service.read_file(ref, principal, audit_view=False)
+    data = await file_service.read_file(tenant, principal, audit_view=False)
     contact = next((c for c in data["contacts"] if c["id"] == contact_id), None)
     if contact is None:
         raise NotFound("No such contact.")
-    return render("console/contact_form.html", principal=principal, ref=ref, contact_id=contact_id,
+    return render("console/contact_form.html", principal=principal, ref=tenant, contact_id=contact_id,
                   values=contact, errors={})
 
 
-async def _save_contact(request: Request, tenant_id: int, contact_id: int | None) -> Response:
+async def _save_contact(request: Request, tenant: Tenant, contact_id: int | None) -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
     data = await form_dict(request)
     try:
-        await file_service.save_contact(ref, contact_id, data, principal)
+        await file_service.save_contact(tenant, contact_id, data, principal)
     except FormErrors as exc:
-        return render("console/contact_form.html", status_code=422, principal=principal, ref=ref,
+        return render("console/contact_form.html", status_code=422, principal=principal, ref=tenant,
                       contact_id=contact_id, values=data, errors=form_errors(exc))
-    return Redirect(f"/console/tenants/{ref.id}?saved=1#contacts")
+    return Redirect(f"/console/tenants/{tenant.id}?saved=1#contacts")
 
 
 @post("/console/tenants/{tenant_id:int}/contacts/new", guards=[requires(Perm.TENANT_WRITE)])
-async def contact_new_submit(request: Request, tenant_id: int) -> Response:
-    return await _save_contact(request, tenant_id, None)
+async def contact_new_submit(request: Request, tenant: Tenant) -> Response:
+    return await _save_contact(request, tenant, None)
 
 
 @post("/console/tenants/{tenant_id:int}/contacts/{contact_id:int}/edit", guards=[requires(Perm.TENANT_WRITE)])
-async def contact_edit_submit(request: Request, tenant_id: int, contact_id: int) -> Response:
-    return await _save_contact(request, tenant_id, contact_id)
+async def contact_edit_submit(request: Request, tenant: Tenant, contact_id: int) -> Response:
+    return await _save_contact(request, tenant, contact_id)
 
 
 @post("/console/tenants/{tenant_id:int}/contacts/{contact_id:int}/active", guards=[requires(Perm.TENANT_WRITE)])
-async def contact_set_active(request: Request, tenant_id: int, contact_id: int) -> Response:
+async def contact_set_active(request: Request, tenant: Tenant, contact_id: int) -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
     data = await form_dict(request)
-    await file_service.set_contact_active(ref, contact_id, data.get("active") == "1", principal)
-    return Redirect(f"/console/tenants/{ref.id}?saved=1#contacts")
+    await file_service.set_contact_active(tenant, contact_id, data.get("active") == "1", principal)
+    return Redirect(f"/console/tenants/{tenant.id}?saved=1#contacts")
 
 
 @post("/console/tenants/{tenant_id:int}/invite", guards=[requires(Perm.PORTAL_INVITE)])
-async def invite(request: Request, tenant_id: int) -> Response:
+async def invite(request: Request, tenant: Tenant) -> Response:
     principal = request.state.principal
     settings = request.app.state.settings
-    ref = await registry.ref_for_staff(principal, tenant_id)
     data = await form_dict(request)
     invite_errors: dict = {}
     link = None
     try:
-        _, token = await accounts.invite_portal_user(ref.id, data, principal, settings.invite_valid_hours)
+        _, token = await accounts.invite_portal_user(tenant.id, data, principal, settings.invite_valid_hours)
         link = f"{settings.base_url}/portal/invite/{token}"
     except FormErrors as exc:
         invite_errors = form_errors(exc)
-    return await _file_page(request, ref, status_code=422 if invite_errors else 200, audit_view=False,
+    return await _file_page(request, tenant, status_code=422 if invite_errors else 200, audit_view=False,
                             invite_link=link, invite_errors=invite_errors, invite_values=data)
 
 
 @post("/console/tenants/{tenant_id:int}/active", guards=[requires(Perm.TENANT_DEACTIVATE)])
-async def tenant_set_active(request: Request, tenant_id: int) -> Response:
+async def tenant_set_active(request: Request, tenant: Tenant) -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_staff(principal, tenant_id)
     data = await form_dict(request)
-    await registry.set_active(ref, data.get("active") == "1", principal, data.get("reason", ""))
-    return Redirect(f"/console/tenants/{ref.id}?saved=1")
+    await registry.set_active(tenant, data.get("active") == "1", principal, data.get("reason", ""))
+    return Redirect(f"/console/tenants/{tenant.id}?saved=1")
 
 
 ROUTES = [

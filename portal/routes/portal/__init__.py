@@ -1,7 +1,7 @@
 """The tenant self-service portal (/portal).
 
 Every page derives the tenant from the signed-in portal user
-(``registry.ref_for_portal``), never from the URL.
+(the ``my_tenant`` dependency, portal/web/tenancy.py), never from the URL.
 """
 
 from portal.routes.portal import access, account, changes, documents, home, money

@@ -14,7 +14,7 @@ from portal.routes.forms import form_dict
 from portal.web.render import form_errors, portal_guard, render
 from tenants.file import forms, service as file_service
 from portal.web.request_diff import request_changes
-from tenants.registry import service as registry
+from portal.web.tenancy import Tenant
 
 # The fields a tenant may propose, in the order the console shows them.
 PROFILE_REQUEST_FIELDS = tuple(f for f in forms.PROFILE_FIELDS if f in file_service.TENANT_EDITABLE)
@@ -22,10 +22,9 @@ NOTHING_CHANGED = "You have not changed anything."
 DONE = "/portal/?submitted=1"
 
 
-async def _file(request: Request):
+async def _file(request: Request, my_tenant: Tenant):
     principal = request.state.principal
-    ref = await registry.ref_for_portal(principal)
-    return principal, ref, await file_service.read_file(ref, principal)
+    return principal, my_tenant, await file_service.read_file(my_tenant, principal)
 
 
 def _pending(data: dict, kinds: tuple[str, ...], target_id: int | None = None) -> list[dict]:
@@ -42,15 +41,15 @@ def _profile_page(principal, ref, data: dict, values: dict, errors: dict, status
 
 
 @get("/portal/requests/profile", guards=[portal_guard])
-async def profile_form(request: Request) -> Template:
-    principal, ref, data = await _file(request)
+async def profile_form(request: Request, my_tenant: Tenant) -> Template:
+    principal, ref, data = await _file(request, my_tenant)
     values = {k: forms.as_text(data["profile"][k]) for k in PROFILE_REQUEST_FIELDS}
     return _profile_page(principal, ref, data, values, {})
 
 
 @post("/portal/requests/profile", guards=[portal_guard])
-async def profile_submit(request: Request) -> Response:
-    principal, ref, data = await _file(request)
+async def profile_submit(request: Request, my_tenant: Tenant) -> Response:
+    principal, ref, data = await _file(request, my_tenant)
     current = data["profile"]
     form = await form_dict(request)
     # A field missing from the form is left as it is; only real differences are proposed.
@@ -83,14 +82,14 @@ def _contact_page(principal, ref, data: dict, contact: dict | None, values: dict
 
 
 @get("/portal/requests/contacts/new", guards=[portal_guard])
-async def contact_new_form(request: Request) -> Template:
-    principal, ref, data = await _file(request)
+async def contact_new_form(request: Request, my_tenant: Tenant) -> Template:
+    principal, ref, data = await _file(request, my_tenant)
     return _contact_page(principal, ref, data, None, {}, {})
 
 
 @post("/portal/requests/contacts/new", guards=[portal_guard])
-async def contact_new_submit(request: Request) -> Response:
-    principal, ref, data = await _file(request)
+async def contact_new_submit(request: Request, my_tenant: Tenant) -> Response:
+    principal, ref, data = await _file(request, my_tenant)
     form = await form_dict(request)
     try:
         await file_service.submit_request(ref, principal, "contact_add", form)
@@ -100,15 +99,15 @@ async def contact_new_submit(request: Request) -> Response:
 
 
 @get("/portal/requests/contacts/{contact_id:int}/edit", guards=[portal_guard])
-async def contact_edit_form(request: Request, contact_id: int) -> Template:
-    principal, ref, data = await _file(request)
+async def contact_edit_form(request: Request, my_tenant: Tenant, contact_id: int) -> Template:
+    principal, ref, data = await _file(request, my_tenant)
     contact = _active_contact(data, contact_id)
     return _contact_page(principal, ref, data, contact, contact, {})
 
 
 @post("/portal/requests/contacts/{contact_id:int}/edit", guards=[portal_guard])
-async def contact_edit_submit(request: Request, contact_id: int) -> Response:
-    principal, ref, data = await _file(request)
+async def contact_edit_submit(request: Request, my_tenant: Tenant, contact_id: int) -> Response:
+    principal, ref, data = await _file(request, my_tenant)
     contact = _active_contact(data, contact_id)
     form = await form_dict(request)
     try:
@@ -122,16 +121,16 @@ async def contact_edit_submit(request: Request, contact_id: int) -> Response:
 
 
 @get("/portal/requests/contacts/{contact_id:int}/remove", guards=[portal_guard])
-async def contact_remove_form(request: Request, contact_id: int) -> Template:
-    principal, ref, data = await _file(request)
+async def contact_remove_form(request: Request, my_tenant: Tenant, contact_id: int) -> Template:
+    principal, ref, data = await _file(request, my_tenant)
     contact = _active_contact(data, contact_id)
     return render("portal/contact_remove.html", principal=principal, ref=ref, contact=contact,
                   pending=_pending(data, ("contact_deactivate",), contact_id))
 
 
 @post("/portal/requests/contacts/{contact_id:int}/remove", guards=[portal_guard])
-async def contact_remove_submit(request: Request, contact_id: int) -> Response:
-    principal, ref, data = await _file(request)
+async def contact_remove_submit(request: Request, my_tenant: Tenant, contact_id: int) -> Response:
+    principal, ref, data = await _file(request, my_tenant)
     _active_contact(data, contact_id)
     await file_service.submit_request(ref, principal, "contact_deactivate", {}, target_id=contact_id)
     return Redirect(DONE)
@@ -147,8 +146,8 @@ def _pending_request(data: dict, request_id: int) -> dict:
 
 
 @get("/portal/requests/{request_id:int}/withdraw", guards=[portal_guard])
-async def withdraw_form(request: Request, request_id: int) -> Template:
-    principal, ref, data = await _file(request)
+async def withdraw_form(request: Request, my_tenant: Tenant, request_id: int) -> Template:
+    principal, ref, data = await _file(request, my_tenant)
     change = _pending_request(data, request_id)
     contact = next((c for c in data["contacts"] if c["id"] == change["target_id"]), {})
     return render("portal/request_withdraw.html", principal=principal, ref=ref, change=change, contact=contact,
@@ -156,10 +155,9 @@ async def withdraw_form(request: Request, request_id: int) -> Template:
 
 
 @post("/portal/requests/{request_id:int}/withdraw", guards=[portal_guard])
-async def withdraw_submit(request: Request, request_id: int) -> Response:
+async def withdraw_submit(request: Request, my_tenant: Tenant, request_id: int) -> Response:
     principal = request.state.principal
-    ref = await registry.ref_for_portal(principal)
-    await file_service.withdraw_request(ref, request_id, principal)
+    await file_service.withdraw_request(my_tenant, request_id, principal)
     return Redirect("/portal/?withdrawn=1#requests")
 
 

@@ -10,7 +10,7 @@ from portal.routes.forms import page_number
 from portal.web.render import portal_guard, render
 from tenants.file import forms, service as file_service
 from portal.web.request_diff import request_changes
-from tenants.registry import service as registry
+from portal.web.tenancy import Tenant
 
 # Profile fields the tenant sees; the office's own remarks (notes, level, source) stay in the console.
 VISIBLE_PROFILE_FIELDS = frozenset(file_service.TENANT_EDITABLE | {"kind", "credit_code", "resident_id", "status",
@@ -40,17 +40,16 @@ def describe_requests(requests: list[dict], profile: dict, contacts: list[dict])
 
 
 @get("/portal/", guards=[portal_guard])
-async def home(request: Request, changes: str = "1") -> Template:
+async def home(request: Request, my_tenant: Tenant, changes: str = "1") -> Template:
     principal = request.state.principal
-    ref = await registry.ref_for_portal(principal)
-    data = await file_service.read_file(ref, principal, changes_page=page_number(changes))
+    data = await file_service.read_file(my_tenant, principal, changes_page=page_number(changes))
     contacts = [c for c in data["contacts"] if c["active"]]
     return render(
-        "portal/home.html", principal=principal, ref=ref, profile=data["profile"], contacts=contacts,
+        "portal/home.html", principal=principal, ref=my_tenant, profile=data["profile"], contacts=contacts,
         requests=describe_requests(data["requests"], data["profile"], data["contacts"]),
         changes=[c for c in data["changes"] if visible_change(c)], changes_total=data["changes_total"],
         changes_page=data["changes_page"], changes_per_page=file_service.CHANGES_PER_PAGE,
-        units=await leased_units(ref.id), kinds=forms.KIND_LABELS, statuses=forms.STATUS_LABELS,
+        units=await leased_units(my_tenant.id), kinds=forms.KIND_LABELS, statuses=forms.STATUS_LABELS,
         titles=file_service.REQUEST_TITLES, contact_names={c["id"]: c["name"] for c in data["contacts"]},
     )
 

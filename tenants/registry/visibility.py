@@ -1,0 +1,30 @@
+"""The one building-scope filter for lists that cross tenants.
+
+Staff see the tenants of the buildings they cover (``Principal.building_scope``);
+every query that lists several tenants (the tenant list, the console home's
+counts, arrears, billing failures, void numbers, the review queues, lending
+pickers and approvals) filters ``core.tenant.building_ids`` through here, so the
+rule is written once. A single tenant is checked by ``registry.ref_for_staff``.
+"""
+
+from __future__ import annotations
+
+from portal.core.roles import Principal
+
+
+def scope_ids(principal: Principal) -> list[int] | None:
+    """The buildings to filter on, or None when this person sees every building
+    (for statements that take the array as a parameter that may be NULL)."""
+    scope = principal.building_scope()
+    return None if scope is None else sorted(scope)
+
+
+def in_scope(principal: Principal, args: list, column: str = "t.building_ids") -> str | None:
+    """The SQL condition keeping the tenants of this person's buildings
+    (``column && $n::int[]``, its array appended to ``args``), or None when
+    they see every building."""
+    ids = scope_ids(principal)
+    if ids is None:
+        return None
+    args.append(ids)
+    return f"{column} && ${len(args)}::int[]"
