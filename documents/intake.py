@@ -116,8 +116,7 @@ async def pending_uploads(principal: Principal) -> list[dict]:
     """Document uploads waiting in the review queue (from core only)."""
     if not principal.can(Perm.REVIEW_DECIDE):
         raise Forbidden()
-    scope = principal.building_scope()
-    return await queries.pending_reviews(REVIEW_KIND, None if scope is None else sorted(scope))
+    return await queries.pending_reviews(REVIEW_KIND, principal)
 
 
 async def pending_document(ref: TenantRef, principal: Principal, doc_id: int) -> dict:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from portal.core.db import DB
+from portal.core.roles import Principal
+from tenants.registry.visibility import in_scope
 
 
 def _conn():
@@ -119,13 +121,11 @@ async def current_files(document_ids: Sequence[int]) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-async def pending_reviews(kind: str, building_ids: Sequence[int] | None) -> list[dict]:
+async def pending_reviews(kind: str, principal: Principal) -> list[dict]:
     # On the pool. Join review_item -> tenant and array overlap (&&): neither has a builder form.
     args: list = [kind]
-    extra = ""
-    if building_ids is not None:
-        args.append(list(building_ids))
-        extra = " AND t.building_ids && $2::int[]"
+    scoped = in_scope(principal, args)
+    extra = f" AND {scoped}" if scoped else ""
     rows = await DB.pool.fetch(
         "SELECT r.*, t.name AS tenant_name, t.archive_no FROM core.review_item r JOIN core.tenant t ON t.id = r.tenant_id"
         f" WHERE r.kind = $1 AND r.status = 'pending'{extra} ORDER BY r.submitted_at", *args)
