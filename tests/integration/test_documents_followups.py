@@ -19,7 +19,7 @@ def sent_tasks():
     """The follow-ups sent while the block runs (the app's sender is put back after)."""
     sent: list[tuple[str, list]] = []
     previous = jobs._sender
-    jobs.use_sender(lambda name, args, kwargs: sent.append((name, args)))
+    jobs.use_sender(lambda name, args, kwargs, options: sent.append((name, args)))
     try:
         yield sent
     finally:
