@@ -50,7 +50,7 @@ async def test_portal_on_a_phone(live_server, browser, shots, database):
     user = await factories.portal_user(ref.id)
     for month in range(1, 4):
         await charges.add_manual_charge(ref, {"fee_item": "management", "amount": "12000.50",
-                                             "due_date": f"2026-0{month}-10", "reason": "物业费"}, FINANCE)
+                                              "due_date": f"2026-0{month}-10", "reason": "物业费"}, FINANCE)
     await payments.record_payment(ref, {"amount": "8000", "paid_on": "2026-01-15", "method": "bank_transfer"}, FINANCE)
     await file_service.submit_request(ref, await _principal(user), "profile", {"industry": "电子商务"})
 

@@ -23,7 +23,7 @@ async def _tenant_with_business():
     ref = await registry.get_ref(await factories.tenant(bld))
     await factories.portal_user(ref.id)
     await charges.add_manual_charge(ref, {"fee_item": "utilities", "amount": "120.00", "due_date": "2026-03-10",
-                                         "reason": "水电抄表"}, FINANCE)
+                                          "reason": "水电抄表"}, FINANCE)
     await payments.record_payment(ref, {"amount": "20", "paid_on": "2026-03-11", "method": "cash"}, FINANCE)
     return ref
 

@@ -96,8 +96,8 @@ async def test_killed_worker_leaves_no_half_billed_tenant_and_rerun_finishes(dat
     from tenants.registry import service as registry
 
     await charges.add_manual_charge(await registry.get_ref(blocked), {
-        "fee_item": "other", "amount": "1", "due_date": period.replace(day=10).isoformat(), "reason": "test lock"},
-        FINANCE)
+         "fee_item": "other", "amount": "1", "due_date": period.replace(day=10).isoformat(), "reason": "test lock"},
+         FINANCE)
     holder = await asyncpg.connect(settings.database_url)
     await holder.execute("BEGIN")
     await holder.execute("SELECT 1 FROM core.tenant_money_due WHERE tenant_id = $1 FOR UPDATE", blocked)

@@ -98,7 +98,7 @@ async def test_resume_never_resends_a_notice_handed_to_the_mail_server(database,
     local = settings.with_(smtp_host="127.0.0.1", smtp_port=controller.port)
     ref = await registry.get_ref(await factories.tenant(await factories.building(), name="重复发送测试有限公司"))
     await charges.add_manual_charge(ref, {"fee_item": "management", "amount": "150", "due_date": "2018-05-10",
-                                         "reason": "五月物业费"}, FINANCE)
+                                          "reason": "五月物业费"}, FINANCE)
     batch_id = await batches.create_batch({"kind": "arrears", "as_of": "2018-06-01", "min_days": "1",
                                            "send_email": "1"}, GM)
     assert await batches.pending_tenants(batch_id) == [ref.id]
@@ -143,7 +143,7 @@ async def test_resume_is_offered_only_when_it_would_do_something(database, clien
 
     ref = await registry.get_ref(await factories.tenant(await factories.building()))
     await charges.add_manual_charge(ref, {"fee_item": "management", "amount": "99", "due_date": "2017-03-10",
-                                         "reason": "三月物业费"}, FINANCE)
+                                          "reason": "三月物业费"}, FINANCE)
     batch_id = await batches.create_batch({"kind": "arrears", "as_of": "2017-04-01", "min_days": "1"}, GM)
     page = await finance.get(f"/console/money/notices/{batch_id}")
     assert f"/notices/{batch_id}/resume" not in page.text and f"/notices/{batch_id}/cancel" in page.text

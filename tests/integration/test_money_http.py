@@ -32,9 +32,9 @@ async def _tenant_with_arrears():
     bld = await factories.building()
     ref = await registry.get_ref(await factories.tenant(bld))
     await charges.add_manual_charge(ref, {"fee_item": "management", "amount": "12000", "due_date": "2026-01-10",
-                                         "reason": "一月物业费"}, FINANCE)
+                                          "reason": "一月物业费"}, FINANCE)
     await charges.add_manual_charge(ref, {"fee_item": "utilities", "amount": "1000000.01", "due_date": "2026-02-10",
-                                         "reason": "水电"}, FINANCE)
+                                          "reason": "水电"}, FINANCE)
     return ref
 
 
@@ -77,7 +77,7 @@ async def test_arrears_notice_pdf_filed_and_emailed(database, services, settings
 async def test_english_notice_and_receipts(database, services, settings):
     ref = await _tenant_with_arrears()
     pay = await payments.record_payment(ref, {"amount": "12000", "method": "bank_transfer", "reference": "TX77"},
-                                      FINANCE)
+                                        FINANCE)
     entry = await deposits.receive_deposit(ref, {"kind": "lease_security", "amount": "100010.10"}, FINANCE)
     notice_id = await notices.issue(ref, "final_demand", settings, actor=FINANCE, locale="en",
                                     as_of=dt.date(2026, 3, 1), send_email=False)

@@ -18,7 +18,7 @@ async def test_money_pages_are_building_scoped(database, services, settings, cli
     home, elsewhere = await factories.building(), await factories.building()
     ref = await registry.get_ref(await factories.tenant(home, name=CANARY))
     await charges.add_manual_charge(ref, {"fee_item": "management", "amount": "800", "due_date": "2026-01-10",
-                                         "reason": "一月物业费"}, FINANCE)
+                                          "reason": "一月物业费"}, FINANCE)
     notice_id = await notices.issue(ref, "arrears", settings, actor=FINANCE, as_of=dt.date(2026, 3, 1))
 
     outsider = await factories.staff(["clerk"], [elsewhere["id"]])

@@ -30,7 +30,7 @@ async def _tenant():
 
 async def _charge(ref, amount: str, due: str, reason="水电抄表"):
     return await charges.add_manual_charge(
-        ref, {"fee_item": "utilities", "amount": amount, "due_date": due, "reason": reason}, FINANCE)
+         ref, {"fee_item": "utilities", "amount": amount, "due_date": due, "reason": reason}, FINANCE)
 
 
 async def _rows(ref, sql, *args):
@@ -47,8 +47,8 @@ async def test_payment_allocates_oldest_first_keeps_credit_and_reverses(database
     c1 = await _charge(ref, "1000.00", "2026-01-10")
     c2 = await _charge(ref, "500.50", "2026-02-10")
     c3 = await _charge(ref, "300", "2025-12-10")
-    pay = await money_payments.record_payment(ref, {"amount": "1,500.00", "paid_on": "2026-02-15", "method": "bank_transfer",
-                                            "reference": "TX-1"}, FINANCE)
+    pay = await money_payments.record_payment(
+        ref, {"amount": "1,500.00", "paid_on": "2026-02-15", "method": "bank_transfer", "reference": "TX-1"}, FINANCE)
     allocs = await _rows(ref, "SELECT charge_id, amount_fen FROM allocation WHERE payment_id = $1 ORDER BY id", pay)
     assert [(a["charge_id"], a["amount_fen"]) for a in allocs] == [(c3, 30000), (c1, 100000), (c2, 20000)]
     money = await _core_money(ref)
@@ -82,14 +82,16 @@ async def test_chosen_allocation_and_partial(database):
     ref = await _tenant()
     c1 = await _charge(ref, "100", "2026-01-10")
     c2 = await _charge(ref, "200", "2026-02-10")
-    pay = await money_payments.record_payment(ref, {"amount": "150", "allocate": "chosen", f"alloc_{c2}": "150"}, FINANCE)
+    pay = await money_payments.record_payment(
+        ref, {"amount": "150", "allocate": "chosen", f"alloc_{c2}": "150"}, FINANCE)
     allocs = await _rows(ref, "SELECT charge_id, amount_fen FROM allocation WHERE payment_id = $1", pay)
     assert allocs == [{"charge_id": c2, "amount_fen": 15000}]
     with pytest.raises(FormErrors) as err:
         await money_payments.record_payment(ref, {"amount": "50", "allocate": "chosen", f"alloc_{c1}": "60"}, FINANCE)
     assert f"alloc_{c1}" in err.value.fields or "allocation" in err.value.fields
     with pytest.raises(FormErrors):
-        await money_payments.record_payment(ref, {"amount": "500", "allocate": "chosen", f"alloc_{c1}": "100.001"}, FINANCE)
+        await money_payments.record_payment(
+            ref, {"amount": "500", "allocate": "chosen", f"alloc_{c1}": "100.001"}, FINANCE)
     assert len(await _rows(ref, "SELECT id FROM payment")) == 1
 
 
@@ -134,19 +136,19 @@ async def test_clerk_cannot_record_money(database):
 async def test_deposit_deduction_needs_a_second_person(database):
     ref = await _tenant()
     entry = await deposits.receive_deposit(ref, {"kind": "fitout", "amount": "12000", "method": "bank_transfer"},
-                                         FINANCE)
+                                           FINANCE)
     deposit_id = (await _rows(ref, "SELECT deposit_id FROM deposit_entry WHERE id = $1", entry))[0]["deposit_id"]
     with pytest.raises(FormErrors):
         await deposits.request_deposit_release(ref, deposit_id, "deduction", {"amount": "100"}, FINANCE)
     ded = await deposits.request_deposit_release(ref, deposit_id, "deduction",
-                                               {"amount": "2000", "reason": "损坏公共墙面"}, FINANCE)
+                                                 {"amount": "2000", "reason": "损坏公共墙面"}, FINANCE)
     with pytest.raises(FormErrors):  # more than balance less pending
         await deposits.request_deposit_release(ref, deposit_id, "refund", {"amount": "10000.01"}, FINANCE)
     with pytest.raises(Forbidden):
         await deposits.decide_deposit_entry(ref, ded, True, FINANCE)
     await deposits.decide_deposit_entry(ref, ded, True, FINANCE2)
     refund = await deposits.request_deposit_release(ref, deposit_id, "refund", {"amount": "10000", "method": "cash"},
-                                                  FINANCE2)
+                                                    FINANCE2)
     await deposits.decide_deposit_entry(ref, refund, True, FINANCE)
     data = await ledger.overview(ref, FINANCE)
     deposit = data["deposits"][0]

@@ -74,7 +74,7 @@ async def _tenants_in_arrears(n: int) -> list:
     for i in range(n):
         ref = await registry.get_ref(await factories.tenant(bld, name=f"崩溃恢复测试{i}号有限公司"))
         await charges.add_manual_charge(ref, {"fee_item": "management", "amount": f"{200 + i}",
-                                             "due_date": "2015-01-10", "reason": "一月物业费"}, FINANCE)
+                                              "due_date": "2015-01-10", "reason": "一月物业费"}, FINANCE)
         refs.append(ref)
     return sorted(refs, key=lambda r: r.id)
 

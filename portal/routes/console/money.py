@@ -80,7 +80,7 @@ async def deposit_release(request: Request, tenant_id: int, deposit_id: int) -> 
 async def deposit_decide(request: Request, tenant_id: int, entry_id: int) -> Response:
     async def action(ref, data, principal):
         await deposits.decide_deposit_entry(ref, entry_id, data.get("approve") == "1", principal,
-                                          str(data.get("note") or ""))
+                                            str(data.get("note") or ""))
     return await _act(request, tenant_id, f"decide-{entry_id}", action, anchor="#deposits")
 
 
