@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from portal.core.forms import InvalidValue
 from tenants.money.capitals import amount_in_capitals
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -15,8 +16,9 @@ _AMOUNT = re.compile(r"^(?P<sign>-)?(?P<int>\d{1,3}(,\d{3})+|\d{1,13})(\.(?P<fra
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
-class AmountError(ValueError):
-    """Form input that is not an amount; the message is an English msgid."""
+class AmountError(InvalidValue):
+    """Form input that is not an amount (or a date); the message is an English
+    msgid, so ``Form.run(field, parse_fen, value)`` makes it the field's error."""
 
 
 def today() -> dt.date:

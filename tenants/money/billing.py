@@ -19,9 +19,10 @@ from portal.core import audit
 from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import Forbidden, FormErrors, NotFound
-from tenants.money import recovery, summary
+from tenants.money import queries, recovery, summary
 from tenants.money.amounts import AmountError, add_months, month_end, parse_period, to_fen
-from tenants.money.ledger import _apply_credit, fee_items_map, need
+from tenants.money.ledger import fee_items_map, need
+from tenants.money.payments import settle_from_credit
 from tenants.registry.visibility import scope_ids
 from tenants.scope import check_schema, tenant_tx
 
@@ -245,13 +246,13 @@ async def bill_tenant(run_id: int, tenant_id: int, *, rule: LateFeeRule = LateFe
             raise NotFound("The tenant is not part of this run.")
         if status == "done":
             return {"tenant_id": tenant_id, "skipped": True, "charges": 0, "billed_fen": 0}
-        locked = await summary.lock(conn, tenant_id)
+        locked = await summary.lock(tenant_id)
         subs = [dict(r) for r in await conn.fetch(
             "SELECT fee_item, quantity, unit_price, active FROM fee_subscription WHERE active")]
         dues: dict[dt.date, int] = {}
         if rule.on:
             dues = {r["due_date"]: r["fen"] for r in await conn.fetch(
-                f"SELECT due_date, sum(open_fen)::bigint AS fen FROM ({summary.CHARGE_NET}) n"
+                f"SELECT due_date, sum(open_fen)::bigint AS fen FROM ({queries.CHARGE_NET}) n"
                 " WHERE open_fen > 0 AND due_date < $1 GROUP BY due_date", period)}
         lines = compute_lines(period, items, area or Decimal(0), subs, dues, rule)
         inserted = []
@@ -273,8 +274,8 @@ async def bill_tenant(run_id: int, tenant_id: int, *, rule: LateFeeRule = LateFe
                 " VALUES ('system', 'billing', 'charge', NULL, 'billed', '', $1)",
                 f"{period:%Y-%m}: {len(inserted)} charges, {billed / 100:.2f}")
             if locked["credit_fen"] > 0:
-                await _apply_credit(conn, SYSTEM)
-            await summary.refresh(conn, tenant_id)
+                await settle_from_credit(SYSTEM)
+            await summary.refresh(tenant_id)
         await conn.execute(
             "UPDATE core.billing_run_item SET status = 'done', charges = $3, billed_fen = $4, error = NULL,"
             " finished_at = now() WHERE run_id = $1 AND tenant_id = $2",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from tenants.money import queries
 from tenants.registry.service import TenantRef
 from tenants.scope import tenant_tx
 
@@ -39,9 +40,7 @@ async def read_notice(ref: TenantRef, document_id: int) -> bytes | None:
 
     storage = current_storage()
     async with tenant_tx(ref.schema) as tx:
-        version = await tx.connection.fetchrow(
-            "SELECT v.object_key, v.s3_version_id FROM document d JOIN document_version v ON v.document_id = d.id"
-            " AND v.version = 1 WHERE d.id = $1 AND d.source = 'generated'", document_id)
+        version = await queries.generated_version(document_id)
         if version is None:
             return None
         try:

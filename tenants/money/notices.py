@@ -28,7 +28,7 @@ from portal.core.jobs import on_commit
 from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import Conflict, Forbidden, NotFound
-from tenants.money import filing, recovery, summary
+from tenants.money import filing, queries, recovery, summary
 from tenants.money.amounts import capitals, fmt, today
 from tenants.money.ledger import METHODS, fee_items_map, need, next_number
 from tenants.money.fonts import subset_fonts
@@ -93,11 +93,11 @@ async def build_context(conn, ref: TenantRef, kind: str, settings, *, locale: st
         "title": i18n.translations(locale).gettext(KINDS[kind]),
     }
     if kind in ARREARS_KINDS or kind == "statement":
-        totals = await summary.compute(conn)
+        totals = await summary.compute()
         ctx["totals"] = totals
         ctx["credit_fen"] = totals["credit_fen"]
         rows = [dict(r) for r in await conn.fetch(
-            f"SELECT * FROM ({summary.CHARGE_NET}) n WHERE open_fen > 0 AND due_date < $1 ORDER BY due_date, id", as_of)]
+            f"SELECT * FROM ({queries.CHARGE_NET}) n WHERE open_fen > 0 AND due_date < $1 ORDER BY due_date, id", as_of)]
         for r in rows:
             r["label"] = _label(items, r, locale)
             r["days"] = (as_of - r["due_date"]).days
@@ -108,7 +108,7 @@ async def build_context(conn, ref: TenantRef, kind: str, settings, *, locale: st
         ctx["final"] = kind == "final_demand"
     if kind == "statement":
         lines = []
-        for r in await conn.fetch(f"{summary.CHARGE_NET} ORDER BY c.due_date, c.id"):
+        for r in await conn.fetch(f"{queries.CHARGE_NET} ORDER BY c.due_date, c.id"):
             lines.append({"date": r["due_date"], "label": _label(items, dict(r), locale), "debit": r["net_fen"],
                           "credit": 0, "order": (r["due_date"], 0, r["id"])})
         for p in await conn.fetch("SELECT * FROM payment ORDER BY paid_on, id"):
@@ -298,8 +298,8 @@ async def prepare(conn, ref: TenantRef, kind: str, settings, *, locale: str = "z
     if "number" in ctx:  # receipts carry their own number: issued once, issuing again returns it
         existing = await conn.fetchval("SELECT id FROM notice WHERE number = $1", ctx["number"])
     else:  # a fresh number from the office-wide sequence: nobody has it yet
-        ctx["number"] = await next_number(conn, PREFIX[kind], "core.notice_seq", ctx["issue_date"])
-        await recovery.reserve(conn, ctx["number"], ref.id, batch_id)
+        ctx["number"] = await next_number(PREFIX[kind], "core.notice_seq", ctx["issue_date"])
+        await recovery.reserve(ctx["number"], ref.id, batch_id)
         numbered = True
     return Prepared(kind, locale, ctx, subject_id, existing, numbered)
 
@@ -316,7 +316,7 @@ async def store(conn, ref: TenantRef, prepared: Prepared, pdf: bytes, *, actor: 
     'sending' from this commit on, so a crash never sends it twice)."""
     kind, ctx, title, amount = prepared.kind, prepared.ctx, prepared.title, prepared.amount
     if prepared.numbered:
-        await recovery.issue(conn, prepared.number)
+        await recovery.issue(prepared.number)
     document_id = await filing.file_notice(
         ref, category=CATEGORY[kind], title=title, issue_date=ctx["issue_date"], pdf_bytes=pdf,
         visible_to_tenant=visible_to_tenant, number=prepared.number, actor_name=actor.name)

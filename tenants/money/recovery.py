@@ -18,9 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import NamedTuple
 
-from portal.core.db import DB
+from piccolo.columns.combination import WhereRaw
+from piccolo.table import Table
+
 from portal.core.i18n import N_
+from tenants.money import queries
+from tenants.money.tables import BillingRun, BillingRunItem, NoticeBatch, NoticeBatchItem, NoticeNumber
 from tenants.registry.visibility import scope_ids
 
 log = logging.getLogger(__name__)
@@ -31,8 +36,17 @@ SWEEP_SECONDS = 20  # the beat interval: a dead job is resumed within STALE + SW
 # A number reserved outside a batch (a single notice) is filed within seconds;
 # one still reserved after this long was taken by a process that died.
 ORPHAN_NUMBER_MINUTES = 10
-JOBS = {"billing_run": ("core.billing_run", "core.billing_run_item", "run_id", "money.billing_run"),
-        "notice_batch": ("core.notice_batch", "core.notice_batch_item", "batch_id", "money.notice_batch")}
+
+
+class Job(NamedTuple):
+    job: type[Table]
+    item: type[Table]
+    item_fk: str  # the item's column naming its job
+    task: str  # the Celery task that resumes it
+
+
+JOBS = {"billing_run": Job(BillingRun, BillingRunItem, "run_id", "money.billing_run"),
+        "notice_batch": Job(NoticeBatch, NoticeBatchItem, "batch_id", "money.notice_batch")}
 VOID_LABELS = {  # message ids, shown localized in the register
     "interrupted": N_("Interrupted: the worker stopped before the notice was filed"),
     "cancelled": N_("Batch cancelled before the notice was filed"),
@@ -48,8 +62,8 @@ def stalled_sql(alias: str = "") -> str:
 
 
 async def touch(kind: str, job_id: int) -> None:
-    table = JOBS[kind][0]
-    await DB.pool.execute(f"UPDATE {table} SET heartbeat_at = now() WHERE id = $1 AND status = 'running'", job_id)
+    job = JOBS[kind].job
+    await job.update({job.heartbeat_at: queries.NOW}).where((job.id == job_id) & (job.status == "running")).run()
 
 
 @contextlib.asynccontextmanager
@@ -76,12 +90,15 @@ async def claim(kind: str, job_id: int | None = None, *, cancelled_too: bool = F
     """Claim stalled jobs that still have pending tenants (all, or ``job_id``):
     their heartbeat is renewed and ``resumes`` counted, so one sweep dispatches
     each once. ``cancelled_too``: also a cancelled one (a person's Resume)."""
-    table, items, fk, _ = JOBS[kind]
-    due = f"({stalled_sql('j')} OR j.status = 'cancelled')" if cancelled_too else stalled_sql("j")
-    rows = await DB.pool.fetch(
-        f"UPDATE {table} j SET status = 'running', heartbeat_at = now(), resumes = resumes + 1"
-        f" WHERE {due} AND ($1::int IS NULL OR j.id = $1)"
-        f" AND EXISTS (SELECT 1 FROM {items} i WHERE i.{fk} = j.id AND i.status = 'pending') RETURNING j.id", job_id)
+    job, item, fk = JOBS[kind].job, JOBS[kind].item, JOBS[kind].item_fk
+    due = WhereRaw(stalled_sql())
+    if cancelled_too:
+        due = due | (job.status == "cancelled")
+    where = due & job.id.is_in(item.select(getattr(item, fk)).where(item.status == "pending"))
+    if job_id is not None:
+        where = where & (job.id == job_id)
+    rows = await job.update({job.status: "running", job.heartbeat_at: queries.NOW, job.resumes: job.resumes + 1}).where(
+        where).returning(job.id).run()
     ids = [r["id"] for r in rows]
     if kind == "notice_batch" and ids:  # whatever the dead workers had numbered, they never filed
         await void_reserved(ids, "interrupted")
@@ -91,12 +108,14 @@ async def claim(kind: str, job_id: int | None = None, *, cancelled_too: bool = F
 async def resume_stalled() -> list[tuple[str, int]]:
     """(task name, job id) of every dead job claimed now, to dispatch again;
     also voids numbers orphaned by single notices."""
-    found = [(JOBS[kind][3], job_id) for kind in JOBS for job_id in await claim(kind)]
-    await DB.pool.execute(
-        "UPDATE core.notice_number n SET status = 'void', reason = 'interrupted', settled_at = now()"
-        f" WHERE status = 'reserved' AND taken_at < now() - interval '{ORPHAN_NUMBER_MINUTES} minutes'"
-        " AND (batch_id IS NULL OR NOT EXISTS (SELECT 1 FROM core.notice_batch b WHERE b.id = n.batch_id"
-        f" AND b.status = 'running' AND NOT {stalled_sql('b')}))")
+    found = [(JOBS[kind].task, job_id) for kind in JOBS for job_id in await claim(kind)]
+    live_batches = NoticeBatch.select(NoticeBatch.id).where(
+        (NoticeBatch.status == "running") & WhereRaw(f"NOT {stalled_sql()}"))
+    await NoticeNumber.update({NoticeNumber.status: "void", NoticeNumber.reason: "interrupted",
+                               NoticeNumber.settled_at: queries.NOW}).where(
+        (NoticeNumber.status == "reserved")
+        & WhereRaw(f"taken_at < now() - interval '{ORPHAN_NUMBER_MINUTES} minutes'")
+        & (NoticeNumber.batch_id.is_null() | NoticeNumber.batch_id.not_in(live_batches))).run()
     for task, job_id in found:
         log.warning("resuming %s %s: its workers stopped", task, job_id)
     return found
@@ -108,42 +127,37 @@ class NumberVoided(RuntimeError):
     """The number was voided (its job taken for dead): the notice must not be filed under it."""
 
 
-async def reserve(conn, number: str, tenant_id: int, batch_id: int | None) -> None:
-    await conn.execute("INSERT INTO core.notice_number (number, tenant_id, batch_id) VALUES ($1, $2, $3)",
-                       number, tenant_id, batch_id)
+async def reserve(number: str, tenant_id: int, batch_id: int | None) -> None:
+    """In the caller's transaction: the number is taken."""
+    await NoticeNumber.insert(NoticeNumber(number=number, tenant_id=tenant_id, batch_id=batch_id)).run()
 
 
-async def issue(conn, number: str) -> None:
+async def issue(number: str) -> None:
     """In the filing transaction: the number is used. Refuses a number voided
     meanwhile (the job was taken for dead), so a number is never both."""
-    result = await conn.execute(
-        "UPDATE core.notice_number SET status = 'issued', settled_at = now() WHERE number = $1"
-        " AND status = 'reserved'", number)
-    if not result.endswith(" 1"):
+    issued = await NoticeNumber.update({NoticeNumber.status: "issued", NoticeNumber.settled_at: queries.NOW}).where(
+        (NoticeNumber.number == number) & (NoticeNumber.status == "reserved")).returning(NoticeNumber.number).run()
+    if not issued:
         raise NumberVoided(f"notice number {number} is no longer reserved")
 
 
-async def void(numbers: list[str], reason: str) -> None:
+async def _void_where(where, reason: str) -> None:
     assert reason in VOID_REASONS
+    await NoticeNumber.update({
+        NoticeNumber.status: "void", NoticeNumber.reason: reason, NoticeNumber.settled_at: queries.NOW,
+    }).where(where & (NoticeNumber.status == "reserved")).run()
+
+
+async def void(numbers: list[str], reason: str) -> None:
     if numbers:
-        await DB.pool.execute(
-            "UPDATE core.notice_number SET status = 'void', reason = $2, settled_at = now()"
-            " WHERE number = ANY($1::text[]) AND status = 'reserved'", numbers, reason)
+        await _void_where(NoticeNumber.number.is_in(numbers), reason)
 
 
 async def void_reserved(batch_ids: list[int], reason: str) -> None:
-    await DB.pool.execute(
-        "UPDATE core.notice_number SET status = 'void', reason = $2, settled_at = now()"
-        " WHERE batch_id = ANY($1::int[]) AND status = 'reserved'", batch_ids, reason)
+    await _void_where(NoticeNumber.batch_id.is_in(batch_ids), reason)
 
 
 async def void_numbers(principal, limit: int = 200, batch_id: int | None = None) -> list[dict]:
     """The register of void numbers (newest first), for finance: only the
     tenants of the buildings this person covers."""
-    rows = await DB.pool.fetch(
-        "SELECT n.number, n.tenant_id, t.name AS tenant_name, n.batch_id, n.reason, n.taken_at, n.settled_at"
-        " FROM core.notice_number n JOIN core.tenant t ON t.id = n.tenant_id WHERE n.status = 'void'"
-        " AND ($2::int IS NULL OR n.batch_id = $2) AND ($3::int[] IS NULL OR t.building_ids && $3::int[])"
-        " ORDER BY n.settled_at DESC, n.number DESC LIMIT $1",
-        limit, batch_id, scope_ids(principal))
-    return [dict(r) for r in rows]
+    return await queries.void_numbers(limit, batch_id, scope_ids(principal))

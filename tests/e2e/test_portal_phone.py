@@ -11,7 +11,7 @@ import pytest
 
 from portal.core.roles import Principal, Role
 from tenants.file import service as file_service
-from tenants.money import ledger
+from tenants.money import charges, deposits, payments
 from tenants.registry import service as registry
 from tests import factories
 
@@ -49,9 +49,9 @@ async def test_portal_on_a_phone(live_server, browser, shots, database):
     ref = await registry.get_ref(await factories.tenant(bld, name="上海手机测试贸易有限公司"))
     user = await factories.portal_user(ref.id)
     for month in range(1, 4):
-        await ledger.add_manual_charge(ref, {"fee_item": "management", "amount": "12000.50",
-                                             "due_date": f"2026-0{month}-10", "reason": "物业费"}, FINANCE)
-    await ledger.record_payment(ref, {"amount": "8000", "paid_on": "2026-01-15", "method": "bank_transfer"}, FINANCE)
+        await charges.add_manual_charge(ref, {"fee_item": "management", "amount": "12000.50",
+                                              "due_date": f"2026-0{month}-10", "reason": "物业费"}, FINANCE)
+    await payments.record_payment(ref, {"amount": "8000", "paid_on": "2026-01-15", "method": "bank_transfer"}, FINANCE)
     await file_service.submit_request(ref, await _principal(user), "profile", {"industry": "电子商务"})
 
     context = await browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
@@ -121,8 +121,8 @@ async def test_staff_read_events_and_review_diffs_in_the_browser(live_server, br
     bld = await factories.building()
     ref = await registry.get_ref(await factories.tenant(bld, name="上海审阅测试有限公司"))
     user = await factories.portal_user(ref.id)
-    await ledger.receive_deposit(ref, {"kind": "lease_security", "amount": "3000"}, FINANCE)
-    await ledger.record_payment(ref, {"amount": "3000", "paid_on": "2026-01-15", "method": "bank_transfer"}, FINANCE)
+    await deposits.receive_deposit(ref, {"kind": "lease_security", "amount": "3000"}, FINANCE)
+    await payments.record_payment(ref, {"amount": "3000", "paid_on": "2026-01-15", "method": "bank_transfer"}, FINANCE)
     contact = (await file_service.read_file(ref, factories.SYSTEM, audit_view=False))["contacts"][0]
     form = {k: contact[k] for k in ("name", "position", "mobile", "landline", "email")}
     form.update({"is_primary": True, "receives_notices": True, "is_emergency": True})

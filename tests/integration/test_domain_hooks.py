@@ -8,7 +8,7 @@ from __future__ import annotations
 from portal.core import hooks
 from portal.core.db import DB
 from portal.core.roles import Principal, Role
-from tenants.money import ledger
+from tenants.money import charges, payments
 from tenants.registry import service as registry
 from tenants.registry.lifecycle import inventory, purge_core_rows
 from tests import factories
@@ -22,9 +22,9 @@ async def _tenant_with_business():
     bld = await factories.building()
     ref = await registry.get_ref(await factories.tenant(bld))
     await factories.portal_user(ref.id)
-    await ledger.add_manual_charge(ref, {"fee_item": "utilities", "amount": "120.00", "due_date": "2026-03-10",
-                                         "reason": "水电抄表"}, FINANCE)
-    await ledger.record_payment(ref, {"amount": "20", "paid_on": "2026-03-11", "method": "cash"}, FINANCE)
+    await charges.add_manual_charge(ref, {"fee_item": "utilities", "amount": "120.00", "due_date": "2026-03-10",
+                                          "reason": "水电抄表"}, FINANCE)
+    await payments.record_payment(ref, {"amount": "20", "paid_on": "2026-03-11", "method": "cash"}, FINANCE)
     return ref
 
 
@@ -55,7 +55,7 @@ async def test_inventory_covers_every_tenant_table(database):
 async def test_inventory_counts_this_tenant_only(database):
     ref = await _tenant_with_business()
     other = await _tenant_with_business()
-    await ledger.record_payment(other, {"amount": "5", "paid_on": "2026-03-12", "method": "cash"}, FINANCE)
+    await payments.record_payment(other, {"amount": "5", "paid_on": "2026-03-12", "method": "cash"}, FINANCE)
     mine = await inventory(ref)
     assert mine["money"].rows["payment"] == 1 and mine["money"].rows["charge"] == 1
     assert mine["file"].rows["profile"] == 1

@@ -14,7 +14,7 @@ from portal.core import audit
 from portal.core.roles import Principal, Role
 from portal.core.db import DB
 from tenants.file import service as file_service
-from tenants.money import ledger, notices
+from tenants.money import charges, deposits, notices, payments
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
@@ -159,11 +159,11 @@ async def test_pages_with_events_read_as_sentences_in_both_languages(database, c
     ref = await registry.get_ref(await factories.tenant(bld, name="Sentence Trading Co"))
     user = await factories.portal_user(ref.id)
     contact = await _contact(ref)
-    await ledger.receive_deposit(ref, {"kind": "lease_security", "amount": "3000"}, FINANCE)
-    await ledger.add_manual_charge(ref, {"fee_item": "management", "amount": "1200", "due_date": "2026-01-10",
-                                         "reason": "January"}, FINANCE)
-    await ledger.record_payment(ref, {"amount": "3000", "paid_on": "2026-01-15", "method": "bank_transfer",
-                                      "reference": "REF-7"}, FINANCE)
+    await deposits.receive_deposit(ref, {"kind": "lease_security", "amount": "3000"}, FINANCE)
+    await charges.add_manual_charge(ref, {"fee_item": "management", "amount": "1200", "due_date": "2026-01-10",
+                                          "reason": "January"}, FINANCE)
+    await payments.record_payment(ref, {"amount": "3000", "paid_on": "2026-01-15", "method": "bank_transfer",
+                                        "reference": "REF-7"}, FINANCE)
     await notices.issue(ref, "statement", settings, actor=FINANCE, locale="zh", send_email=False)
     await file_service.update_profile(ref, {"registered_capital": "250000", "status": "dormant"}, factories.SYSTEM)
     request_id = await file_service.submit_request(
@@ -212,8 +212,8 @@ async def test_english_pages_carry_no_chinese_ui_text(database, client_factory, 
     bld = await factories.building()
     ref = await registry.get_ref(await factories.tenant(bld, name="English Trading Co"))
     user = await factories.portal_user(ref.id)
-    await ledger.add_manual_charge(ref, {"fee_item": "management", "amount": "1200", "due_date": "2026-01-10",
-                                         "reason": "January"}, FINANCE)
+    await charges.add_manual_charge(ref, {"fee_item": "management", "amount": "1200", "due_date": "2026-01-10",
+                                          "reason": "January"}, FINANCE)
     async with tenant_tx(ref.schema) as tx:  # a billed line, described in Chinese when it was billed
         item = await DB.pool.fetchrow("SELECT name, name_en FROM core.fee_item WHERE code = 'management'")
         await tx.connection.execute(

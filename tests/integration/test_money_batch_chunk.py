@@ -13,7 +13,7 @@ import pytest
 
 from portal.core.roles import Principal, Role
 from portal.core.db import DB
-from tenants.money import batches, ledger, notices, recovery
+from tenants.money import batches, charges, ledger, notices, recovery
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
@@ -33,8 +33,8 @@ async def _tenants_in_arrears(n: int) -> list:
     refs = []
     for i in range(n):
         ref = await registry.get_ref(await factories.tenant(bld, name=f"分批催缴测试{i}号有限公司"))
-        await ledger.add_manual_charge(ref, {"fee_item": "management", "amount": f"{100 + i}", "due_date": "2026-01-10",
-                                             "reason": "一月物业费"}, FINANCE)
+        await charges.add_manual_charge(ref, {"fee_item": "management", "amount": f"{100 + i}",
+                                              "due_date": "2026-01-10", "reason": "一月物业费"}, FINANCE)
         refs.append(ref)
     return refs
 

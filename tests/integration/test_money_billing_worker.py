@@ -92,12 +92,12 @@ async def test_killed_worker_leaves_no_half_billed_tenant_and_rerun_finishes(dat
     # Block one tenant's transaction AFTER it has written its charges: hold the
     # lock on its core due-date row, which the summary rewrite must update.
     blocked = pending[min(9, len(pending) - 1)]
-    from tenants.money import ledger
+    from tenants.money import charges
     from tenants.registry import service as registry
 
-    await ledger.add_manual_charge(await registry.get_ref(blocked), {
-        "fee_item": "other", "amount": "1", "due_date": period.replace(day=10).isoformat(), "reason": "test lock"},
-        FINANCE)
+    await charges.add_manual_charge(await registry.get_ref(blocked), {
+         "fee_item": "other", "amount": "1", "due_date": period.replace(day=10).isoformat(), "reason": "test lock"},
+         FINANCE)
     holder = await asyncpg.connect(settings.database_url)
     await holder.execute("BEGIN")
     await holder.execute("SELECT 1 FROM core.tenant_money_due WHERE tenant_id = $1 FOR UPDATE", blocked)

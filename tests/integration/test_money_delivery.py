@@ -10,7 +10,7 @@ import uuid
 
 from portal.core.roles import Principal, Role
 from portal.core.db import DB
-from tenants.money import batches, billing, ledger, notices, recovery
+from tenants.money import batches, billing, charges, notices, recovery
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
@@ -37,7 +37,7 @@ async def test_failed_email_is_a_localized_state_retried_then_resent(database, s
     controller, sink = smtp_sink
     no_mail = settings.with_(smtp_host="127.0.0.1", smtp_port=free_port())
     ref = await registry.get_ref(await factories.tenant(await factories.building()))
-    await ledger.add_manual_charge(ref, {"fee_item": "other", "amount": "300", "reason": "门禁卡补办"}, FINANCE)
+    await charges.add_manual_charge(ref, {"fee_item": "other", "amount": "300", "reason": "门禁卡补办"}, FINANCE)
     notice_id = await notices.issue(ref, "statement", no_mail, actor=FINANCE)
     assert (await _notice(ref, notice_id))["email_state"] == "retrying"
     assert (await _notice(ref, notice_id))["email_error"] == "unreachable"
@@ -97,8 +97,8 @@ async def test_resume_never_resends_a_notice_handed_to_the_mail_server(database,
     controller, sink = smtp_sink
     local = settings.with_(smtp_host="127.0.0.1", smtp_port=controller.port)
     ref = await registry.get_ref(await factories.tenant(await factories.building(), name="重复发送测试有限公司"))
-    await ledger.add_manual_charge(ref, {"fee_item": "management", "amount": "150", "due_date": "2018-05-10",
-                                         "reason": "五月物业费"}, FINANCE)
+    await charges.add_manual_charge(ref, {"fee_item": "management", "amount": "150", "due_date": "2018-05-10",
+                                          "reason": "五月物业费"}, FINANCE)
     batch_id = await batches.create_batch({"kind": "arrears", "as_of": "2018-06-01", "min_days": "1",
                                            "send_email": "1"}, GM)
     assert await batches.pending_tenants(batch_id) == [ref.id]
@@ -142,8 +142,8 @@ async def test_resume_is_offered_only_when_it_would_do_something(database, clien
         await DB.pool.execute("UPDATE core.billing_run SET status = 'done' WHERE id = $1", run_id)
 
     ref = await registry.get_ref(await factories.tenant(await factories.building()))
-    await ledger.add_manual_charge(ref, {"fee_item": "management", "amount": "99", "due_date": "2017-03-10",
-                                         "reason": "三月物业费"}, FINANCE)
+    await charges.add_manual_charge(ref, {"fee_item": "management", "amount": "99", "due_date": "2017-03-10",
+                                          "reason": "三月物业费"}, FINANCE)
     batch_id = await batches.create_batch({"kind": "arrears", "as_of": "2017-04-01", "min_days": "1"}, GM)
     page = await finance.get(f"/console/money/notices/{batch_id}")
     assert f"/notices/{batch_id}/resume" not in page.text and f"/notices/{batch_id}/cancel" in page.text

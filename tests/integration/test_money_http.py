@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from portal.core.roles import Principal, Role
-from tenants.money import ledger, notices
+from tenants.money import charges, deposits, notices, payments
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
@@ -31,10 +31,10 @@ async def client(client_factory):
 async def _tenant_with_arrears():
     bld = await factories.building()
     ref = await registry.get_ref(await factories.tenant(bld))
-    await ledger.add_manual_charge(ref, {"fee_item": "management", "amount": "12000", "due_date": "2026-01-10",
-                                         "reason": "一月物业费"}, FINANCE)
-    await ledger.add_manual_charge(ref, {"fee_item": "utilities", "amount": "1000000.01", "due_date": "2026-02-10",
-                                         "reason": "水电"}, FINANCE)
+    await charges.add_manual_charge(ref, {"fee_item": "management", "amount": "12000", "due_date": "2026-01-10",
+                                          "reason": "一月物业费"}, FINANCE)
+    await charges.add_manual_charge(ref, {"fee_item": "utilities", "amount": "1000000.01", "due_date": "2026-02-10",
+                                          "reason": "水电"}, FINANCE)
     return ref
 
 
@@ -76,9 +76,9 @@ async def test_arrears_notice_pdf_filed_and_emailed(database, services, settings
 
 async def test_english_notice_and_receipts(database, services, settings):
     ref = await _tenant_with_arrears()
-    pay = await ledger.record_payment(ref, {"amount": "12000", "method": "bank_transfer", "reference": "TX77"},
-                                      FINANCE)
-    entry = await ledger.receive_deposit(ref, {"kind": "lease_security", "amount": "100010.10"}, FINANCE)
+    pay = await payments.record_payment(ref, {"amount": "12000", "method": "bank_transfer", "reference": "TX77"},
+                                        FINANCE)
+    entry = await deposits.receive_deposit(ref, {"kind": "lease_security", "amount": "100010.10"}, FINANCE)
     notice_id = await notices.issue(ref, "final_demand", settings, actor=FINANCE, locale="en",
                                     as_of=dt.date(2026, 3, 1), send_email=False)
     _, pdf = await notices.notice_pdf(ref, notice_id, FINANCE)
@@ -105,7 +105,7 @@ async def _signed_in_staff(client, roles, buildings=None):
 async def test_finance_records_payment_clerk_cannot(database, client):
     bld = await factories.building()
     ref = await registry.get_ref(await factories.tenant(bld))
-    await ledger.add_manual_charge(ref, {"fee_item": "other", "amount": "100", "reason": "门禁卡补办"}, FINANCE)
+    await charges.add_manual_charge(ref, {"fee_item": "other", "amount": "100", "reason": "门禁卡补办"}, FINANCE)
     finance = await _signed_in_staff(client, ["finance"])
     path = f"/console/tenants/{ref.id}/money"
     page = await finance.get(path)

@@ -11,7 +11,8 @@ import pytest
 from portal.core.roles import Principal, Role
 from portal.core.db import DB
 from portal.core.errors import Conflict, Forbidden, FormErrors
-from tenants.money import arrears, billing, ledger, summary
+from tenants.money import arrears, billing, charges, deposits, ledger, summary
+from tenants.money import payments as money_payments  # a test below names its rows `payments`
 from tenants.registry import service as registry
 from tenants.registry.reconcile import reconcile_all
 from tenants.scope import tenant_tx
@@ -28,8 +29,8 @@ async def _tenant():
 
 
 async def _charge(ref, amount: str, due: str, reason="水电抄表"):
-    return await ledger.add_manual_charge(
-        ref, {"fee_item": "utilities", "amount": amount, "due_date": due, "reason": reason}, FINANCE)
+    return await charges.add_manual_charge(
+         ref, {"fee_item": "utilities", "amount": amount, "due_date": due, "reason": reason}, FINANCE)
 
 
 async def _rows(ref, sql, *args):
@@ -46,14 +47,14 @@ async def test_payment_allocates_oldest_first_keeps_credit_and_reverses(database
     c1 = await _charge(ref, "1000.00", "2026-01-10")
     c2 = await _charge(ref, "500.50", "2026-02-10")
     c3 = await _charge(ref, "300", "2025-12-10")
-    pay = await ledger.record_payment(ref, {"amount": "1,500.00", "paid_on": "2026-02-15", "method": "bank_transfer",
-                                            "reference": "TX-1"}, FINANCE)
+    pay = await money_payments.record_payment(
+        ref, {"amount": "1,500.00", "paid_on": "2026-02-15", "method": "bank_transfer", "reference": "TX-1"}, FINANCE)
     allocs = await _rows(ref, "SELECT charge_id, amount_fen FROM allocation WHERE payment_id = $1 ORDER BY id", pay)
     assert [(a["charge_id"], a["amount_fen"]) for a in allocs] == [(c3, 30000), (c1, 100000), (c2, 20000)]
     money = await _core_money(ref)
     assert money["outstanding_fen"] == 30050 and money["credit_fen"] == 0 and money["charged_fen"] == 180050
     # overpayment becomes credit
-    await ledger.record_payment(ref, {"amount": "400", "paid_on": "2026-02-16", "method": "cash"}, FINANCE)
+    await money_payments.record_payment(ref, {"amount": "400", "paid_on": "2026-02-16", "method": "cash"}, FINANCE)
     money = await _core_money(ref)
     assert money["outstanding_fen"] == 0 and money["credit_fen"] == 9950
     # the next charge is settled from the credit
@@ -61,7 +62,7 @@ async def test_payment_allocates_oldest_first_keeps_credit_and_reverses(database
     money = await _core_money(ref)
     assert money["outstanding_fen"] == 0 and money["credit_fen"] == 4950
     # a reversal is a new entry; the charges it settled are open again
-    await ledger.reverse_payment(ref, pay, "退票", FINANCE)
+    await money_payments.reverse_payment(ref, pay, "退票", FINANCE)
     payments = await _rows(ref, "SELECT kind, amount_fen, reverses_id FROM payment ORDER BY id")
     assert payments[0] == {"kind": "payment", "amount_fen": 150000, "reverses_id": None}
     assert payments[-1] == {"kind": "reversal", "amount_fen": -150000, "reverses_id": pay}
@@ -70,7 +71,7 @@ async def test_payment_allocates_oldest_first_keeps_credit_and_reverses(database
     assert money["outstanding_fen"] == 150000 and money["credit_fen"] == 4950
     assert money["paid_fen"] == 40000
     with pytest.raises(Conflict):
-        await ledger.reverse_payment(ref, pay, "again", FINANCE)
+        await money_payments.reverse_payment(ref, pay, "again", FINANCE)
     log = await _rows(ref, "SELECT entity, field FROM change_log WHERE entity IN ('payment', 'charge')")
     assert {"recorded", "reversed", "created"} <= {r["field"] for r in log}
     report = await reconcile_all(fix=False)
@@ -81,14 +82,16 @@ async def test_chosen_allocation_and_partial(database):
     ref = await _tenant()
     c1 = await _charge(ref, "100", "2026-01-10")
     c2 = await _charge(ref, "200", "2026-02-10")
-    pay = await ledger.record_payment(ref, {"amount": "150", "allocate": "chosen", f"alloc_{c2}": "150"}, FINANCE)
+    pay = await money_payments.record_payment(
+        ref, {"amount": "150", "allocate": "chosen", f"alloc_{c2}": "150"}, FINANCE)
     allocs = await _rows(ref, "SELECT charge_id, amount_fen FROM allocation WHERE payment_id = $1", pay)
     assert allocs == [{"charge_id": c2, "amount_fen": 15000}]
     with pytest.raises(FormErrors) as err:
-        await ledger.record_payment(ref, {"amount": "50", "allocate": "chosen", f"alloc_{c1}": "60"}, FINANCE)
+        await money_payments.record_payment(ref, {"amount": "50", "allocate": "chosen", f"alloc_{c1}": "60"}, FINANCE)
     assert f"alloc_{c1}" in err.value.fields or "allocation" in err.value.fields
     with pytest.raises(FormErrors):
-        await ledger.record_payment(ref, {"amount": "500", "allocate": "chosen", f"alloc_{c1}": "100.001"}, FINANCE)
+        await money_payments.record_payment(
+            ref, {"amount": "500", "allocate": "chosen", f"alloc_{c1}": "100.001"}, FINANCE)
     assert len(await _rows(ref, "SELECT id FROM payment")) == 1
 
 
@@ -100,7 +103,7 @@ async def test_chosen_allocation_and_partial(database):
 async def test_bad_payment_input_saves_nothing(database, raw, field):
     ref = await _tenant()
     with pytest.raises(FormErrors) as err:
-        await ledger.record_payment(ref, raw, FINANCE)
+        await money_payments.record_payment(ref, raw, FINANCE)
     assert field in err.value.fields
     assert await _rows(ref, "SELECT id FROM payment") == []
 
@@ -108,15 +111,15 @@ async def test_bad_payment_input_saves_nothing(database, raw, field):
 async def test_manual_charge_and_adjustment_need_a_reason(database):
     ref = await _tenant()
     with pytest.raises(FormErrors) as err:
-        await ledger.add_manual_charge(ref, {"fee_item": "other", "amount": "10", "reason": " "}, FINANCE)
+        await charges.add_manual_charge(ref, {"fee_item": "other", "amount": "10", "reason": " "}, FINANCE)
     assert "reason" in err.value.fields
     charge = await _charge(ref, "100", "2026-01-10")
     with pytest.raises(FormErrors) as err:
-        await ledger.adjust_charge(ref, charge, {"amount": "-20"}, FINANCE)
+        await charges.adjust_charge(ref, charge, {"amount": "-20"}, FINANCE)
     assert "reason" in err.value.fields
     with pytest.raises(FormErrors):
-        await ledger.adjust_charge(ref, charge, {"amount": "-200", "reason": "减免"}, FINANCE)
-    await ledger.adjust_charge(ref, charge, {"amount": "-20", "reason": "减免"}, FINANCE)
+        await charges.adjust_charge(ref, charge, {"amount": "-200", "reason": "减免"}, FINANCE)
+    await charges.adjust_charge(ref, charge, {"amount": "-20", "reason": "减免"}, FINANCE)
     assert (await _core_money(ref))["outstanding_fen"] == 8000
     log = await _rows(ref, "SELECT field, new_value FROM change_log WHERE entity = 'charge' ORDER BY id")
     assert log[-1]["field"] == "adjusted" and "减免" in log[-1]["new_value"]
@@ -125,28 +128,28 @@ async def test_manual_charge_and_adjustment_need_a_reason(database):
 async def test_clerk_cannot_record_money(database):
     ref = await _tenant()
     with pytest.raises(Forbidden):
-        await ledger.record_payment(ref, {"amount": "10"}, CLERK)
+        await money_payments.record_payment(ref, {"amount": "10"}, CLERK)
     with pytest.raises(Forbidden):
-        await ledger.receive_deposit(ref, {"kind": "fitout", "amount": "10"}, CLERK)
+        await deposits.receive_deposit(ref, {"kind": "fitout", "amount": "10"}, CLERK)
 
 
 async def test_deposit_deduction_needs_a_second_person(database):
     ref = await _tenant()
-    entry = await ledger.receive_deposit(ref, {"kind": "fitout", "amount": "12000", "method": "bank_transfer"},
-                                         FINANCE)
+    entry = await deposits.receive_deposit(ref, {"kind": "fitout", "amount": "12000", "method": "bank_transfer"},
+                                           FINANCE)
     deposit_id = (await _rows(ref, "SELECT deposit_id FROM deposit_entry WHERE id = $1", entry))[0]["deposit_id"]
     with pytest.raises(FormErrors):
-        await ledger.request_deposit_release(ref, deposit_id, "deduction", {"amount": "100"}, FINANCE)
-    ded = await ledger.request_deposit_release(ref, deposit_id, "deduction",
-                                               {"amount": "2000", "reason": "损坏公共墙面"}, FINANCE)
+        await deposits.request_deposit_release(ref, deposit_id, "deduction", {"amount": "100"}, FINANCE)
+    ded = await deposits.request_deposit_release(ref, deposit_id, "deduction",
+                                                 {"amount": "2000", "reason": "损坏公共墙面"}, FINANCE)
     with pytest.raises(FormErrors):  # more than balance less pending
-        await ledger.request_deposit_release(ref, deposit_id, "refund", {"amount": "10000.01"}, FINANCE)
+        await deposits.request_deposit_release(ref, deposit_id, "refund", {"amount": "10000.01"}, FINANCE)
     with pytest.raises(Forbidden):
-        await ledger.decide_deposit_entry(ref, ded, True, FINANCE)
-    await ledger.decide_deposit_entry(ref, ded, True, FINANCE2)
-    refund = await ledger.request_deposit_release(ref, deposit_id, "refund", {"amount": "10000", "method": "cash"},
-                                                  FINANCE2)
-    await ledger.decide_deposit_entry(ref, refund, True, FINANCE)
+        await deposits.decide_deposit_entry(ref, ded, True, FINANCE)
+    await deposits.decide_deposit_entry(ref, ded, True, FINANCE2)
+    refund = await deposits.request_deposit_release(ref, deposit_id, "refund", {"amount": "10000", "method": "cash"},
+                                                    FINANCE2)
+    await deposits.decide_deposit_entry(ref, refund, True, FINANCE)
     data = await ledger.overview(ref, FINANCE)
     deposit = data["deposits"][0]
     assert deposit["balance_fen"] == 0
@@ -158,7 +161,7 @@ async def test_concurrent_payments_never_over_allocate(database):
     ref = await _tenant()
     charges = [await _charge(ref, "100", f"2026-0{i}-10") for i in range(1, 6)]
     results = await asyncio.gather(*(
-        ledger.record_payment(ref, {"amount": "70", "method": "cash"}, FINANCE) for _ in range(8)))
+        money_payments.record_payment(ref, {"amount": "70", "method": "cash"}, FINANCE) for _ in range(8)))
     assert len(set(results)) == 8
     rows = await _rows(ref, "SELECT charge_id, sum(amount_fen)::bigint AS fen FROM allocation GROUP BY charge_id")
     assert all(r["fen"] <= 10000 for r in rows)

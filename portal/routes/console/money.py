@@ -11,7 +11,7 @@ from portal.core.errors import FormErrors
 from portal.routes.forms import form_dict
 from portal.web.render import form_errors, render, requires
 from portal.web.tenancy import Tenant
-from tenants.money import arrears, ledger, notices, recovery
+from tenants.money import arrears, charges, deposits, ledger, notices, payments, recovery
 from tenants.money.amounts import fmt, today
 
 BASE = "/console/tenants/{tenant_id:int}/money"
@@ -64,56 +64,56 @@ async def money_tab(request: Request, tenant: Tenant) -> Template:
 
 @post(BASE + "/deposits", guards=[requires(Perm.MONEY_WRITE)])
 async def deposit_receive(request: Request, tenant: Tenant) -> Response:
-    return await _act(request, tenant, "deposit", ledger.receive_deposit, anchor="#deposits")
+    return await _act(request, tenant, "deposit", deposits.receive_deposit, anchor="#deposits")
 
 
 @post(BASE + "/deposits/{deposit_id:int}/release", guards=[requires(Perm.MONEY_WRITE)])
 async def deposit_release(request: Request, tenant: Tenant, deposit_id: int) -> Response:
     async def action(ref, data, principal):
-        await ledger.request_deposit_release(ref, deposit_id, str(data.get("kind") or ""), data, principal)
+        await deposits.request_deposit_release(ref, deposit_id, str(data.get("kind") or ""), data, principal)
     return await _act(request, tenant, f"release-{deposit_id}", action, anchor="#deposits")
 
 
 @post(BASE + "/deposit-entries/{entry_id:int}/decide", guards=[requires(Perm.MONEY_APPROVE)])
 async def deposit_decide(request: Request, tenant: Tenant, entry_id: int) -> Response:
     async def action(ref, data, principal):
-        await ledger.decide_deposit_entry(ref, entry_id, data.get("approve") == "1", principal,
-                                          str(data.get("note") or ""))
+        await deposits.decide_deposit_entry(ref, entry_id, data.get("approve") == "1", principal,
+                                            str(data.get("note") or ""))
     return await _act(request, tenant, f"decide-{entry_id}", action, anchor="#deposits")
 
 
 @post(BASE + "/charges", guards=[requires(Perm.MONEY_WRITE)])
 async def charge_add(request: Request, tenant: Tenant) -> Response:
-    return await _act(request, tenant, "charge", ledger.add_manual_charge, anchor="#charges")
+    return await _act(request, tenant, "charge", charges.add_manual_charge, anchor="#charges")
 
 
 @post(BASE + "/charges/{charge_id:int}/adjust", guards=[requires(Perm.MONEY_WRITE)])
 async def charge_adjust(request: Request, tenant: Tenant, charge_id: int) -> Response:
     async def action(ref, data, principal):
-        await ledger.adjust_charge(ref, charge_id, data, principal)
+        await charges.adjust_charge(ref, charge_id, data, principal)
     return await _act(request, tenant, f"adjust-{charge_id}", action, anchor="#charges")
 
 
 @post(BASE + "/payments", guards=[requires(Perm.MONEY_WRITE)])
 async def payment_record(request: Request, tenant: Tenant) -> Response:
-    return await _act(request, tenant, "payment", ledger.record_payment, anchor="#payments")
+    return await _act(request, tenant, "payment", payments.record_payment, anchor="#payments")
 
 
 @post(BASE + "/credit", guards=[requires(Perm.MONEY_WRITE)])
 async def credit_apply(request: Request, tenant: Tenant) -> Response:
-    return await _act(request, tenant, "credit", ledger.apply_credit, anchor="#payments")
+    return await _act(request, tenant, "credit", payments.apply_credit, anchor="#payments")
 
 
 @post(BASE + "/payments/{payment_id:int}/reverse", guards=[requires(Perm.MONEY_WRITE)])
 async def payment_reverse(request: Request, tenant: Tenant, payment_id: int) -> Response:
     async def action(ref, data, principal):
-        await ledger.reverse_payment(ref, payment_id, str(data.get("reason") or ""), principal)
+        await payments.reverse_payment(ref, payment_id, str(data.get("reason") or ""), principal)
     return await _act(request, tenant, f"reverse-{payment_id}", action, anchor="#payments")
 
 
 @post(BASE + "/subscriptions", guards=[requires(Perm.MONEY_WRITE)])
 async def subscription_add(request: Request, tenant: Tenant) -> Response:
-    return await _act(request, tenant, "subscription", ledger.add_subscription, anchor="#charges")
+    return await _act(request, tenant, "subscription", charges.add_subscription, anchor="#charges")
 
 
 @post(BASE + "/notices", guards=[requires(Perm.MONEY_WRITE)])

@@ -1,0 +1,204 @@
+"""The money queries Piccolo's query builder cannot say, each with the reason.
+
+They run through ``Table.raw`` (``{}`` placeholders), so inside ``tenant_tx``
+they use its connection like every builder query. Tenant tables are written
+unqualified (the schema on the path), core tables with ``core.``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from piccolo.querystring import QueryString
+
+from tenants.money.tables import Charge, NoticeNumber, Payment, TenantMoney
+
+# The transaction's time, as the tables' SQL defaults use (not the worker's clock).
+NOW = QueryString("now()")
+
+# Net amount of each charge (its adjustments included) and what is allocated to
+# it: two grouped sub-selects joined on the charge, which the builder (no
+# foreign keys between these tables, no derived tables) cannot express.
+CHARGE_NET = """
+SELECT c.id, c.period, c.due_date, c.fee_item, c.description, c.kind, c.amount_fen, c.created_at,
+       c.amount_fen + coalesce(adj.fen, 0) AS net_fen,
+       coalesce(al.fen, 0) AS paid_fen,
+       c.amount_fen + coalesce(adj.fen, 0) - coalesce(al.fen, 0) AS open_fen
+FROM charge c
+LEFT JOIN (SELECT adjusts_id, sum(amount_fen) AS fen FROM charge WHERE adjusts_id IS NOT NULL GROUP BY adjusts_id) adj
+       ON adj.adjusts_id = c.id
+LEFT JOIN (SELECT charge_id, sum(amount_fen) AS fen FROM allocation GROUP BY charge_id) al ON al.charge_id = c.id
+WHERE c.kind <> 'adjustment'
+"""
+
+# One round trip for every figure of the summary: CTEs over CHARGE_NET with
+# array aggregates (the builder has neither CTEs nor array_agg ... ORDER BY).
+_SUMMARY = f"""
+WITH net AS ({CHARGE_NET}),
+dues AS (SELECT due_date, sum(open_fen)::bigint AS fen FROM net WHERE open_fen > 0 GROUP BY due_date),
+periods AS (SELECT period, sum(net_fen)::bigint AS billed, sum(paid_fen)::bigint AS collected FROM net GROUP BY period)
+SELECT
+  coalesce((SELECT sum(net_fen) FROM net), 0)::bigint AS charged_fen,
+  coalesce((SELECT sum(paid_fen) FROM net), 0)::bigint AS allocated_fen,
+  coalesce((SELECT sum(amount_fen) FROM payment), 0)::bigint AS paid_fen,
+  coalesce((SELECT sum(open_fen) FROM net WHERE open_fen > 0), 0)::bigint AS outstanding_fen,
+  coalesce((SELECT sum(CASE e.kind WHEN 'receipt' THEN e.amount_fen ELSE -e.amount_fen END)
+            FROM deposit_entry e WHERE e.status = 'approved'), 0)::bigint AS deposits_held_fen,
+  (SELECT count(*) FROM net WHERE open_fen > 0)::int AS open_charges,
+  (SELECT min(due_date) FROM dues) AS oldest_due,
+  coalesce((SELECT array_agg(due_date ORDER BY due_date) FROM dues), ARRAY[]::date[]) AS due_dates,
+  coalesce((SELECT array_agg(fen ORDER BY due_date) FROM dues), ARRAY[]::bigint[]) AS due_fens,
+  coalesce((SELECT array_agg(period ORDER BY period) FROM periods), ARRAY[]::date[]) AS periods,
+  coalesce((SELECT array_agg(billed ORDER BY period) FROM periods), ARRAY[]::bigint[]) AS billed,
+  coalesce((SELECT array_agg(collected ORDER BY period) FROM periods), ARRAY[]::bigint[]) AS collected
+"""
+
+
+async def summary_row() -> dict[str, Any]:
+    """The raw summary figures of the tenant schema on the path (see ``_SUMMARY``)."""
+    [row] = await Charge.raw(_SUMMARY).run()
+    return row
+
+
+async def charge_nets(*, open_only: bool = False, newest_first: bool = False) -> list[dict[str, Any]]:
+    """Every charge with its net, paid and open amounts (CHARGE_NET: derived tables)."""
+    order = "due_date DESC, id DESC" if newest_first else "due_date, id"
+    where = " WHERE open_fen > 0" if open_only else ""
+    return await Charge.raw(f"SELECT * FROM ({CHARGE_NET}) n{where} ORDER BY {order}").run()
+
+
+async def charge_net(charge_id: int) -> dict[str, Any] | None:
+    """One charge with its net, paid and open amounts (CHARGE_NET: derived tables)."""
+    rows = await Charge.raw(f"SELECT * FROM ({CHARGE_NET}) n WHERE id = {{}}", charge_id).run()
+    return rows[0] if rows else None
+
+
+async def payments_with_allocated() -> list[dict[str, Any]]:
+    """Payments newest first, with what is allocated from each and whether it is
+    reversed: correlated sub-selects per row, which the builder cannot write."""
+    return await Payment.raw(
+        "SELECT p.*, coalesce((SELECT sum(a.amount_fen) FROM allocation a WHERE a.payment_id = p.id), 0)::bigint"
+        " AS allocated_fen, EXISTS (SELECT 1 FROM payment r WHERE r.reverses_id = p.id) AS reversed"
+        " FROM payment p ORDER BY p.paid_on DESC, p.id DESC").run()
+
+
+async def allocations_with_charge() -> list[dict[str, Any]]:
+    """Every allocation with its charge's description: a join on a column that
+    is not a Piccolo foreign key."""
+    return await Payment.raw(
+        "SELECT a.*, c.description, c.fee_item, c.due_date FROM allocation a JOIN charge c ON c.id = a.charge_id"
+        " ORDER BY a.id").run()
+
+
+async def lock_credit_sources() -> list[dict[str, Any]]:
+    """(id, left_fen) of payments not reversed, oldest first, locked: a
+    correlated sum and NOT EXISTS under FOR UPDATE."""
+    return await Payment.raw(
+        "SELECT p.id, p.amount_fen - coalesce((SELECT sum(a.amount_fen) FROM allocation a WHERE a.payment_id = p.id),"
+        " 0) AS left_fen FROM payment p WHERE p.kind = 'payment'"
+        " AND NOT EXISTS (SELECT 1 FROM payment r WHERE r.reverses_id = p.id)"
+        " ORDER BY p.paid_on, p.id FOR UPDATE").run()
+
+
+async def deposit_balance(deposit_id: int) -> dict[str, int]:
+    """{balance, pending} of one deposit: conditional aggregates (CASE, FILTER)."""
+    [row] = await Charge.raw(
+        "SELECT coalesce(sum(CASE WHEN status = 'approved' THEN (CASE kind WHEN 'receipt' THEN amount_fen"
+        " ELSE -amount_fen END) END), 0)::bigint AS balance,"
+        " coalesce(sum(amount_fen) FILTER (WHERE status = 'pending'), 0)::bigint AS pending"
+        " FROM deposit_entry WHERE deposit_id = {}", deposit_id).run()
+    return row
+
+
+async def next_in_sequence(sequence: str) -> int:
+    """nextval of an office-wide sequence: a function call, not a table query."""
+    [row] = await TenantMoney.raw(f"SELECT nextval('{sequence}') AS n").run()
+    return row["n"]
+
+
+async def replace_dues(tenant_id: int, dues: dict[dt.date, int]) -> None:
+    """The tenant's outstanding per due date, replaced in one statement: a
+    data-modifying CTE with an UPSERT from unnest (no builder equivalent)."""
+    await TenantMoney.raw(
+        "WITH gone AS (DELETE FROM core.tenant_money_due WHERE tenant_id = {} AND NOT (due_date = ANY({}::date[])))"
+        " INSERT INTO core.tenant_money_due (tenant_id, due_date, outstanding_fen)"
+        " SELECT {}, d, f FROM unnest({}::date[], {}::bigint[]) AS x(d, f)"
+        " ON CONFLICT (tenant_id, due_date) DO UPDATE SET outstanding_fen = excluded.outstanding_fen",
+        tenant_id, list(dues), tenant_id, list(dues), list(dues.values())).run()
+
+
+async def replace_periods(tenant_id: int, periods: dict[dt.date, tuple[int, int]]) -> None:
+    """The tenant's billed/collected per month, replaced in one statement: a
+    data-modifying CTE with an UPSERT from unnest (no builder equivalent)."""
+    await TenantMoney.raw(
+        "WITH gone AS (DELETE FROM core.tenant_money_period WHERE tenant_id = {}"
+        " AND NOT (period = ANY({}::date[])))"
+        " INSERT INTO core.tenant_money_period (tenant_id, period, billed_fen, collected_fen)"
+        " SELECT {}, p, b, c FROM unnest({}::date[], {}::bigint[], {}::bigint[]) AS x(p, b, c)"
+        " ON CONFLICT (tenant_id, period) DO UPDATE SET billed_fen = excluded.billed_fen,"
+        " collected_fen = excluded.collected_fen",
+        tenant_id, list(periods), tenant_id, list(periods), [v[0] for v in periods.values()],
+        [v[1] for v in periods.values()]).run()
+
+
+async def void_numbers(limit: int, batch_id: int | None, building_ids: list[int] | None) -> list[dict[str, Any]]:
+    """Void notice numbers with their tenant's name, newest first: a join with
+    core.tenant (no foreign key) and an array overlap for the building scope."""
+    return await NoticeNumber.raw(
+        "SELECT n.number, n.tenant_id, t.name AS tenant_name, n.batch_id, n.reason, n.taken_at, n.settled_at"
+        " FROM core.notice_number n JOIN core.tenant t ON t.id = n.tenant_id WHERE n.status = 'void'"
+        " AND ({}::int IS NULL OR n.batch_id = {}) AND ({}::int[] IS NULL OR t.building_ids && {}::int[])"
+        " ORDER BY n.settled_at DESC, n.number DESC LIMIT {}",
+        batch_id, batch_id, building_ids, building_ids, limit).run()
+
+
+def _ages(ages) -> str:
+    """Outstanding per age bucket (days overdue on ``a.as_of``), the overdue and
+    not-yet-due totals and the oldest overdue date, from dues ``d``."""
+    parts = []
+    for key, low, high in ages:
+        cond = f"(a.as_of - d.due_date) >= {int(low)}" + (f" AND (a.as_of - d.due_date) <= {int(high)}" if high else "")
+        parts.append(f"coalesce(sum(d.outstanding_fen) FILTER (WHERE {cond}), 0)::bigint AS {key}")
+    parts.append("coalesce(sum(d.outstanding_fen) FILTER (WHERE d.due_date < a.as_of), 0)::bigint AS overdue")
+    parts.append("coalesce(sum(d.outstanding_fen) FILTER (WHERE d.due_date >= a.as_of), 0)::bigint AS not_due")
+    parts.append("min(d.due_date) FILTER (WHERE d.due_date < a.as_of) AS oldest_due")
+    return ", ".join(parts)
+
+
+async def arrears_by_tenant(ages, as_of: dt.date, scope: list[int] | None, building_id: int | None, min_days: int,
+                            limit: int, offset: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(totals, one page of rows) of tenants overdue ``min_days`` or more, by age
+    bucket: aggregates with FILTER per bucket, over a grouped derived table."""
+    base = (f"SELECT t.id, t.name, t.archive_no, t.unit_labels, {_ages(ages)} FROM core.tenant_money_due d"
+            " JOIN core.tenant t ON t.id = d.tenant_id"
+            " CROSS JOIN (SELECT {}::date AS as_of, {}::int[] AS scope, {}::int AS building, {}::int AS min_days) a"
+            " WHERE t.active AND (a.scope IS NULL OR t.building_ids && a.scope)"
+            " AND (a.building IS NULL OR a.building = ANY(t.building_ids))"
+            " GROUP BY t.id"
+            " HAVING coalesce(sum(d.outstanding_fen) FILTER (WHERE (a.as_of - d.due_date) >= a.min_days), 0) > 0")
+    args = (as_of, scope, building_id, min_days)
+    sums = ", ".join(f"coalesce(sum({key}), 0)::bigint AS {key}" for key, *_ in ages)
+    [totals] = await TenantMoney.raw(
+        f"SELECT count(*)::int AS tenants, {sums}, coalesce(sum(overdue), 0)::bigint AS overdue,"
+        f" coalesce(sum(not_due), 0)::bigint AS not_due FROM ({base}) x", *args).run()
+    rows = await TenantMoney.raw(f"SELECT * FROM ({base}) x ORDER BY overdue DESC, id LIMIT {{}} OFFSET {{}}",
+                                 *args, limit, offset).run()
+    return totals, rows
+
+
+async def tenant_ageing(ages, tenant_id: int, as_of: dt.date) -> dict[str, Any]:
+    """One tenant's outstanding by age bucket: aggregates with FILTER per bucket."""
+    [row] = await TenantMoney.raw(
+        f"SELECT {_ages(ages)} FROM core.tenant_money_due d CROSS JOIN (SELECT {{}}::date AS as_of) a"
+        " WHERE d.tenant_id = {}", as_of, tenant_id).run()
+    return row
+
+
+async def generated_version(document_id: int) -> dict[str, Any] | None:
+    """Where a generated document's first version is stored: a join of the
+    archive's tables (no Piccolo foreign key between them)."""
+    rows = await Charge.raw(
+        "SELECT v.object_key, v.s3_version_id FROM document d JOIN document_version v ON v.document_id = d.id"
+        " AND v.version = 1 WHERE d.id = {} AND d.source = 'generated'", document_id).run()
+    return rows[0] if rows else None
