@@ -304,6 +304,14 @@ def _payment(e: Mapping, who: str, ctx: Mapping) -> str:
     return _generic(e, who, ctx)
 
 
+def _subscription(e: Mapping, who: str, ctx: Mapping) -> str:
+    code, _sep, quantity = (e["new_value"] or "").partition(" x ")
+    item = ctx.get("fee_items", {}).get(code) or {}
+    name = (item.get("name_en") if get_locale() == "en" else item.get("name")) or item.get("name") or _("a fee item")
+    return _sentence("%(actor)s added a recurring fee: %(item)s × %(quantity)s.", actor=who, item=name,
+                     quantity=quantity or "1")
+
+
 def _notice(e: Mapping, who: str, ctx: Mapping) -> str:
     return _sentence("%(actor)s issued %(title)s.", actor=who, title=notice_title(e["new_value"] or ""))
 
@@ -321,6 +329,7 @@ ENTITY_NAMES = {
     "profile": N_("the company details"), "contact": N_("a contact"), "file": N_("the tenant file"),
     "document": N_("a document"), "deposit": N_("a deposit"), "charge": N_("a charge"), "payment": N_("a payment"),
     "notice": N_("a notice"), "arrears": N_("a notice"), "request": N_("a change request"),
+    "fee_subscription": N_("a recurring fee"),
 }
 
 
@@ -332,6 +341,7 @@ def _generic(e: Mapping, who: str, ctx: Mapping) -> str:
 CHANGE_RENDERERS: dict[str, Callable[[Mapping, str, Mapping], str]] = {
     "profile": _profile, "contact": _contact, "file": _file, "document": _document, "deposit": _deposit,
     "charge": _charge, "payment": _payment, "notice": _notice, "arrears": _notice, "request": _request,
+    "fee_subscription": _subscription,
 }
 
 

@@ -62,6 +62,7 @@ CHANGE_SAMPLES = [
     ("notice", "issued", "", "Notice of arrears CJ2026-000063 1,200.00"),
     ("arrears", "issued", "", "催缴通知书 CJ2026-000064 1,200.00"),
     ("request", "withdrawn", "", "contact_update"),
+    ("fee_subscription", "created", "", "parking x 2"),
     ("nonsense_entity", "nonsense_field", "x", "y"),
 ]
 
