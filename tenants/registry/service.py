@@ -330,7 +330,7 @@ async def set_active(ref: TenantRef, active: bool, actor: Principal, reason: str
         raise Forbidden()
     if not active and not reason.strip():
         raise FormErrors({"reason": "Give a reason."})
-    async with tenant_tx(ref.schema) as tx:
+    async with tenant_tx(ref.schema):
         await Tenant.update({Tenant.active: active, Tenant.updated_at: dt.datetime.now(dt.timezone.utc)}).where(
             Tenant.id == ref.id).run()
         await changelog.record(Actor(kind="staff", name=actor.name), "file", "active", not active,
