@@ -416,6 +416,9 @@ AUDIT_SENTENCES = {
     "tenant.request.submit": N_("Submitted a change request"),
     "tenant.request.approved": N_("Approved a change request"),
     "tenant.request.rejected": N_("Rejected a change request"),
+    # Written by the approval engine (tenants.file.service.REQUEST_FLOW); the two above are older rows.
+    "tenant.request.approve": N_("Approved a change request"),
+    "tenant.request.reject": N_("Rejected a change request"),
     "tenant.request.withdrawn": N_("Withdrew a change request"),
     "tenancy.reconcile": N_("Reconciled tenant schemas"),
     "portal.invite": N_("Invited a portal user"),

@@ -1,6 +1,6 @@
 """Validators for the identifiers and contact details on a tenant file.
 
-Pure functions, standard library only, no I/O.  Each ``validate_*`` function
+Pure functions, no I/O (the standard library and the kernel's ``InvalidValue``).  Each ``validate_*`` function
 takes the raw text a user typed, returns it in normalised form, or raises
 :class:`ValidationError`.
 
@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+
+from portal.core.forms import InvalidValue
 
 __all__ = [
     "CREDIT_CODE_CHARSET",
@@ -108,18 +110,16 @@ MESSAGES: dict[str, str] = {
 }
 
 
-class ValidationError(ValueError):
-    """A value failed validation.
+class ValidationError(InvalidValue):
+    """A value failed validation (``portal.core.forms.Form.run`` collects it).
 
     ``field`` is the form field, ``code`` the machine-readable reason
     (``"<kind>.<reason>"``) and ``message`` the English message id.
     """
 
     def __init__(self, field: str, code: str, message_id: str):
-        super().__init__(message_id)
+        super().__init__(message_id, code)
         self.field = field
-        self.code = code
-        self.message = message_id
 
     def __repr__(self) -> str:
         return f"ValidationError({self.field!r}, {self.code!r}, {self.message!r})"

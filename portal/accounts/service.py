@@ -11,6 +11,7 @@ from portal.core import audit
 from portal.core.roles import Perm, Principal, Role
 from portal.core.db import DB
 from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
+from portal.accounts.tables import PortalInvite, PortalUser, StaffUser
 from portal.security.passwords import hash_password, needs_rehash, password_problems, verify_password
 from tenants import validators
 
@@ -67,9 +68,12 @@ async def authenticate(kind: str, login: str, password: str) -> tuple[int, int] 
     return row["id"], row["session_epoch"]
 
 
-async def sign_out_everywhere(principal: Principal) -> None:
-    table = "core.staff_user" if principal.is_staff else "core.portal_user"
-    await DB.pool.execute(f"UPDATE {table} SET session_epoch = session_epoch + 1 WHERE id = $1", principal.user_id)
+async def sign_out_everywhere(principal: Principal) -> int:
+    """End every session of this person; returns the new epoch (for the session that continues)."""
+    table = StaffUser if principal.is_staff else PortalUser
+    rows = await table.update({table.session_epoch: table.session_epoch + 1}).where(
+        table.id == principal.user_id).returning(table.session_epoch).run()
+    return rows[0]["session_epoch"] if rows else 0
 
 
 # --- staff accounts -------------------------------------------------------------------------------
@@ -262,6 +266,15 @@ async def invite_portal_user(
     return invite_id, token
 
 
+async def invitation(invite_id: int) -> dict:
+    """An invitation's public fields (the token hash stays inside)."""
+    row = await PortalInvite.select(PortalInvite.id, PortalInvite.email, PortalInvite.display_name,
+                                    PortalInvite.expires_at).where(PortalInvite.id == invite_id).first().run()
+    if row is None:
+        raise NotFound("No such invitation.")
+    return row
+
+
 async def find_invite(token: str) -> dict:
     """The invitation for a link, if it can still be used."""
     row = await DB.pool.fetchrow(
@@ -306,13 +319,13 @@ async def accept_invite(token: str, password: str, password_again: str) -> int:
 
 
 async def list_portal_users(tenant_id: int) -> dict:
-    users = await DB.pool.fetch(
-        "SELECT id, email, display_name, active, last_login_at, created_at FROM core.portal_user WHERE tenant_id = $1"
-        " ORDER BY id", tenant_id)
-    invites = await DB.pool.fetch(
-        "SELECT id, email, display_name, expires_at, accepted_at, revoked_at, created_at FROM core.portal_invite"
-        " WHERE tenant_id = $1 AND accepted_at IS NULL ORDER BY id DESC LIMIT 20", tenant_id)
-    return {"users": [dict(u) for u in users], "invites": [dict(i) for i in invites]}
+    U, I = PortalUser, PortalInvite
+    users = await U.select(U.id, U.email, U.display_name, U.active, U.last_login_at, U.created_at).where(
+        U.tenant_id == tenant_id).order_by(U.id).run()
+    invites = await I.select(I.id, I.email, I.display_name, I.expires_at, I.accepted_at, I.revoked_at,
+                             I.created_at).where((I.tenant_id == tenant_id) & I.accepted_at.is_null()).order_by(
+        I.id, ascending=False).limit(20).run()
+    return {"users": users, "invites": invites}
 
 
 async def create_portal_user(tenant_id: int, email: str, name: str, password: str) -> int:

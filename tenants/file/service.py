@@ -3,16 +3,19 @@ and the tenant's own change requests that wait for staff review."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from dataclasses import dataclass
 from typing import Any, Mapping
 
-from portal.core import audit
+from portal.core import approvals, audit
 from portal.core.roles import Perm, Principal
 from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
-from tenants.file import forms
+from tenants.file import changelog, forms, queries
+from tenants.file.changelog import Actor
+from tenants.file.tables import ChangeRequest, Contact, Profile
 from tenants.registry import identity
 from tenants.registry.service import TenantRef, insert_contact, refresh_summary
+from tenants.registry.tables import ReviewItem
 from tenants.scope import tenant_tx
 
 # What a tenant's own people may propose; the rest is the office's to set.
@@ -23,56 +26,36 @@ REQUEST_KINDS = ("profile", "contact_add", "contact_update", "contact_deactivate
 CHANGES_PER_PAGE = 50
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who a change-log row names: the person who made or proposed the change,
-    and, for a tenant's request, the staff member who approved it."""
+# A tenant's change request waits for one staff member who may decide reviews (never its requester).
+REQUEST_FLOW = approvals.Flow(
+    name="tenant.request",
+    steps=(approvals.Step("review", "Staff review", perm=Perm.REVIEW_DECIDE, not_requester=True),),
+)
 
-    kind: str
-    name: str
-    approved_by: str = ""
-    request_id: int | None = None
 
-    @classmethod
-    def of(cls, principal: Principal) -> "Actor":
-        return cls(kind=principal.kind, name=principal.name)
+def _actor(principal: Principal) -> Actor:
+    return Actor(kind=principal.kind, name=principal.name)
 
 
 async def read_file(ref: TenantRef, principal: Principal, *, changes_page: int = 1, audit_view: bool = True) -> dict:
     """Profile, contacts, change log and pending requests of one tenant."""
     async with tenant_tx(ref.schema) as tx:
-        conn = tx.connection
-        profile = await conn.fetchrow("SELECT * FROM profile WHERE id = 1")
-        contacts = await conn.fetch("SELECT * FROM contact ORDER BY active DESC, is_primary DESC, id")
-        changes, total_changes = await _change_page(conn, changes_page)
-        requests = await conn.fetch("SELECT * FROM change_request ORDER BY submitted_at DESC, id DESC LIMIT 50")
+        profile = await Profile.select().where(Profile.id == 1).first().run()
+        contacts = await Contact.select().order_by(Contact.active, Contact.is_primary, ascending=False).order_by(
+            Contact.id).run()
+        changes, total_changes = await queries.change_page(tx.connection, changes_page, CHANGES_PER_PAGE)
+        requests = await ChangeRequest.select().order_by(ChangeRequest.submitted_at, ChangeRequest.id,
+                                                         ascending=False).limit(50).run()
         if principal.is_staff and audit_view:
             await audit.record("tenant.view", principal=principal, tenant_id=ref.id, target=ref.archive_no)
     return {
-        "profile": dict(profile),
-        "contacts": [dict(c) for c in contacts],
+        "profile": profile,
+        "contacts": contacts,
         "changes": changes,
         "changes_total": total_changes,
         "changes_page": changes_page,
         "requests": [_request_dict(r) for r in requests],
     }
-
-
-async def _change_page(conn, page: int) -> tuple[list[dict], int]:
-    """One page of the change log and the total count, in one query (the
-    count rides along as a window); a second query only past the last page."""
-    offset = (max(page, 1) - 1) * CHANGES_PER_PAGE
-    rows = await conn.fetch(
-        "SELECT *, count(*) OVER () AS _total FROM change_log ORDER BY at DESC, id DESC LIMIT $1 OFFSET $2",
-        CHANGES_PER_PAGE, offset,
-    )
-    changes = [dict(r) for r in rows]
-    total = 0
-    for change in changes:
-        total = change.pop("_total")
-    if not changes and offset:
-        total = await conn.fetchval("SELECT count(*) FROM change_log")
-    return changes, total
 
 
 def _request_dict(row) -> dict:
@@ -82,26 +65,19 @@ def _request_dict(row) -> dict:
     return out
 
 
-async def _log(conn, actor: Actor, entity: str, entity_id: int | None, field: str, old, new) -> None:
-    await conn.execute(
-        "INSERT INTO change_log (actor_kind, actor_name, approved_by, entity, entity_id, field, old_value,"
-        " new_value, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        actor.kind, actor.name, actor.approved_by, entity, entity_id, field,
-        forms.as_text(old), forms.as_text(new), actor.request_id,
-    )
-
-
-async def _apply_profile(conn, cleaned: Mapping[str, Any], actor: Actor) -> list[str]:
-    current = await conn.fetchrow("SELECT * FROM profile WHERE id = 1 FOR UPDATE")
+async def _apply_profile(cleaned: Mapping[str, Any], actor: Actor) -> list[str]:
+    current = await Profile.select().where(Profile.id == 1).lock_rows("UPDATE").first().run()
     changed = [k for k, value in cleaned.items() if current[k] != value]
     for key in changed:
-        await _log(conn, actor, "profile", None, key, current[key], cleaned[key])
+        await changelog.record(actor, "profile", key, current[key], cleaned[key])
     if changed:
-        sets = ", ".join(f"{k} = ${i + 1}" for i, k in enumerate(changed))
-        await conn.execute(
-            f"UPDATE profile SET {sets}, updated_at = now() WHERE id = 1", *(cleaned[k] for k in changed)
-        )
+        await Profile.update({**{_column(Profile, k): cleaned[k] for k in changed},
+                              Profile.updated_at: dt.datetime.now(dt.timezone.utc)}).where(Profile.id == 1).run()
     return changed
+
+
+def _column(table, name: str):
+    return table._meta.get_column_by_name(name)
 
 
 def _check_identity(merged: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,14 +93,14 @@ async def update_profile(ref: TenantRef, raw: Mapping[str, Any], principal: Prin
     cleaned = forms.clean_profile(raw, only=present)
     async with tenant_tx(ref.schema) as tx:
         conn = tx.connection
-        current = dict(await conn.fetchrow("SELECT * FROM profile WHERE id = 1"))
+        current = await Profile.select().where(Profile.id == 1).first().run()
         whole = _check_identity({**{k: forms.as_text(current[k]) for k in forms.PROFILE_FIELDS},
                                  **{k: raw[k] for k in present}})
         code = identity.identity_of(whole)[1]
         holders = []
         if code != identity.identity_of(current)[1]:  # only a new code can collide
             holders = await identity.holders_to_link(conn, whole, raw, ref.id)
-        changed = await _apply_profile(conn, cleaned, Actor.of(principal))
+        changed = await _apply_profile(cleaned, _actor(principal))
         await identity.link(conn, ref.id, holders, code, principal)
         if changed:
             await refresh_summary(conn, ref.id)
@@ -133,34 +109,32 @@ async def update_profile(ref: TenantRef, raw: Mapping[str, Any], principal: Prin
     return changed
 
 
-async def _apply_contact(conn, contact_id: int | None, cleaned: Mapping[str, Any], actor: Actor) -> int:
+async def _apply_contact(contact_id: int | None, cleaned: Mapping[str, Any], actor: Actor) -> int:
     if contact_id is None:
-        new_id = await insert_contact(conn, cleaned)
-        await _log(conn, actor, "contact", new_id, "created", "", cleaned["name"])
+        new_id = await insert_contact(cleaned)
+        await changelog.record(actor, "contact", "created", "", cleaned["name"], entity_id=new_id)
         return new_id
-    current = await conn.fetchrow("SELECT * FROM contact WHERE id = $1 FOR UPDATE", contact_id)
+    current = await Contact.select().where(Contact.id == contact_id).lock_rows("UPDATE").first().run()
     if current is None:
         raise NotFound("No such contact.")
     changed = [k for k, value in cleaned.items() if current[k] != value]
     for key in changed:
-        await _log(conn, actor, "contact", contact_id, key, current[key], cleaned[key])
+        await changelog.record(actor, "contact", key, current[key], cleaned[key], entity_id=contact_id)
     if changed:
-        sets = ", ".join(f"{k} = ${i + 2}" for i, k in enumerate(changed))
-        await conn.execute(f"UPDATE contact SET {sets} WHERE id = $1", contact_id, *(cleaned[k] for k in changed))
+        await Contact.update({_column(Contact, k): cleaned[k] for k in changed}).where(Contact.id == contact_id).run()
     return contact_id
 
 
-async def _set_contact_active(conn, contact_id: int, active: bool, actor: Actor) -> None:
-    current = await conn.fetchrow("SELECT active FROM contact WHERE id = $1 FOR UPDATE", contact_id)
+async def _set_contact_active(contact_id: int, active: bool, actor: Actor) -> None:
+    current = await Contact.select(Contact.active).where(Contact.id == contact_id).lock_rows("UPDATE").first().run()
     if current is None:
         raise NotFound("No such contact.")
     if current["active"] == active:
         return
-    await conn.execute(
-        "UPDATE contact SET active = $2, deactivated_at = CASE WHEN $2 THEN NULL ELSE now() END WHERE id = $1",
-        contact_id, active,
-    )
-    await _log(conn, actor, "contact", contact_id, "active", current["active"], active)
+    await Contact.update({Contact.active: active,
+                          Contact.deactivated_at: None if active else dt.datetime.now(dt.timezone.utc)}).where(
+        Contact.id == contact_id).run()
+    await changelog.record(actor, "contact", "active", current["active"], active, entity_id=contact_id)
 
 
 async def save_contact(ref: TenantRef, contact_id: int | None, raw: Mapping[str, Any], principal: Principal) -> int:
@@ -169,7 +143,7 @@ async def save_contact(ref: TenantRef, contact_id: int | None, raw: Mapping[str,
         raise Forbidden()
     cleaned = forms.clean_contact(raw)
     async with tenant_tx(ref.schema) as tx:
-        saved = await _apply_contact(tx.connection, contact_id, cleaned, Actor.of(principal))
+        saved = await _apply_contact(contact_id, cleaned, _actor(principal))
         await refresh_summary(tx.connection, ref.id)
         await audit.record("tenant.contact.save", principal=principal, tenant_id=ref.id, target=f"contact:{saved}")
     return saved
@@ -179,7 +153,7 @@ async def set_contact_active(ref: TenantRef, contact_id: int, active: bool, prin
     if not principal.can(Perm.TENANT_WRITE):
         raise Forbidden()
     async with tenant_tx(ref.schema) as tx:
-        await _set_contact_active(tx.connection, contact_id, active, Actor.of(principal))
+        await _set_contact_active(contact_id, active, _actor(principal))
         await refresh_summary(tx.connection, ref.id)
         await audit.record("tenant.contact.active", principal=principal, tenant_id=ref.id,
                            target=f"contact:{contact_id}", detail={"active": active})
@@ -222,68 +196,75 @@ async def submit_request(
         raise FormErrors({"kind": "Unknown kind of change."})
     cleaned = _clean_request(kind, raw)
     async with tenant_tx(ref.schema) as tx:
-        conn = tx.connection
         if kind in ("contact_update", "contact_deactivate"):
-            if target_id is None or not await conn.fetchval("SELECT 1 FROM contact WHERE id = $1", target_id):
+            if target_id is None or not await Contact.exists().where(Contact.id == target_id).run():
                 raise NotFound("No such contact.")
-        request_id = await conn.fetchval(
-            "INSERT INTO change_request (kind, target_id, payload, submitted_by_id, submitted_by)"
-            " VALUES ($1, $2, $3::jsonb, $4, $5) RETURNING id",
-            kind, target_id, json.dumps(_jsonable(cleaned), ensure_ascii=False), principal.user_id, principal.name,
-        )
-        await conn.execute(
-            "INSERT INTO core.review_item (tenant_id, kind, ref_id, title, submitted_by)"
-            " VALUES ($1, $2, $3, $4, $5)",
-            ref.id, f"change:{kind}", request_id, REQUEST_TITLES[kind], principal.name,
-        )
-        await refresh_summary(conn, ref.id)
+        request_id = (await ChangeRequest.insert(ChangeRequest(
+            kind=kind, target_id=target_id, payload=json.dumps(_jsonable(cleaned), ensure_ascii=False),
+            submitted_by_id=principal.user_id, submitted_by=principal.name,
+        )).returning(ChangeRequest.id).run())[0]["id"]
+        await ReviewItem.insert(ReviewItem(tenant_id=ref.id, kind=f"change:{kind}", ref_id=request_id,
+                                           title=REQUEST_TITLES[kind], submitted_by=principal.name)).run()
+        await refresh_summary(tx.connection, ref.id)
         await audit.record("tenant.request.submit", principal=principal, tenant_id=ref.id,
                            target=f"request:{request_id}", detail={"kind": kind})
     return request_id
+
+
+def _request_case(request: Mapping[str, Any]) -> approvals.Case:
+    """A pending request's approval state, from its own columns."""
+    return approvals.Case(requester_id=request["submitted_by_id"], requester_kind="portal",
+                          step=REQUEST_FLOW.steps[0].name, step_started_at=request["submitted_at"])
+
+
+async def _lock_pending_request(request_id: int) -> dict:
+    row = await ChangeRequest.select().where(ChangeRequest.id == request_id).lock_rows("UPDATE").first().run()
+    if row is None:
+        raise NotFound("No such request.")
+    if row["status"] != "pending":
+        raise Conflict("This request has already been decided.")
+    return _request_dict(row)
+
+
+async def _close_request(ref: TenantRef, request_id: int, status: str, decided_by: str, reason: str = "") -> None:
+    """The request's final state, in its row and in the staff review queue."""
+    at = dt.datetime.now(dt.timezone.utc)
+    await ChangeRequest.update({ChangeRequest.status: status, ChangeRequest.decided_by: decided_by,
+                                ChangeRequest.decided_at: at, ChangeRequest.reason: reason}).where(
+        ChangeRequest.id == request_id).run()
+    await ReviewItem.update({ReviewItem.status: status, ReviewItem.decided_at: at}).where(
+        (ReviewItem.tenant_id == ref.id) & (ReviewItem.ref_id == request_id) & ReviewItem.kind.like("change:%")).run()
 
 
 async def decide_request(
     ref: TenantRef, request_id: int, principal: Principal, *, approve: bool, reason: str = ""
 ) -> None:
     """Approve (apply with the submitter and the approver in the change log) or
-    reject with a reason the tenant sees."""
+    reject with a reason the tenant sees: the one step of ``REQUEST_FLOW``."""
     if not principal.can(Perm.REVIEW_DECIDE):
         raise Forbidden()
     reason = (reason or "").strip()
     if not approve and not reason:
         raise FormErrors({"reason": "Give the tenant a reason for the rejection."})
+    decision = approvals.Decision.APPROVE if approve else approvals.Decision.REJECT
     async with tenant_tx(ref.schema) as tx:
         conn = tx.connection
-        row = await conn.fetchrow("SELECT * FROM change_request WHERE id = $1 FOR UPDATE", request_id)
-        if row is None:
-            raise NotFound("No such request.")
-        if row["status"] != "pending":
-            raise Conflict("This request has already been decided.")
-        request = _request_dict(row)
+        request = await _lock_pending_request(request_id)
+        decided = approvals.decide(REQUEST_FLOW, _request_case(request), principal, decision, reason=reason)
         if approve:
             actor = Actor(kind="portal", name=request["submitted_by"], approved_by=principal.name, request_id=request_id)
             cleaned = _clean_request(request["kind"], request["payload"])
             if request["kind"] == "profile":
-                await _apply_profile(conn, cleaned, actor)
+                await _apply_profile(cleaned, actor)
             elif request["kind"] == "contact_add":
-                await _apply_contact(conn, None, cleaned, actor)
+                await _apply_contact(None, cleaned, actor)
             elif request["kind"] == "contact_update":
-                await _apply_contact(conn, request["target_id"], cleaned, actor)
+                await _apply_contact(request["target_id"], cleaned, actor)
             else:
-                await _set_contact_active(conn, request["target_id"], False, actor)
-        status = "approved" if approve else "rejected"
-        await conn.execute(
-            "UPDATE change_request SET status = $2, decided_by = $3, decided_at = now(), reason = $4 WHERE id = $1",
-            request_id, status, principal.name, reason,
-        )
-        await conn.execute(
-            "UPDATE core.review_item SET status = $3, decided_at = now() WHERE tenant_id = $1 AND ref_id = $2"
-            " AND kind LIKE 'change:%'",
-            ref.id, request_id, status,
-        )
+                await _set_contact_active(request["target_id"], False, actor)
+        await _close_request(ref, request_id, decided.after.outcome.value, principal.name, decided.reason)
         await refresh_summary(conn, ref.id)
-        await audit.record(f"tenant.request.{status}", principal=principal, tenant_id=ref.id,
-                           target=f"request:{request_id}", detail={"reason": reason})
+        await approvals.record(decided, principal, tenant_id=ref.id, target=f"request:{request_id}")
 
 
 async def withdraw_request(ref: TenantRef, request_id: int, principal: Principal) -> None:
@@ -292,19 +273,9 @@ async def withdraw_request(ref: TenantRef, request_id: int, principal: Principal
     if not principal.is_portal or principal.tenant_id != ref.id:
         raise Forbidden()
     async with tenant_tx(ref.schema) as tx:
-        conn = tx.connection
-        row = await conn.fetchrow("SELECT kind, status FROM change_request WHERE id = $1 FOR UPDATE", request_id)
-        if row is None:
-            raise NotFound("No such request.")
-        if row["status"] != "pending":
-            raise Conflict("This request has already been decided.")
-        await conn.execute(
-            "UPDATE change_request SET status = 'withdrawn', decided_by = $2, decided_at = now() WHERE id = $1",
-            request_id, principal.name)
-        await conn.execute(
-            "UPDATE core.review_item SET status = 'withdrawn', decided_at = now() WHERE tenant_id = $1"
-            " AND ref_id = $2 AND kind LIKE 'change:%'", ref.id, request_id)
-        await _log(conn, Actor.of(principal), "request", request_id, "withdrawn", "", row["kind"])
-        await refresh_summary(conn, ref.id)
+        row = await _lock_pending_request(request_id)
+        await _close_request(ref, request_id, "withdrawn", principal.name)
+        await changelog.record(_actor(principal), "request", "withdrawn", "", row["kind"], entity_id=request_id)
+        await refresh_summary(tx.connection, ref.id)
         await audit.record("tenant.request.withdrawn", principal=principal, tenant_id=ref.id,
                            target=f"request:{request_id}", detail={"kind": row["kind"]})

@@ -13,9 +13,10 @@ from typing import Any, Mapping
 
 from portal.core import audit
 from portal.core.roles import Principal
-from portal.core.db import DB
 from portal.core.errors import FormErrors
 from portal.core.i18n import N_
+from tenants.registry import queries
+from tenants.registry.tables import Tenant, TenantLink
 
 CONFIRM_FIELD = "confirm_same_company"
 DUPLICATE_MESSAGE = N_(
@@ -51,11 +52,12 @@ async def holders_to_link(conn, profile: Mapping[str, Any], raw: Mapping[str, An
     field, code = identity_of(profile)
     if code is None:
         return []
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"identity:{code}")
-    rows = await conn.fetch(
-        "SELECT id, archive_no, name, building_ids, active FROM core.tenant"
-        " WHERE identity_code = $1 AND id IS DISTINCT FROM $2 ORDER BY id", code, tenant_id)
-    holders = [dict(r) for r in rows]
+    await queries.lock_identity(conn, code)
+    others = Tenant.identity_code == code
+    if tenant_id is not None:
+        others &= Tenant.id != tenant_id
+    holders = await Tenant.select(Tenant.id, Tenant.archive_no, Tenant.name, Tenant.building_ids,
+                                  Tenant.active).where(others).order_by(Tenant.id).run()
     if holders and not confirmed(raw):
         raise DuplicateIdentity(field, holders)
     return holders
@@ -63,9 +65,8 @@ async def holders_to_link(conn, profile: Mapping[str, Any], raw: Mapping[str, An
 
 async def link(conn, tenant_id: int, holders: list[dict], code: str, principal: Principal) -> None:
     for holder in holders:
-        await conn.execute(
-            "INSERT INTO core.tenant_link (tenant_id, linked_tenant_id, identity_code, created_by)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", tenant_id, holder["id"], code, principal.name)
+        await TenantLink.insert(TenantLink(tenant_id=tenant_id, linked_tenant_id=holder["id"], identity_code=code,
+                                           created_by=principal.name)).on_conflict(action="DO NOTHING").run()
         await audit.record("tenant.link", principal=principal, tenant_id=tenant_id, target=holder["archive_no"],
                            detail={"linked_tenant_id": holder["id"], "reason": "same_company_moving"})
 
@@ -73,12 +74,7 @@ async def link(conn, tenant_id: int, holders: list[dict], code: str, principal: 
 async def links_of(tenant_id: int, principal: Principal) -> list[dict]:
     """The files linked to this one, either way; a file the person may not
     see is shown without its name or number."""
-    rows = await DB.pool.fetch(
-        "SELECT l.created_by, l.created_at, t.id, t.archive_no, t.name, t.building_ids, t.active"
-        " FROM core.tenant_link l JOIN core.tenant t"
-        "   ON t.id = CASE WHEN l.tenant_id = $1 THEN l.linked_tenant_id ELSE l.tenant_id END"
-        " WHERE $1 IN (l.tenant_id, l.linked_tenant_id) ORDER BY l.created_at", tenant_id)
-    return [visible(dict(r), principal) for r in rows]
+    return [visible(row, principal) for row in await queries.linked_files(tenant_id)]
 
 
 def visible(row: dict, principal: Principal) -> dict:

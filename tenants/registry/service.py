@@ -3,6 +3,7 @@ lists read, and the staff tenant list."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
@@ -11,9 +12,12 @@ from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import FormErrors, Forbidden, NotFound
 from tenants import numbering
-from tenants.registry import identity
-from tenants.registry.visibility import in_scope
-from tenants.file import forms
+from tenants.registry import identity, queries
+from tenants.registry.tables import Building, Tenant
+from tenants.file import changelog, forms
+from tenants.file.changelog import Actor
+from tenants.file.tables import Contact
+from tenants.registry.visibility import in_scope, scope_ids
 from tenants.migrate import build_latest_schema
 from tenants.scope import TenantScopeError, check_schema, enter_schema, schema_for, tenant_tx
 
@@ -56,10 +60,11 @@ def _ref(row) -> TenantRef:
     )
 
 
+_REF_COLUMNS = (Tenant.id, Tenant.schema_name, Tenant.name, Tenant.archive_no, Tenant.building_ids, Tenant.active)
+
+
 async def get_ref(tenant_id: int) -> TenantRef:
-    row = await DB.pool.fetchrow(
-        "SELECT id, schema_name, name, archive_no, building_ids, active FROM core.tenant WHERE id = $1", tenant_id
-    )
+    row = await Tenant.select(*_REF_COLUMNS).where(Tenant.id == tenant_id).first().run()
     if row is None:
         raise NotFound("No such tenant.")
     return _ref(row)
@@ -68,10 +73,9 @@ async def get_ref(tenant_id: int) -> TenantRef:
 async def get_refs(tenant_ids: list[int]) -> dict[int, TenantRef]:
     """``get_ref`` for many tenants in one query (jobs over a chunk of tenants);
     ids without a tenant are left out."""
-    rows = await DB.pool.fetch(
-        "SELECT id, schema_name, name, archive_no, building_ids, active FROM core.tenant WHERE id = ANY($1::int[])",
-        list(tenant_ids),
-    )
+    if not tenant_ids:
+        return {}
+    rows = await Tenant.select(*_REF_COLUMNS).where(Tenant.id.is_in(list(tenant_ids))).run()
     return {row["id"]: _ref(row) for row in rows}
 
 
@@ -90,13 +94,10 @@ async def ref_for_staff(principal: Principal, tenant_id: int, *, allow_grant: bo
     if not principal.may_see_tenant(ref.building_ids):
         if allow_grant and principal.is_staff and principal.can(Perm.TENANT_READ):
             # Only the accompanied kind reaches outside one's buildings (lending_scope).
-            rows = await DB.pool.fetch(
-                "SELECT g.document_ids FROM core.access_grant g JOIN core.loan l ON l.id = g.loan_id"
-                " WHERE g.staff_id = $1 AND g.tenant_id = $2 AND g.withdrawn_at IS NULL AND g.expires_at > now()"
-                " AND l.mode = 'outside' AND l.status = 'lent'", principal.user_id, ref.id)
-            if rows:
-                whole = any(not r["document_ids"] for r in rows)
-                docs = () if whole else tuple(sorted({d for r in rows for d in r["document_ids"]}))
+            grants = await queries.access_grant_documents(principal.user_id, ref.id)
+            if grants:
+                whole = any(not documents for documents in grants)
+                docs = () if whole else tuple(sorted({d for documents in grants for d in documents}))
                 return replace(ref, via_grant=True, grant_document_ids=docs)
         raise NotFound("No such tenant.")
     return ref
@@ -109,14 +110,40 @@ async def ref_for_portal(principal: Principal) -> TenantRef:
 
 
 async def units_by_ids(unit_ids: list[int]) -> list[dict]:
-    if not unit_ids:
-        return []
-    rows = await DB.pool.fetch(
-        "SELECT u.id, u.code, u.floor, u.area_m2, u.building_id, b.name AS building_name"
-        " FROM core.unit u JOIN core.building b ON b.id = u.building_id WHERE u.id = ANY($1::int[]) ORDER BY u.id",
-        unit_ids,
-    )
-    return [dict(r) for r in rows]
+    return await queries.units_by_ids(unit_ids) if unit_ids else []
+
+
+async def buildings() -> list[dict]:
+    """Every building (id, code, name), by code: the pickers' choices."""
+    return await Building.select(Building.id, Building.code, Building.name).order_by(Building.code).run()
+
+
+async def leased_units(tenant_id: int) -> list[dict]:
+    return await queries.leased_units(tenant_id)
+
+
+async def units_for(principal: Principal) -> list[dict]:
+    """The units this person may lease out, with how many active tenants hold each."""
+    scope = principal.building_scope()
+    return [u for u in await queries.units_with_occupancy() if scope is None or u["building_id"] in scope]
+
+
+async def file_counts(principal: Principal) -> dict:
+    """The console home's counts of the files this person may read."""
+    return await queries.file_counts(scope_ids(principal))
+
+
+async def tenant_id_by_archive_no(archive_no: str) -> int | None:
+    row = await Tenant.select(Tenant.id).where(Tenant.archive_no == archive_no).first().run()
+    return row["id"] if row else None
+
+
+async def archive_numbers(tenant_ids: list[int]) -> dict[int, str]:
+    """tenant id -> archive number, for the ids that exist."""
+    if not tenant_ids:
+        return {}
+    rows = await Tenant.select(Tenant.id, Tenant.archive_no).where(Tenant.id.is_in(list(tenant_ids))).run()
+    return {r["id"]: r["archive_no"] for r in rows}
 
 
 def _unit_label(unit: Mapping) -> str:
@@ -159,10 +186,7 @@ async def create_tenant(
     if len(units) != len(set(unit_ids)):
         errors["unit_ids"] = "One of the chosen units does not exist."
         codes["unit_ids"] = "unit_ids.unknown"
-    taken = await DB.pool.fetch(
-        "SELECT tu.unit_id FROM core.tenant_unit tu JOIN core.tenant t ON t.id = tu.tenant_id"
-        " WHERE t.active AND tu.unit_id = ANY($1::int[])", [u["id"] for u in units])
-    if taken:
+    if units and await queries.taken_units([u["id"] for u in units]):
         errors["unit_ids"] = "One of the chosen units is already leased to another tenant."
         codes["unit_ids"] = "unit_ids.taken"
     building_ids = sorted({u["building_id"] for u in units})
@@ -201,25 +225,18 @@ async def create_tenant(
             archive_no, *profile.values(),
         )
         for contact in cleaned_contacts:
-            await insert_contact(conn, contact)
-        await conn.execute(
-            "INSERT INTO change_log (actor_kind, actor_name, entity, field, old_value, new_value)"
-            " VALUES ('staff', $1, 'file', 'created', '', $2)",
-            label, archive_no,
-        )
+            await insert_contact(contact)
+        await changelog.record(Actor(kind="staff", name=label), "file", "created", "", archive_no)
         await refresh_summary(conn, tenant_id)
         await identity.link(conn, tenant_id, holders, identity.identity_of(profile)[1], actor)
         await audit.record("tenant.create", principal=actor, tenant_id=tenant_id, target=archive_no)
     return tenant_id
 
 
-async def insert_contact(conn, contact: Mapping[str, Any]) -> int:
-    columns = list(contact.keys())
-    return await conn.fetchval(
-        f"INSERT INTO contact ({', '.join(columns)}) VALUES ({', '.join(f'${i + 1}' for i in range(len(columns)))})"
-        " RETURNING id",
-        *contact.values(),
-    )
+async def insert_contact(contact: Mapping[str, Any]) -> int:
+    """A cleaned contact into the tenant schema of the caller's ``tenant_tx``."""
+    rows = await Contact.insert(Contact(**contact)).returning(Contact.id).run()
+    return rows[0]["id"]
 
 
 SUMMARY_SQL = """
@@ -313,13 +330,11 @@ async def set_active(ref: TenantRef, active: bool, actor: Principal, reason: str
         raise Forbidden()
     if not active and not reason.strip():
         raise FormErrors({"reason": "Give a reason."})
-    async with tenant_tx(ref.schema) as tx:
-        await tx.connection.execute("UPDATE core.tenant SET active = $2, updated_at = now() WHERE id = $1", ref.id, active)
-        await tx.connection.execute(
-            "INSERT INTO change_log (actor_kind, actor_name, entity, field, old_value, new_value)"
-            " VALUES ('staff', $1, 'file', 'active', $2, $3)",
-            actor.name, forms.as_text(not active), forms.as_text(active) + (f" ({reason.strip()})" if reason else ""),
-        )
+    async with tenant_tx(ref.schema):
+        await Tenant.update({Tenant.active: active, Tenant.updated_at: dt.datetime.now(dt.timezone.utc)}).where(
+            Tenant.id == ref.id).run()
+        await changelog.record(Actor(kind="staff", name=actor.name), "file", "active", not active,
+                               forms.as_text(active) + (f" ({reason.strip()})" if reason else ""))
         await audit.record(
             "tenant.activate" if active else "tenant.deactivate",
             principal=actor, tenant_id=ref.id, target=ref.archive_no, detail={"reason": reason},

@@ -14,7 +14,6 @@ from litestar.params import Parameter
 
 from portal.accounts import service as accounts
 from portal.core.roles import Perm
-from portal.core.db import DB
 from portal.core.errors import NotFound
 from portal.routes.api.guards import staff_requires
 from portal.routes.api.schemas import (
@@ -51,13 +50,7 @@ Status = Literal[forms.STATUSES]  # type: ignore[valid-type]
 
 
 async def tenant_units(tenant_id: int) -> list[UnitOut]:
-    rows = await DB.pool.fetch(
-        "SELECT u.id, u.building_id, b.name AS building_name, u.code, u.floor, u.area_m2"
-        " FROM core.tenant_unit tu JOIN core.unit u ON u.id = tu.unit_id JOIN core.building b ON b.id = u.building_id"
-        " WHERE tu.tenant_id = $1 ORDER BY b.code, u.code",
-        tenant_id,
-    )
-    return [build(UnitOut, r) for r in rows]
+    return [build(UnitOut, r) for r in await registry.leased_units(tenant_id)]
 
 
 async def _detail(request: Request, ref: Tenant, *, audit_view: bool) -> TenantDetail:
@@ -180,10 +173,7 @@ async def invite(request: Request, tenant: Tenant, data: InvitationIn) -> Invita
     invite_id, token = await accounts.invite_portal_user(
         tenant.id, {"email": data.email, "display_name": data.display_name}, principal, settings.invite_valid_hours
     )
-    row = await DB.pool.fetchrow(
-        "SELECT id, email, display_name, expires_at FROM core.portal_invite WHERE id = $1", invite_id
-    )
-    return build(InvitationOut, row, link=f"{settings.base_url}/portal/invite/{token}")
+    return build(InvitationOut, await accounts.invitation(invite_id), link=f"{settings.base_url}/portal/invite/{token}")
 
 
 ROUTES = [list_tenants, create_tenant, get_tenant, update_tenant, list_changes, add_contact, update_contact,

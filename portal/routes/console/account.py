@@ -15,7 +15,6 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Response, Template
 
 from portal.accounts import service as accounts
-from portal.core.db import DB
 from portal.core.errors import FormErrors
 from portal.core.i18n import gettext
 from portal.routes.auth import set_session_cookie
@@ -94,8 +93,7 @@ async def change_password(request: Request) -> Response:
     if errors:
         return await _page(request, errors=errors, status_code=422)
     # A new password ends every other session; this one continues under a fresh id.
-    await accounts.sign_out_everywhere(principal)
-    epoch = await DB.pool.fetchval("SELECT session_epoch FROM core.staff_user WHERE id = $1", principal.user_id)
+    epoch = await accounts.sign_out_everywhere(principal)
     sessions = request.app.state.sessions
     await sessions.destroy(request.cookies.get(SESSION_COOKIE))
     session_id = await sessions.create("staff", principal.user_id, epoch)

@@ -15,10 +15,10 @@ from litestar.response import Response, Stream, Template
 from portal import events
 from portal.core import audit, i18n
 from portal.core.roles import Perm
-from portal.core.db import DB
 from portal.core.i18n import N_, gettext
 from portal.routes.forms import page_number
 from portal.web.render import render, requires
+from tenants.registry import service as registry
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PER_PAGE = 50
@@ -49,8 +49,7 @@ async def _filters(action: str, actor: str, archive_no: str, outcome: str, date_
     errors: dict[str, str] = {}
     search = {"action": values["action"], "actor": values["actor"], "outcome": values["outcome"]}
     if values["archive_no"]:
-        tenant_id = await DB.pool.fetchval("SELECT id FROM core.tenant WHERE archive_no = $1",
-                                           values["archive_no"].upper())
+        tenant_id = await registry.tenant_id_by_archive_no(values["archive_no"].upper())
         if tenant_id is None:
             errors["archive_no"] = gettext("No tenant has this archive number.")
         search["tenant_id"] = tenant_id
@@ -74,8 +73,7 @@ async def _tenant_numbers(rows: list[dict]) -> dict[int, str]:
     ids = sorted({r["tenant_id"] for r in rows if r["tenant_id"]})
     if not ids:
         return {}
-    found = await DB.pool.fetch("SELECT id, archive_no FROM core.tenant WHERE id = ANY($1::int[])", ids)
-    return {r["id"]: r["archive_no"] for r in found}
+    return await registry.archive_numbers(ids)
 
 
 async def _sign_in_review() -> dict:
@@ -145,8 +143,7 @@ async def audit_csv(
         async for row in audit.iter_rows(**search):
             tenant_id = row["tenant_id"]
             if tenant_id and tenant_id not in numbers:
-                numbers[tenant_id] = await DB.pool.fetchval(
-                    "SELECT archive_no FROM core.tenant WHERE id = $1", tenant_id) or str(tenant_id)
+                numbers[tenant_id] = (await registry.archive_numbers([tenant_id])).get(tenant_id, str(tenant_id))
             writer.writerow([_cell(v) for v in (
                 row["at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"), actor_kinds.get(row["actor_kind"], ""),
                 row["actor_name"], events.audit_sentence(row), outcome_labels.get(row["outcome"], row["outcome"]),

@@ -7,13 +7,12 @@ from litestar.response import Redirect, Response, Template
 
 from documents import lending
 from portal.core import office_calendar
-from portal.core.db import DB
 from portal.core.roles import Perm
 from portal.routes.auth import safe_next, sign_in_page, sign_out
 from portal.routes.forms import form_dict
 from portal.web.render import render, staff_guard
 from tenants import review
-from tenants.registry.visibility import in_scope
+from tenants.registry import service as registry
 
 
 @get("/console/login", name="console_login")
@@ -47,19 +46,7 @@ async def home(request: Request) -> Template:
     counts = {}
     queue: list = []
     if principal.can(Perm.TENANT_READ):
-        args: list = []
-        scoped = in_scope(principal, args, "building_ids")
-        scope_sql = f" AND {scoped}" if scoped else ""
-        row = await DB.pool.fetchrow(
-            "SELECT count(*) FILTER (WHERE active) AS tenants,"
-            " count(*) FILTER (WHERE active AND status = 'active') AS active,"
-            " count(*) FILTER (WHERE active AND status = 'potential') AS potential,"
-            " count(*) FILTER (WHERE active AND status = 'dormant') AS dormant,"
-            " coalesce(sum(pending_reviews) FILTER (WHERE active), 0) AS pending"
-            f" FROM core.tenant WHERE true{scope_sql}",
-            *args,
-        )
-        counts = dict(row)
+        counts = await registry.file_counts(principal)
         if principal.can(Perm.REVIEW_DECIDE):
             queue, _ = await review.list_items(principal, status="pending", per_page=10)
     approvals = await lending.pending_approvals(principal)

@@ -14,12 +14,12 @@ from litestar.response import Redirect, Response, Template
 
 from portal.accounts import service as accounts
 from portal.core.roles import ALL_BUILDINGS, ROLE_LABELS, Perm, Role
-from portal.core.db import DB
 from portal.core.errors import Conflict, FormErrors
 from portal.core.i18n import gettext
 from portal.routes.forms import form_dict, int_or_none
 from portal.security.passwords import MIN_LENGTH, password_problems
 from portal.web.render import form_errors, render, requires
+from tenants.registry import service as registry
 
 ADMIN = [requires(Perm.STAFF_MANAGE)]
 MULTI = ("roles", "building_ids")
@@ -29,7 +29,7 @@ STALE_DAYS = 90
 
 
 async def _buildings() -> list[dict]:
-    return [dict(r) for r in await DB.pool.fetch("SELECT id, code, name FROM core.building ORDER BY code")]
+    return await registry.buildings()
 
 
 def _choices(buildings: list[dict]) -> dict:

@@ -7,7 +7,6 @@ from litestar.response import Redirect, Response, Template
 
 from portal.accounts import service as accounts
 from portal.core.roles import Perm
-from portal.core.db import DB
 from portal.core.errors import FormErrors, NotFound
 from portal.routes.forms import form_dict, int_or_none, page_number
 from portal.web.render import form_errors, render, requires
@@ -18,10 +17,6 @@ from tenants.numbering import business_letter_names
 from tenants.registry import identity, service as registry
 
 PER_PAGE = 50
-
-
-async def _buildings() -> list[dict]:
-    return [dict(r) for r in await DB.pool.fetch("SELECT id, code, name FROM core.building ORDER BY code")]
 
 
 def _choices(request: Request) -> dict:
@@ -56,7 +51,7 @@ async def tenant_list(
     }
     current = page_number(page)
     rows, total = await registry.list_tenants(principal, page=current, per_page=PER_PAGE, **filters)
-    buildings = await _buildings()
+    buildings = await registry.buildings()
     scope = principal.building_scope()
     if scope is not None:
         buildings = [b for b in buildings if b["id"] in scope]
@@ -66,17 +61,6 @@ async def tenant_list(
         pages=max(1, (total + PER_PAGE - 1) // PER_PAGE), filters=filters, buildings=buildings,
         building_names={b["id"]: b["name"] for b in buildings}, **_choices(request),
     )
-
-
-async def _units_for(principal) -> list[dict]:
-    scope = principal.building_scope()
-    rows = await DB.pool.fetch(
-        "SELECT u.id, u.code, u.floor, u.area_m2, b.name AS building_name, b.id AS building_id,"
-        " (SELECT count(*) FROM core.tenant_unit tu JOIN core.tenant t ON t.id = tu.tenant_id"
-        "   WHERE tu.unit_id = u.id AND t.active) AS taken"
-        " FROM core.unit u JOIN core.building b ON b.id = u.building_id ORDER BY b.code, u.floor, u.code"
-    )
-    return [dict(r) for r in rows if scope is None or r["building_id"] in scope]
 
 
 def _duplicates(exc: FormErrors, principal) -> list[dict]:
@@ -90,7 +74,7 @@ def _duplicates(exc: FormErrors, principal) -> list[dict]:
 async def tenant_new_form(request: Request) -> Template:
     principal = request.state.principal
     return render("console/tenant_new.html", principal=principal, values={"kind": "E", "level": "0",
-                  "status": "potential"}, contact={}, errors={}, units=await _units_for(principal),
+                  "status": "potential"}, contact={}, errors={}, units=await registry.units_for(principal),
                   chosen_units=[], **_choices(request))
 
 
@@ -110,7 +94,7 @@ async def tenant_new_submit(request: Request) -> Response:
         errors = form_errors(exc)
         errors.update({k.replace("contacts.0.", "contact_"): v for k, v in errors.items() if k.startswith("contacts.0.")})
         return render("console/tenant_new.html", status_code=422, principal=principal, values=data, contact=contact,
-                      errors=errors, units=await _units_for(principal), chosen_units=unit_ids,
+                      errors=errors, units=await registry.units_for(principal), chosen_units=unit_ids,
                       duplicates=_duplicates(exc, principal), **_choices(request))
     return Redirect(f"/console/tenants/{tenant_id}?created=1")
 
@@ -120,16 +104,13 @@ async def _file_page(request: Request, ref, *, status_code: int = 200, changes_p
     """The tenant's file page; the invitation form re-renders it with its result."""
     principal = request.state.principal
     data = await file_service.read_file(ref, principal, changes_page=changes_page, audit_view=audit_view)
-    units = await DB.pool.fetch(
-        "SELECT u.code, u.floor, u.area_m2, b.name AS building_name FROM core.tenant_unit tu"
-        " JOIN core.unit u ON u.id = tu.unit_id JOIN core.building b ON b.id = u.building_id"
-        " WHERE tu.tenant_id = $1 ORDER BY b.code, u.code", ref.id)
+    units = await registry.leased_units(ref.id)
     people = await accounts.list_portal_users(ref.id) if principal.can(Perm.PORTAL_INVITE) and not ref.via_grant \
         else None
     context = {"invite_link": None, "invite_errors": {}, "invite_values": {},
                "links": await identity.links_of(ref.id, principal), **extra}
     return render("console/tenant.html", status_code=status_code, principal=principal, ref=ref,
-                  units=[dict(u) for u in units], people=people, fee_items=await ledger.fee_items_map(), **context,
+                  units=units, people=people, fee_items=await ledger.fee_items_map(), **context,
                   **data, **_choices(request))
 
 

@@ -6,7 +6,6 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from portal.accounts import service as accounts
-from portal.core.db import DB
 from portal.core.errors import FormErrors
 from portal.routes.auth import set_session_cookie
 from portal.routes.forms import form_dict
@@ -31,8 +30,7 @@ async def account_submit(request: Request) -> Response:
     except FormErrors as exc:
         return render("portal/account.html", status_code=422, principal=principal, errors=form_errors(exc))
     # A new password ends every other session; this device keeps a fresh one.
-    await accounts.sign_out_everywhere(principal)
-    epoch = await DB.pool.fetchval("SELECT session_epoch FROM core.portal_user WHERE id = $1", principal.user_id)
+    epoch = await accounts.sign_out_everywhere(principal)
     sessions = request.app.state.sessions
     await sessions.destroy(request.cookies.get(SESSION_COOKIE))
     response = Redirect("/portal/account?changed=1")

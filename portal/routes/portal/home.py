@@ -5,10 +5,10 @@ from __future__ import annotations
 from litestar import Request, get
 from litestar.response import Template
 
-from portal.core.db import DB
 from portal.routes.forms import page_number
 from portal.web.render import portal_guard, render
 from tenants.file import forms, service as file_service
+from tenants.registry import service as registry
 from portal.web.request_diff import request_changes
 from portal.web.tenancy import Tenant
 
@@ -22,14 +22,6 @@ def visible_change(entry: dict) -> bool:
     if entry["entity"] == "profile":
         return entry["field"] in VISIBLE_PROFILE_FIELDS
     return entry["entity"] in ("contact", "file", "request")
-
-
-async def leased_units(tenant_id: int) -> list[dict]:
-    rows = await DB.pool.fetch(
-        "SELECT u.code, u.floor, u.area_m2, b.name AS building_name FROM core.tenant_unit tu"
-        " JOIN core.unit u ON u.id = tu.unit_id JOIN core.building b ON b.id = u.building_id"
-        " WHERE tu.tenant_id = $1 ORDER BY b.code, u.code", tenant_id)
-    return [dict(r) for r in rows]
 
 
 def describe_requests(requests: list[dict], profile: dict, contacts: list[dict]) -> list[dict]:
@@ -49,7 +41,7 @@ async def home(request: Request, my_tenant: Tenant, changes: str = "1") -> Templ
         requests=describe_requests(data["requests"], data["profile"], data["contacts"]),
         changes=[c for c in data["changes"] if visible_change(c)], changes_total=data["changes_total"],
         changes_page=data["changes_page"], changes_per_page=file_service.CHANGES_PER_PAGE,
-        units=await leased_units(my_tenant.id), kinds=forms.KIND_LABELS, statuses=forms.STATUS_LABELS,
+        units=await registry.leased_units(my_tenant.id), kinds=forms.KIND_LABELS, statuses=forms.STATUS_LABELS,
         titles=file_service.REQUEST_TITLES, contact_names={c["id"]: c["name"] for c in data["contacts"]},
     )
 
