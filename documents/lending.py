@@ -1,5 +1,6 @@
 """Lending (借阅) and sharing of tenant files: the request, the two-step approval
-(department head, then supervisor; nobody approves their own request), paper
+(department head, then supervisor; nobody approves their own request: the
+approval engine's flows in documents.lending_flow), paper
 out/in with the return check, electronic grants withdrawn at the due time, and
 reminders. Everything lives in ``core`` (a loan can span several tenants).
 Every step only accepts files the person acting may see (documents.lending_scope);
@@ -9,18 +10,22 @@ leadership in one step and read in the company of the archive."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo
 
+from documents.lending_flow import case_of, current_step, flow_of, steps_for
+from documents.lending_queries import staff_department
 from documents.lending_scope import OUTSIDE, document_titles, is_approver_of_outside, loan_items, masked
 from documents.lending_scope import require_scope, resolve, split_ids
-from portal.core import audit
-from portal.core.roles import Perm, Principal, Role
+from documents.tables import AccessGrant, Export, Loan, LoanItem, LoanReminder
+from portal.core import approvals, audit
 from portal.core.db import DB
 from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
-from tenants.registry.visibility import in_scope
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from portal.core.roles import Perm, Principal
+from portal.core.workdays import SHANGHAI
+from tenants.registry.tables import Tenant
+from tenants.registry.visibility import scope_ids
 MODES = {"paper": "Paper file", "electronic": "Electronic read access", "export": "Encrypted export",
          OUTSIDE: "Access to a file outside my buildings"}
 STATUSES = {
@@ -39,6 +44,10 @@ MAX_DAYS = 90
 DUE_SOON = dt.timedelta(hours=24)
 
 
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
 def is_handler(principal: Principal) -> bool:
     return principal.can(Perm.LOAN_HANDLE)
 
@@ -53,28 +62,12 @@ def status_key(loan: Mapping) -> str:
     return "leadership" if loan["mode"] == OUTSIDE and loan["status"] == "requested" else loan["status"]
 
 
-def step_role(loan: Mapping) -> frozenset[Role]:
-    """The roles that may decide the step this loan waits for (empty when none)."""
-    if loan["status"] == "requested":
-        return frozenset({Role.SUPERVISOR, Role.GENERAL_MANAGER}) if loan["mode"] == OUTSIDE \
-            else frozenset({Role.DEPT_HEAD})
-    if loan["status"] == "head_approved":
-        return frozenset({Role.SUPERVISOR})
-    return frozenset()
-
-
-def may_decide(principal: Principal, loan: Mapping) -> bool:
-    return (principal.can(Perm.LOAN_APPROVE) and bool(principal.roles & step_role(loan))
-            and loan["borrower_id"] != principal.user_id
-            and not (loan["status"] == "head_approved" and loan["head_id"] == principal.user_id))
-
-
 async def create_loan(principal: Principal, raw: Mapping[str, Any], *, now: dt.datetime | None = None) -> int:
     """A staff member asks to borrow (or export) tenant files or some of their documents.
     Files outside the requester's buildings: 404, unless the kind is 'outside'."""
     if not principal.can(Perm.LOAN_REQUEST):
         raise Forbidden()
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or utcnow()
     errors: dict[str, str] = {}
     mode = str(raw.get("mode") or "")
     if mode not in MODES:
@@ -112,87 +105,72 @@ async def create_loan(principal: Principal, raw: Mapping[str, Any], *, now: dt.d
     if errors:
         raise FormErrors(errors)
     tenant_ids = [t["id"] for t in tenants]
-    department = str(raw.get("department") or "").strip() or (await DB.pool.fetchval(
-        "SELECT department FROM core.staff_user WHERE id = $1", principal.user_id) or "")
-    async with DB.transaction() as tx:
-        conn = tx.connection
-        loan_id = await conn.fetchval(
-            "INSERT INTO core.loan (mode, borrower_id, borrower_name, department, purpose, due_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            mode, principal.user_id, principal.name, department[:100], purpose[:1000], due_at)
-        await conn.executemany(
-            "INSERT INTO core.loan_item (loan_id, tenant_id, document_ids, document_titles) VALUES ($1, $2, $3, $4)",
-            [(loan_id, t, document_ids, titles) for t in tenant_ids])
+    department = str(raw.get("department") or "").strip() or await staff_department(principal.user_id)
+    async with DB.transaction():
+        loan_id = (await Loan.insert(Loan(mode=mode, borrower_id=principal.user_id, borrower_name=principal.name,
+                                          department=department[:100], purpose=purpose[:1000], due_at=due_at))
+                   .returning(Loan.id).run())[0]["id"]
+        await LoanItem.insert(*(LoanItem(loan_id=loan_id, tenant_id=t, document_ids=document_ids,
+                                         document_titles=titles) for t in tenant_ids)).run()
         await audit.record("loan.request", principal=principal, target=f"loan:{loan_id}",
                            detail={"mode": mode, "tenants": tenant_ids, "documents": document_ids,
                                    "purpose": purpose, "due_at": due_at})
     return loan_id
 
 
-async def _locked(conn, principal: Principal, loan_id: int):
-    """The loan, locked, if the person acting may see every file it names (404 otherwise)."""
-    row = await conn.fetchrow("SELECT * FROM core.loan WHERE id = $1 FOR UPDATE", loan_id)
-    if row is None:
+async def _locked(principal: Principal, loan_id: int) -> dict:
+    """The loan, locked (inside the caller's transaction), if the person acting
+    may see every file it names (404 otherwise)."""
+    loan = await Loan.select().where(Loan.id == loan_id).lock_rows("UPDATE").first().run()
+    if loan is None:
         raise NotFound("No such loan.")
-    require_scope(principal, row, await loan_items([loan_id]))
-    return row
+    require_scope(principal, loan, await loan_items([loan_id]))
+    return loan
 
 
 async def approve(principal: Principal, loan_id: int) -> str:
     """The next approval step. Returns the new status."""
-    if not principal.can(Perm.LOAN_APPROVE):
-        raise Forbidden()
-    async with DB.transaction() as tx:
-        conn = tx.connection
-        loan = await _locked(conn, principal, loan_id)
-        if not step_role(loan):
-            raise Conflict("This request is not waiting for an approval.")
-        if loan["borrower_id"] == principal.user_id:
-            raise Forbidden("Nobody may approve their own request.")
-        if not may_decide(principal, loan):
-            raise Forbidden("The two approvals must come from two different people."
-                            if principal.roles & step_role(loan) else "You cannot approve this step.")
-        if loan["status"] == "requested" and loan["mode"] != OUTSIDE:
-            await conn.execute("UPDATE core.loan SET status = 'head_approved', head_id = $2, head_name = $3,"
-                               " head_at = now() WHERE id = $1", loan_id, principal.user_id, principal.name)
-            status = "head_approved"
-        else:  # the supervisor's step, or the leadership's single step for a file outside one's buildings
-            await conn.execute("UPDATE core.loan SET status = 'approved', supervisor_id = $2, supervisor_name = $3,"
-                               " supervisor_at = now() WHERE id = $1", loan_id, principal.user_id, principal.name)
-            status = "approved"
-            if loan["mode"] == "electronic":
-                await _grant(conn, loan, principal.name, loan["due_at"])
-                status = "lent"
-        await audit.record(f"loan.approve.{status}", principal=principal, target=f"loan:{loan_id}")
-    return status
-
-
-async def _grant(conn, loan, by: str, until: dt.datetime) -> None:
-    items = await conn.fetch("SELECT tenant_id, document_ids FROM core.loan_item WHERE loan_id = $1", loan["id"])
-    await conn.executemany(
-        "INSERT INTO core.access_grant (staff_id, tenant_id, loan_id, document_ids, expires_at)"
-        " VALUES ($1, $2, $3, $4, $5)",
-        [(loan["borrower_id"], i["tenant_id"], loan["id"], i["document_ids"], until) for i in items])
-    await conn.execute("UPDATE core.loan SET status = 'lent', lent_by = $2, lent_at = now() WHERE id = $1",
-                       loan["id"], by)
+    return await _decide(principal, loan_id, approvals.Decision.APPROVE)
 
 
 async def refuse(principal: Principal, loan_id: int, reason: str) -> None:
+    await _decide(principal, loan_id, approvals.Decision.REJECT, reason)
+
+
+async def _decide(principal: Principal, loan_id: int, decision: approvals.Decision, reason: str = "") -> str:
+    """One decision of the loan's flow (lending_flow); an electronic loan is lent at its final approval."""
     if not principal.can(Perm.LOAN_APPROVE):
         raise Forbidden()
-    reason = (reason or "").strip()
-    if not reason:
-        raise FormErrors({"reason": "Give a reason for the refusal."})
-    async with DB.transaction() as tx:
-        conn = tx.connection
-        loan = await _locked(conn, principal, loan_id)
-        if not step_role(loan):
-            raise Conflict("This request is not waiting for an approval.")
-        if not (principal.roles & step_role(loan)) or loan["borrower_id"] == principal.user_id:
-            raise Forbidden()
-        await conn.execute("UPDATE core.loan SET status = 'refused', refused_by = $2, refused_reason = $3,"
-                           " refused_at = now() WHERE id = $1", loan_id, principal.name, reason[:1000])
-        await audit.record("loan.refuse", principal=principal, target=f"loan:{loan_id}", detail={"reason": reason})
+    async with DB.transaction():
+        loan = await _locked(principal, loan_id)
+        decided = approvals.decide(flow_of(loan), case_of(loan), principal, decision, reason=reason)
+        who = {"id": principal.user_id, "name": principal.name, "at": decided.at}
+        if decided.after.outcome == approvals.Outcome.REJECTED:
+            status = "refused"
+            changes = {Loan.refused_by: principal.name, Loan.refused_reason: decided.reason,
+                       Loan.refused_at: decided.at}
+        elif decided.step.name == "head":
+            status = "head_approved"
+            changes = {Loan.head_id: who["id"], Loan.head_name: who["name"], Loan.head_at: who["at"]}
+        else:  # the supervisor's step, or the leadership's single step for a file outside one's buildings
+            status = "approved"
+            changes = {Loan.supervisor_id: who["id"], Loan.supervisor_name: who["name"], Loan.supervisor_at: who["at"]}
+        await Loan.update({Loan.status: status, **changes}).where(Loan.id == loan_id).run()
+        if status == "approved" and loan["mode"] == "electronic":
+            await _grant(loan, principal.name, loan["due_at"])
+            status = "lent"
+        await approvals.record(decided, principal, target=f"loan:{loan_id}", detail={"status": status})
+    return status
+
+
+async def _grant(loan: Mapping, by: str, until: dt.datetime) -> None:
+    """Read grants for the borrower on every file of the loan; the loan is then lent."""
+    items = await LoanItem.select(LoanItem.tenant_id, LoanItem.document_ids).where(
+        LoanItem.loan_id == loan["id"]).run()
+    await AccessGrant.insert(*(AccessGrant(staff_id=loan["borrower_id"], tenant_id=i["tenant_id"], loan_id=loan["id"],
+                                           document_ids=i["document_ids"], expires_at=until) for i in items)).run()
+    await Loan.update({Loan.status: "lent", Loan.lent_by: by, Loan.lent_at: utcnow()}).where(
+        Loan.id == loan["id"]).run()
 
 
 async def hand_out(principal: Principal, loan_id: int, *, now: dt.datetime | None = None) -> None:
@@ -201,21 +179,20 @@ async def hand_out(principal: Principal, loan_id: int, *, now: dt.datetime | Non
     the day at the latest) and is recorded as accompanying."""
     if not is_handler(principal):
         raise Forbidden()
-    now = now or dt.datetime.now(dt.timezone.utc)
-    async with DB.transaction() as tx:
-        conn = tx.connection
-        loan = await _locked(conn, principal, loan_id)
+    now = now or utcnow()
+    async with DB.transaction():
+        loan = await _locked(principal, loan_id)
         if loan["status"] != "approved" or loan["mode"] not in ("paper", OUTSIDE):
             raise Conflict("Only an approved paper loan can be handed out.")
         if loan["mode"] == OUTSIDE:
             if loan["borrower_id"] == principal.user_id:
                 raise Forbidden("Someone else from the archive must accompany you.")
             end_of_day = dt.datetime.combine(now.astimezone(SHANGHAI).date(), dt.time(23, 59), SHANGHAI)
-            await _grant(conn, loan, principal.name, min(loan["due_at"], end_of_day))
-            await conn.execute("UPDATE core.loan SET accompanied_by = $2 WHERE id = $1", loan_id, principal.name)
+            await _grant(loan, principal.name, min(loan["due_at"], end_of_day))
+            await Loan.update({Loan.accompanied_by: principal.name}).where(Loan.id == loan_id).run()
         else:
-            await conn.execute("UPDATE core.loan SET status = 'lent', lent_by = $2, lent_at = now() WHERE id = $1",
-                               loan_id, principal.name)
+            await Loan.update({Loan.status: "lent", Loan.lent_by: principal.name, Loan.lent_at: utcnow()}).where(
+                Loan.id == loan_id).run()
         await audit.record("loan.out", principal=principal, target=f"loan:{loan_id}")
 
 
@@ -228,16 +205,16 @@ async def record_return(principal: Principal, loan_id: int, condition: str, note
         raise FormErrors({"condition": "Record the condition of the returned file."})
     if condition != "intact" and not note:
         raise FormErrors({"note": "Describe the damage or loss."})
-    async with DB.transaction() as tx:
-        conn = tx.connection
-        loan = await _locked(conn, principal, loan_id)
+    async with DB.transaction():
+        loan = await _locked(principal, loan_id)
         if loan["status"] != "lent" or loan["mode"] == "export":
             raise Conflict("This file is not out on loan.")
-        await conn.execute(
-            "UPDATE core.loan SET status = 'returned', returned_to = $2, returned_at = now(), return_condition = $3,"
-            " damage_note = $4 WHERE id = $1", loan_id, principal.name, condition, note[:1000])
-        await conn.execute("UPDATE core.access_grant SET withdrawn_at = now() WHERE loan_id = $1"
-                           " AND withdrawn_at IS NULL", loan_id)
+        returned_at = utcnow()
+        await Loan.update({Loan.status: "returned", Loan.returned_to: principal.name, Loan.returned_at: returned_at,
+                           Loan.return_condition: condition, Loan.damage_note: note[:1000]}).where(
+            Loan.id == loan_id).run()
+        await AccessGrant.update({AccessGrant.withdrawn_at: returned_at}).where(
+            (AccessGrant.loan_id == loan_id) & AccessGrant.withdrawn_at.is_null()).run()
         await audit.record("loan.return", principal=principal, target=f"loan:{loan_id}",
                            outcome="ok" if condition == "intact" else condition,
                            detail={"condition": condition, "note": note, "borrower": loan["borrower_name"],
@@ -246,16 +223,15 @@ async def record_return(principal: Principal, loan_id: int, condition: str, note
 
 async def withdraw_expired_grants(now: dt.datetime | None = None) -> int:
     """Beat: withdraw grants past their time; their electronic loans end."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    async with DB.transaction() as tx:
-        conn = tx.connection
-        rows = await conn.fetch(
-            "UPDATE core.access_grant SET withdrawn_at = $1 WHERE withdrawn_at IS NULL AND expires_at <= $1"
-            " RETURNING id, staff_id, tenant_id, loan_id", now)
+    now = now or utcnow()
+    async with DB.transaction():
+        rows = await AccessGrant.update({AccessGrant.withdrawn_at: now}).where(
+            AccessGrant.withdrawn_at.is_null() & (AccessGrant.expires_at <= now)).returning(
+            AccessGrant.id, AccessGrant.staff_id, AccessGrant.tenant_id, AccessGrant.loan_id).run()
         loans = sorted({r["loan_id"] for r in rows if r["loan_id"]})
         if loans:
-            await conn.execute("UPDATE core.loan SET status = 'expired' WHERE id = ANY($1::int[])"
-                               " AND status = 'lent' AND mode IN ('electronic', 'outside')", loans)
+            await Loan.update({Loan.status: "expired"}).where(
+                Loan.id.is_in(loans) & (Loan.status == "lent") & Loan.mode.is_in(["electronic", OUTSIDE])).run()
         for r in rows:
             await audit.record("loan.grant.withdrawn", actor_name="beat", tenant_id=r["tenant_id"],
                                target=f"grant:{r['id']}", detail={"loan": r["loan_id"], "staff_id": r["staff_id"]})
@@ -264,18 +240,19 @@ async def withdraw_expired_grants(now: dt.datetime | None = None) -> int:
 
 async def send_reminders(now: dt.datetime | None = None) -> int:
     """Beat: one reminder a day before the due time and every day after it."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or utcnow()
     today = now.astimezone(SHANGHAI).date()
     created = 0
-    async with DB.transaction() as tx:
-        conn = tx.connection
-        for kind, cond in (("due_soon", "due_at > $1 AND due_at <= $2::timestamptz"),
-                           ("overdue", "due_at <= $1 AND $2::timestamptz IS NOT NULL")):
-            rows = await conn.fetch(
-                "INSERT INTO core.loan_reminder (loan_id, staff_id, kind, for_date)"
-                f" SELECT id, borrower_id, '{kind}', $3 FROM core.loan WHERE status = 'lent' AND mode = 'paper'"
-                f" AND {cond} ON CONFLICT DO NOTHING RETURNING loan_id, staff_id",
-                now, now + DUE_SOON, today)
+    out_on_paper = (Loan.status == "lent") & (Loan.mode == "paper")
+    async with DB.transaction():
+        for kind, due in (("due_soon", (Loan.due_at > now) & (Loan.due_at <= now + DUE_SOON)),
+                          ("overdue", Loan.due_at <= now)):
+            loans = await Loan.select(Loan.id, Loan.borrower_id).where(out_on_paper & due).run()
+            if not loans:
+                continue
+            rows = await LoanReminder.insert(*(LoanReminder(loan_id=r["id"], staff_id=r["borrower_id"], kind=kind,
+                                                            for_date=today) for r in loans)).on_conflict(
+                action="DO NOTHING").returning(LoanReminder.loan_id, LoanReminder.staff_id).run()
             for r in rows:
                 await audit.record(f"loan.reminder.{kind}", actor_name="beat", target=f"loan:{r['loan_id']}",
                                    detail={"staff_id": r["staff_id"]})
@@ -284,10 +261,27 @@ async def send_reminders(now: dt.datetime | None = None) -> int:
 
 
 async def reminders_for(principal: Principal, limit: int = 20) -> list[dict]:
-    rows = await DB.pool.fetch(
-        "SELECT r.*, l.due_at, l.purpose, l.mode FROM core.loan_reminder r JOIN core.loan l ON l.id = r.loan_id"
-        " WHERE r.staff_id = $1 AND l.status = 'lent' ORDER BY r.created_at DESC LIMIT $2", principal.user_id, limit)
-    return [dict(r) for r in rows]
+    """The borrower's reminders of loans still out, newest first, with the loan's due time and purpose."""
+    rows = await LoanReminder.select().where(
+        (LoanReminder.staff_id == principal.user_id)
+        & LoanReminder.loan_id.is_in(Loan.select(Loan.id).where(Loan.status == "lent"))).order_by(
+        LoanReminder.created_at, ascending=False).limit(limit).run()
+    if not rows:
+        return []
+    loans = {r["id"]: r for r in await Loan.select(Loan.id, Loan.due_at, Loan.purpose, Loan.mode).where(
+        Loan.id.is_in(sorted({r["loan_id"] for r in rows}))).run()}
+    return [{**r, **{k: v for k, v in loans[r["loan_id"]].items() if k != "id"}} for r in rows]
+
+
+def _visible_to(principal: Principal) -> list:
+    """Conditions for the register's 'approve' and 'all' views: loans whose every file
+    is in this person's buildings (the leadership also sees the 'outside' kind)."""
+    scope = scope_ids(principal)
+    if scope is None:
+        return []
+    visible = Tenant.select(Tenant.id).where(Tenant.building_ids.overlap(scope))
+    condition = Loan.id.not_in(LoanItem.select(LoanItem.loan_id).where(LoanItem.tenant_id.not_in(visible)))
+    return [condition | (Loan.mode == OUTSIDE)] if is_approver_of_outside(principal) else [condition]
 
 
 async def list_loans(principal: Principal, *, view: str = "mine", page: int = 1,
@@ -297,35 +291,21 @@ async def list_loans(principal: Principal, *, view: str = "mine", page: int = 1,
     (the leadership also sees requests for files outside one's buildings)."""
     if not principal.can(Perm.TENANT_READ):
         raise Forbidden()
-    where, args = [], []
-    if view in ("approve", "all"):
-        scoped = in_scope(principal, args)
-        if scoped:
-            outside_ok = f" OR l.mode = '{OUTSIDE}'" if is_approver_of_outside(principal) else ""
-            where.append(f"(NOT EXISTS (SELECT 1 FROM core.loan_item i JOIN core.tenant t ON t.id = i.tenant_id"
-                         f" WHERE i.loan_id = l.id AND NOT {scoped}){outside_ok})")
+    where = _visible_to(principal) if view in ("approve", "all") else []
     if view == "approve":
-        steps = []
-        if principal.can(Perm.LOAN_APPROVE) and Role.DEPT_HEAD in principal.roles:
-            steps.append(f"(l.status = 'requested' AND l.mode <> '{OUTSIDE}')")
-        if principal.can(Perm.LOAN_APPROVE) and Role.SUPERVISOR in principal.roles:
-            steps.append("l.status = 'head_approved'")
-        if is_approver_of_outside(principal) and principal.can(Perm.LOAN_APPROVE):
-            steps.append(f"(l.status = 'requested' AND l.mode = '{OUTSIDE}')")
+        steps = [((Loan.mode == OUTSIDE) if kind == OUTSIDE else (Loan.mode != OUTSIDE)) & (Loan.status == status)
+                 for kind, status in steps_for(principal)]
         if not steps:
             return [], 0
-        where.append(f"({' OR '.join(steps)})")
-        args.append(principal.user_id)
-        where.append(f"l.borrower_id <> ${len(args)}")
+        where += [functools.reduce(operator.or_, steps), Loan.borrower_id != principal.user_id]
     elif view != "all" or not is_overseer(principal):
-        args.append(principal.user_id)
-        where.append(f"l.borrower_id = ${len(args)}")
-    sql_where = ("WHERE " + " AND ".join(where)) if where else ""
-    total = await DB.pool.fetchval(f"SELECT count(*) FROM core.loan l {sql_where}", *args)
-    args.extend([per_page, (max(page, 1) - 1) * per_page])
-    rows = [dict(r) for r in await DB.pool.fetch(
-        f"SELECT l.* FROM core.loan l {sql_where} ORDER BY l.requested_at DESC, l.id DESC"
-        f" LIMIT ${len(args) - 1} OFFSET ${len(args)}", *args)]
+        where.append(Loan.borrower_id == principal.user_id)
+    count, select = Loan.count(), Loan.select()
+    if where:
+        count, select = count.where(*where), select.where(*where)
+    total = await count.run()
+    rows = await select.order_by(Loan.requested_at, Loan.id, ascending=False).limit(per_page).offset(
+        (max(page, 1) - 1) * per_page).run()
     items = await loan_items([r["id"] for r in rows])
     for row in rows:
         row["items"] = masked(principal, [i for i in items if i["loan_id"] == row["id"]], row["mode"])
@@ -341,18 +321,18 @@ async def pending_approvals(principal: Principal, limit: int = 10) -> list[dict]
 
 
 async def get_loan(principal: Principal, loan_id: int) -> dict:
-    loan = await DB.pool.fetchrow("SELECT * FROM core.loan WHERE id = $1", loan_id)
+    loan = await Loan.select().where(Loan.id == loan_id).first().run()
     if loan is None:
         raise NotFound("No such loan.")
+    step = current_step(loan)
     if loan["borrower_id"] != principal.user_id and not is_overseer(principal) \
-            and not (principal.roles & step_role(loan) and principal.can(Perm.LOAN_APPROVE)):
+            and not (step is not None and step.may_act(principal)):
         raise NotFound("No such loan.")
     items = await loan_items([loan_id])
     require_scope(principal, loan, items)
-    grants = await DB.pool.fetch("SELECT * FROM core.access_grant WHERE loan_id = $1 ORDER BY id", loan_id)
-    exports = await DB.pool.fetch("SELECT * FROM core.export WHERE loan_id = $1 ORDER BY id", loan_id)
-    return {"loan": dict(loan), "items": masked(principal, items, loan["mode"]), "grants": [dict(g) for g in grants],
-            "exports": [dict(e) for e in exports]}
+    grants = await AccessGrant.select().where(AccessGrant.loan_id == loan_id).order_by(AccessGrant.id).run()
+    exports = await Export.select().where(Export.loan_id == loan_id).order_by(Export.id).run()
+    return {"loan": loan, "items": masked(principal, items, loan["mode"]), "grants": grants, "exports": exports}
 
 
 def slip_pdf(data: dict, office_name: str) -> bytes:

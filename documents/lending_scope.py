@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from portal.core.roles import LEADERSHIP, Perm, Principal
-from portal.core.db import DB
+from documents.lending_queries import filed_documents_matching, tenants_named
+from documents.tables import Document, LoanItem
 from portal.core.errors import FormErrors, NotFound
+from portal.core.roles import LEADERSHIP, Perm, Principal
 from tenants.registry.service import ref_for_staff
-from tenants.registry.visibility import in_scope
+from tenants.registry.tables import Tenant
+from tenants.registry.visibility import scope_ids
 from tenants.scope import tenant_tx
 
 OUTSIDE = "outside"
@@ -82,11 +84,18 @@ def require_scope(principal: Principal, loan: Mapping, items: Iterable[Mapping])
 
 
 async def loan_items(loan_ids: list[int]) -> list[dict]:
-    rows = await DB.pool.fetch(
-        "SELECT i.loan_id, i.tenant_id, i.document_ids, i.document_titles, t.name, t.archive_no, t.building_ids"
-        " FROM core.loan_item i JOIN core.tenant t ON t.id = i.tenant_id WHERE i.loan_id = ANY($1::int[])"
-        " ORDER BY i.loan_id, t.archive_no", loan_ids)
-    return [dict(r) for r in rows]
+    """The files of these loans, each with its tenant's name, archive number and buildings."""
+    if not loan_ids:
+        return []
+    items = await LoanItem.select(LoanItem.loan_id, LoanItem.tenant_id, LoanItem.document_ids,
+                                  LoanItem.document_titles).where(LoanItem.loan_id.is_in(loan_ids)).run()
+    if not items:
+        return []
+    tenants = {t["id"]: t for t in await Tenant.select(Tenant.id, Tenant.name, Tenant.archive_no,
+                                                       Tenant.building_ids).where(
+        Tenant.id.is_in(sorted({i["tenant_id"] for i in items}))).run()}
+    rows = [{**i, **{k: v for k, v in tenants[i["tenant_id"]].items() if k != "id"}} for i in items]
+    return sorted(rows, key=lambda r: (r["loan_id"], r["archive_no"]))
 
 
 async def resolve(principal: Principal, raw: Mapping[str, Any], mode: str, errors: dict) -> list[dict]:
@@ -102,9 +111,7 @@ async def resolve(principal: Principal, raw: Mapping[str, Any], mode: str, error
         errors["tenant_ids"] = "Pick the tenant files from the list."
         return []
     numbers = split_archive_nos(raw.get("archive_nos"))
-    rows = [dict(r) for r in await DB.pool.fetch(
-        "SELECT id, name, archive_no, building_ids FROM core.tenant WHERE id = ANY($1::int[])"
-        " OR upper(archive_no) = ANY($2::text[])", ids, numbers)]
+    rows = await tenants_named(ids, numbers)
     found_ids = {r["id"] for r in rows}
     by_number = {r["archive_no"].upper(): r for r in rows}
     if mode == OUTSIDE:
@@ -126,9 +133,9 @@ async def resolve(principal: Principal, raw: Mapping[str, Any], mode: str, error
 async def document_titles(principal: Principal, tenant_id: int, document_ids: list[int]) -> list[str]:
     """Titles of the chosen filed documents of one visible file; 422 if one is not there."""
     ref = await ref_for_staff(principal, tenant_id)
-    async with tenant_tx(ref.schema) as tx:
-        rows = await tx.connection.fetch(
-            "SELECT id, title FROM document WHERE status = 'filed' AND id = ANY($1::int[])", document_ids)
+    async with tenant_tx(ref.schema):
+        rows = await Document.select(Document.id, Document.title).where(
+            (Document.status == "filed") & Document.id.is_in(document_ids)).run()
     if len(rows) != len(document_ids):
         raise FormErrors({"document_ids": "One of these documents is not in the file."})
     titles = {r["id"]: r["title"] for r in rows}
@@ -140,29 +147,26 @@ async def search_tenants(principal: Principal, q: str) -> list[dict]:
     text = clean_query(q)
     if not text or not principal.can(Perm.TENANT_READ):
         return []
-    args: list = [text + "%", "%" + text + "%", PICK_LIMIT]
-    scoped = in_scope(principal, args, "building_ids")
-    scope_sql = f" AND {scoped}" if scoped else ""
-    rows = await DB.pool.fetch(
-        "SELECT id, name, archive_no FROM core.tenant WHERE active AND (archive_no ILIKE $1 OR name ILIKE $2)"
-        f"{scope_sql} ORDER BY archive_no LIMIT $3", *args)
-    return [dict(r) for r in rows]
+    query = Tenant.select(Tenant.id, Tenant.name, Tenant.archive_no).where(
+        Tenant.active.eq(True) & (Tenant.archive_no.ilike(text + "%") | Tenant.name.ilike("%" + text + "%")))
+    scope = scope_ids(principal)
+    if scope is not None:
+        query = query.where(Tenant.building_ids.overlap(scope))
+    return await query.order_by(Tenant.archive_no).limit(PICK_LIMIT).run()
 
 
 async def tenants_by_ids(principal: Principal, ids: list[int]) -> list[dict]:
     """The chosen files (to show them ticked again); ones this person may not see are left out."""
-    rows = await DB.pool.fetch("SELECT id, name, archive_no, building_ids FROM core.tenant WHERE id = ANY($1::int[])"
-                               " ORDER BY archive_no", ids)
-    return [dict(r) for r in rows if principal.may_see_tenant(r["building_ids"])]
+    if not ids:
+        return []
+    rows = await Tenant.select(Tenant.id, Tenant.name, Tenant.archive_no, Tenant.building_ids).where(
+        Tenant.id.is_in(ids)).order_by(Tenant.archive_no).run()
+    return [r for r in rows if principal.may_see_tenant(r["building_ids"])]
 
 
 async def search_documents(principal: Principal, tenant_id: int, q: str, chosen: list[int]) -> list[dict]:
     """Filed documents of one file this person may see, by title (the ticked ones always)."""
     ref = await ref_for_staff(principal, tenant_id)
     text = clean_query(q)
-    async with tenant_tx(ref.schema) as tx:
-        rows = await tx.connection.fetch(
-            "SELECT id, title, issue_date FROM document WHERE status = 'filed' AND (title ILIKE $1 OR id = ANY($3))"
-            " ORDER BY id = ANY($3) DESC, issue_date DESC NULLS LAST, id DESC LIMIT $2",
-            "%" + text + "%", PICK_LIMIT, chosen)
-    return [dict(r) for r in rows]
+    async with tenant_tx(ref.schema):
+        return await filed_documents_matching("%" + text + "%", chosen, PICK_LIMIT)

@@ -440,6 +440,11 @@ AUDIT_SENTENCES = {
     "export.download": N_("Downloaded an export"),
     "export.deleted": N_("Deleted an export"),
     "loan.request": N_("Asked to borrow files"),
+    "loan.approve": N_("Approved a file loan"),
+    "loan.reject": N_("Refused a file loan"),
+    "loan.outside.approve": N_("Approved access to a file outside the requester's buildings"),
+    "loan.outside.reject": N_("Refused access to a file outside the requester's buildings"),
+    # Written before lending moved onto the approval engine: older audit rows still read as sentences.
     "loan.approve.approved": N_("Approved a file loan"),
     "loan.approve.lent": N_("Gave the final approval for a file loan"),
     "loan.refuse": N_("Refused a file loan"),

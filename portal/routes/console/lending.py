@@ -6,7 +6,7 @@ from __future__ import annotations
 from litestar import Request, get, post
 from litestar.response import File, Redirect, Response, Template
 
-from documents import exports, lending, lending_scope
+from documents import exports, lending, lending_flow, lending_scope
 from portal.core.roles import Perm
 from portal.core.errors import NotFound
 from portal.core.errors import FormErrors
@@ -110,7 +110,7 @@ async def _loan_page(request: Request, loan_id: int, *, status_code: int = 200, 
     data = await lending.get_loan(principal, loan_id)
     loan = data["loan"]
     return render("console/lending/loan.html", status_code=status_code, principal=principal, errors=errors or {},
-                  may_decide=lending.may_decide(principal, loan), handler=lending.is_handler(principal),
+                  may_decide=lending_flow.may_decide(principal, loan), handler=lending.is_handler(principal),
                   password=password, export_uid=export_uid, **data, **_choices())
 
 
