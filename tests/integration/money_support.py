@@ -47,3 +47,20 @@ def smtp_sink():
     controller.start()
     yield controller, sink
     controller.stop()
+
+
+async def tenants_in_arrears(n: int, finance, *, name: str, base_amount: int, due_date: str) -> list:
+    """``n`` tenants of one new building, each owing one management charge
+    (``base_amount + i`` yuan, due on ``due_date``), sorted by id."""
+    from tenants.money import charges
+    from tenants.registry import service as registry
+    from tests import factories
+
+    bld = await factories.building()
+    refs = []
+    for i in range(n):
+        ref = await registry.get_ref(await factories.tenant(bld, name=name.format(i)))
+        await charges.add_manual_charge(ref, {"fee_item": "management", "amount": f"{base_amount + i}",
+                                              "due_date": due_date, "reason": "一月物业费"}, finance)
+        refs.append(ref)
+    return sorted(refs, key=lambda r: r.id)

@@ -13,30 +13,21 @@ import pytest
 
 from portal.core.roles import Principal, Role
 from portal.core.db import DB
-from tenants.money import batches, charges, ledger, notices, recovery
-from tenants.registry import service as registry
+from tenants.money import batches, ledger, notices, recovery
 from tenants.scope import tenant_tx
-from tests import factories
-from tests.integration.money_support import archive_storage, smtp_sink  # noqa: F401 (fixtures)
+from tests.integration.money_support import tenants_in_arrears, archive_storage, smtp_sink  # noqa: F401 (fixtures)
 
 FINANCE = Principal(kind="staff", user_id=9401, name="财务丁", roles=frozenset({Role.FINANCE}))
+
+
+def _arrears(n: int):
+    return tenants_in_arrears(n, FINANCE, name="分批催缴测试{}号有限公司", base_amount=100, due_date="2026-01-10")
 GM = Principal(kind="staff", user_id=9402, name="总经理乙", roles=frozenset({Role.GENERAL_MANAGER}))
 
 
 def _text(pdf: bytes) -> str:
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
         return "\n".join(page.extract_text() or "" for page in doc.pages)
-
-
-async def _tenants_in_arrears(n: int) -> list:
-    bld = await factories.building()
-    refs = []
-    for i in range(n):
-        ref = await registry.get_ref(await factories.tenant(bld, name=f"分批催缴测试{i}号有限公司"))
-        await charges.add_manual_charge(ref, {"fee_item": "management", "amount": f"{100 + i}",
-                                              "due_date": "2026-01-10", "reason": "一月物业费"}, FINANCE)
-        refs.append(ref)
-    return refs
 
 
 async def _batch_notices(ref, batch_id: int) -> list:
@@ -48,7 +39,7 @@ async def _batch_notices(ref, batch_id: int) -> list:
 async def test_chunk_files_emails_once_per_tenant(database, settings, smtp_sink):
     controller, sink = smtp_sink
     local = settings.with_(smtp_host="127.0.0.1", smtp_port=controller.port)
-    refs = await _tenants_in_arrears(3)
+    refs = await _arrears(3)
     batch_id = await batches.create_batch(
         {"kind": "arrears", "as_of": "2026-03-01", "min_days": "1", "send_email": "1"}, GM)
     ids = [ref.id for ref in refs]
@@ -92,7 +83,7 @@ async def test_chunk_files_emails_once_per_tenant(database, settings, smtp_sink)
 
 
 async def test_cancel_between_prepare_and_file_files_nothing(database, settings):
-    [ref] = await _tenants_in_arrears(1)
+    [ref] = await _arrears(1)
     batch_id = await batches.create_batch({"kind": "arrears", "as_of": "2026-03-01", "min_days": "1"}, GM)
     info = await batches.batch(batch_id)
     job = batches._Job(ref.id, ref)
@@ -116,7 +107,7 @@ async def test_cancel_between_prepare_and_file_files_nothing(database, settings)
 async def test_single_notice_email_reads_archived_pdf(database, settings, smtp_sink):
     controller, sink = smtp_sink
     local = settings.with_(smtp_host="127.0.0.1", smtp_port=controller.port)
-    [ref] = await _tenants_in_arrears(1)
+    [ref] = await _arrears(1)
     notice_id = await notices.issue(ref, "arrears", local, actor=FINANCE, as_of=dt.date(2026, 3, 1), send_email=False)
     assert sink.messages == []
     assert await notices.email_notice(ref, notice_id, local) == 1  # sent again later, from the archive copy

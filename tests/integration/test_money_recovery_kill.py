@@ -24,14 +24,17 @@ from documents import pending
 from documents.storage import get_storage
 from portal.core.roles import Principal, Role
 from portal.core.db import DB
-from tenants.money import batches, charges, notices, recovery
-from tenants.registry import service as registry
+from tenants.money import batches, notices, recovery
 from tenants.scope import tenant_tx
 from tests import factories
-from tests.integration.money_support import archive_storage, free_port, smtp_sink  # noqa: F401 (fixtures)
+from tests.integration.money_support import tenants_in_arrears, archive_storage, free_port, smtp_sink  # noqa: F401 (fixtures)
 from tests.integration.test_money_billing_worker import _wait_ready
 
 FINANCE = Principal(kind="staff", user_id=9501, name="财务戊", roles=frozenset({Role.FINANCE}))
+
+
+def _arrears(n: int):
+    return tenants_in_arrears(n, FINANCE, name="崩溃恢复测试{}号有限公司", base_amount=200, due_date="2015-01-10")
 GM = Principal(kind="staff", user_id=9502, name="总经理丙", roles=frozenset({Role.GENERAL_MANAGER}))
 # Earlier than any other test's arrears (a batch takes every tenant overdue as of its date): it holds only ours.
 AS_OF = "2015-02-01"
@@ -68,17 +71,6 @@ async def _until(predicate, timeout: float, what: str):
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
-async def _tenants_in_arrears(n: int) -> list:
-    bld = await factories.building()
-    refs = []
-    for i in range(n):
-        ref = await registry.get_ref(await factories.tenant(bld, name=f"崩溃恢复测试{i}号有限公司"))
-        await charges.add_manual_charge(ref, {"fee_item": "management", "amount": f"{200 + i}",
-                                              "due_date": "2015-01-10", "reason": "一月物业费"}, FINANCE)
-        refs.append(ref)
-    return sorted(refs, key=lambda r: r.id)
-
-
 async def _notices(ref, batch_id: int) -> list[dict]:
     async with tenant_tx(ref.schema) as tx:
         return [dict(r) for r in await tx.connection.fetch(
@@ -91,7 +83,7 @@ async def test_killed_batch_resumes_itself_numbers_objects_and_emails_accounted(
     # Other tests leave batches running on purpose (cancel/resume tests): keep this sweep to our batch.
     await DB.pool.execute("UPDATE core.notice_batch SET status = 'cancelled' WHERE status = 'running'")
     await DB.pool.execute("UPDATE core.billing_run SET status = 'done' WHERE status = 'running'")
-    refs = await _tenants_in_arrears(5)
+    refs = await _arrears(5)
     batch_id = await batches.create_batch({"kind": "arrears", "as_of": AS_OF, "min_days": "1", "send_email": "1"},
                                           GM)
     assert await batches.pending_tenants(batch_id) == [r.id for r in refs]
