@@ -119,7 +119,8 @@ def web(reload: bool) -> None:
 
     settings = _settings()
     uvicorn.run("portal.asgi:app", host=settings.host, port=settings.port, reload=reload, proxy_headers=True,
-                log_level="info", workers=1 if reload else web_workers(settings))
+                log_level="info", access_log=settings.access_log,
+                workers=1 if reload else web_workers(settings))
 
 
 def web_workers(settings: Settings) -> int:
