@@ -5,6 +5,7 @@ from piccolo.columns import (
     Array,
     BigSerial,
     Boolean,
+    ForeignKey,
     Integer,
     Numeric,
     SmallInt,
@@ -61,7 +62,7 @@ class TenantUnit(Table, tablename="tenant_unit", schema="core", db=DB):
 
 class ReviewItem(Table, tablename="review_item", schema="core", db=DB):
     id = BigSerial(primary_key=True)
-    tenant_id = Integer()
+    tenant_id = ForeignKey(Tenant, null=False)  # a ForeignKey so the review queue joins the tenant's name
     kind = Text()
     ref_id = Integer()
     title = Text()
