@@ -304,6 +304,14 @@ async def accept_invite(token: str, password: str, password_again: str) -> int:
     return user_id
 
 
+async def expire_invitations() -> int:
+    """Mark expired, unused invitations revoked (the nightly task); returns how many."""
+    I = PortalInvite
+    rows = await I.update({I.revoked_at: db_now()}).where(
+        I.accepted_at.is_null() & I.revoked_at.is_null() & (I.expires_at < db_now())).returning(I.id).run()
+    return len(rows)
+
+
 async def list_portal_users(tenant_id: int) -> dict:
     U, I = PortalUser, PortalInvite
     users = await U.select(U.id, U.email, U.display_name, U.active, U.last_login_at, U.created_at).where(
