@@ -23,13 +23,19 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# The columns of the per-request principal lookups, built once (a joined column such as
+# ``tenant_id.active`` is a copy Piccolo makes on every attribute access).
+_STAFF_PRINCIPAL = (StaffUser.id, StaffUser.display_name, StaffUser.roles, StaffUser.building_ids, StaffUser.active,
+                    StaffUser.session_epoch, StaffUser.must_change_password)
+_PORTAL_PRINCIPAL = (PortalUser.id, PortalUser.display_name, PortalUser.tenant_id, PortalUser.active,
+                     PortalUser.session_epoch, PortalUser.tenant_id.active.as_alias("tenant_active"))
+
+
 async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = "") -> Principal | None:
     """The signed-in person, or None if the account is gone, disabled or the
     session predates a 'sign out everywhere' / password change."""
     if kind == "staff":
-        S = StaffUser
-        row = await S.select(S.id, S.display_name, S.roles, S.building_ids, S.active, S.session_epoch,
-                             S.must_change_password).where(S.id == user_id).first().run()
+        row = await StaffUser.select(*_STAFF_PRINCIPAL).where(StaffUser.id == user_id).first().run()
         if not row or not row["active"] or row["session_epoch"] != epoch:
             return None
         return Principal(
@@ -39,9 +45,7 @@ async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = 
             must_change_password=row["must_change_password"],
         )
     if kind == "portal":
-        U = PortalUser
-        row = await U.select(U.id, U.display_name, U.tenant_id, U.active, U.session_epoch,
-                             U.tenant_id.active.as_alias("tenant_active")).where(U.id == user_id).first().run()
+        row = await PortalUser.select(*_PORTAL_PRINCIPAL).where(PortalUser.id == user_id).first().run()
         if not row or not row["active"] or not row["tenant_active"] or row["session_epoch"] != epoch:
             return None
         return Principal(kind="portal", user_id=row["id"], name=row["display_name"], tenant_id=row["tenant_id"],
