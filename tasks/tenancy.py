@@ -5,7 +5,6 @@ from __future__ import annotations
 from celery import shared_task
 
 from portal.core import audit
-from portal.core.db import DB
 from tasks.runner import run
 
 
@@ -28,10 +27,6 @@ def reconcile() -> dict:
 def expire_invitations() -> int:
     """Mark expired, unused portal invitations revoked so they list as closed."""
 
-    async def body():
-        status = await DB.pool.execute(
-            "UPDATE core.portal_invite SET revoked_at = now() WHERE accepted_at IS NULL AND revoked_at IS NULL"
-            " AND expires_at < now()")
-        return int(status.split()[-1])
+    from portal.accounts.service import expire_invitations as expire
 
-    return run(body)
+    return run(expire)

@@ -147,6 +147,11 @@ def tenant_ddl() -> str:
     return "\n".join(m.sql for m in migrations.load("tenant"))
 
 
+async def create_schema(conn, schema: str) -> None:
+    """``CREATE SCHEMA`` for a new tenant (DDL; the name passes the pattern check)."""
+    await conn.execute(f'CREATE SCHEMA "{check_schema(schema)}"')
+
+
 async def build_latest_schema(conn) -> None:
     """Create every tenant table inside the current (already scoped) transaction."""
     loaded = migrations.load("tenant")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from portal.core.roles import Perm, Principal
-from portal.core.db import DB
 from portal.core.errors import Forbidden
-from tenants.registry.visibility import in_scope
+from tenants.registry.tables import ReviewItem
+from tenants.registry.visibility import scope_where
 
 STATUSES = ("pending", "approved", "rejected", "accepted", "withdrawn")
 
@@ -15,23 +15,15 @@ async def list_items(
 ) -> tuple[list[dict], int]:
     if not principal.can(Perm.REVIEW_DECIDE) and not principal.can(Perm.TENANT_READ):
         raise Forbidden()
-    where = ["r.status = $1"]
-    args: list = [status if status in STATUSES else "pending"]
-    scoped = in_scope(principal, args)
-    if scoped:
+    R = ReviewItem
+    where = [R.status == (status if status in STATUSES else "pending")]
+    scoped = scope_where(principal, R.tenant_id.building_ids)
+    if scoped is not None:
         where.append(scoped)
     if kind:
-        args.append(kind + "%")
-        where.append(f"r.kind LIKE ${len(args)}")
-    sql_where = " AND ".join(where)
-    total = await DB.pool.fetchval(
-        f"SELECT count(*) FROM core.review_item r JOIN core.tenant t ON t.id = r.tenant_id WHERE {sql_where}", *args
-    )
-    args.extend([per_page, (max(page, 1) - 1) * per_page])
-    rows = await DB.pool.fetch(
-        "SELECT r.*, t.name AS tenant_name, t.archive_no FROM core.review_item r JOIN core.tenant t"
-        f" ON t.id = r.tenant_id WHERE {sql_where} ORDER BY r.submitted_at, r.id"
-        f" LIMIT ${len(args) - 1} OFFSET ${len(args)}",
-        *args,
-    )
-    return [dict(r) for r in rows], total
+        where.append(R.kind.like(kind + "%"))
+    total = await R.count().where(*where).run()
+    rows = await R.select(*R.all_columns(), R.tenant_id.name.as_alias("tenant_name"),
+                          R.tenant_id.archive_no.as_alias("archive_no")).where(*where).order_by(
+        R.submitted_at, R.id).limit(per_page).offset((max(page, 1) - 1) * per_page).run()
+    return rows, total

@@ -9,9 +9,10 @@ from typing import Any, Mapping
 
 from portal.core import audit
 from portal.core.roles import Perm, Principal, Role
-from portal.core.db import DB
+from portal.core.db import DB, db_now
 from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
 from portal.accounts.tables import PortalInvite, PortalUser, StaffUser
+from tenants.registry.tables import Building
 from portal.security.passwords import hash_password, needs_rehash, password_problems, verify_password
 from tenants import validators
 
@@ -22,15 +23,19 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# The columns of the per-request principal lookups, built once (a joined column such as
+# ``tenant_id.active`` is a copy Piccolo makes on every attribute access).
+_STAFF_PRINCIPAL = (StaffUser.id, StaffUser.display_name, StaffUser.roles, StaffUser.building_ids, StaffUser.active,
+                    StaffUser.session_epoch, StaffUser.must_change_password)
+_PORTAL_PRINCIPAL = (PortalUser.id, PortalUser.display_name, PortalUser.tenant_id, PortalUser.active,
+                     PortalUser.session_epoch, PortalUser.tenant_id.active.as_alias("tenant_active"))
+
+
 async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = "") -> Principal | None:
     """The signed-in person, or None if the account is gone, disabled or the
     session predates a 'sign out everywhere' / password change."""
     if kind == "staff":
-        row = await DB.pool.fetchrow(
-            "SELECT id, display_name, roles, building_ids, active, session_epoch, must_change_password"
-            " FROM core.staff_user WHERE id = $1",
-            user_id,
-        )
+        row = await StaffUser.select(*_STAFF_PRINCIPAL).where(StaffUser.id == user_id).first().run()
         if not row or not row["active"] or row["session_epoch"] != epoch:
             return None
         return Principal(
@@ -40,11 +45,7 @@ async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = 
             must_change_password=row["must_change_password"],
         )
     if kind == "portal":
-        row = await DB.pool.fetchrow(
-            "SELECT u.id, u.display_name, u.tenant_id, u.active, u.session_epoch, t.active AS tenant_active"
-            " FROM core.portal_user u JOIN core.tenant t ON t.id = u.tenant_id WHERE u.id = $1",
-            user_id,
-        )
+        row = await PortalUser.select(*_PORTAL_PRINCIPAL).where(PortalUser.id == user_id).first().run()
         if not row or not row["active"] or not row["tenant_active"] or row["session_epoch"] != epoch:
             return None
         return Principal(kind="portal", user_id=row["id"], name=row["display_name"], tenant_id=row["tenant_id"],
@@ -54,17 +55,17 @@ async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = 
 
 async def authenticate(kind: str, login: str, password: str) -> tuple[int, int] | None:
     """(user id, session epoch) when the credentials are right and the account is usable."""
-    table, column = ("core.staff_user", "username") if kind == "staff" else ("core.portal_user", "email")
-    row = await DB.pool.fetchrow(
-        f"SELECT id, password_hash, active, session_epoch FROM {table} WHERE {column} = $1", login.strip().lower()
-    )
+    table = StaffUser if kind == "staff" else PortalUser
+    column = StaffUser.username if kind == "staff" else PortalUser.email
+    row = await table.select(table.id, table.password_hash, table.active, table.session_epoch).where(
+        column == login.strip().lower()).first().run()
     ok = await verify_password(row["password_hash"] if row else None, password)
     if not ok or not row["active"]:
         return None
     if needs_rehash(row["password_hash"]):
         new_hash = await hash_password(password)
-        await DB.pool.execute(f"UPDATE {table} SET password_hash = $2 WHERE id = $1", row["id"], new_hash)
-    await DB.pool.execute(f"UPDATE {table} SET last_login_at = now() WHERE id = $1", row["id"])
+        await table.update({table.password_hash: new_hash}).where(table.id == row["id"]).run()
+    await table.update({table.last_login_at: db_now()}).where(table.id == row["id"]).run()
     return row["id"], row["session_epoch"]
 
 
@@ -115,7 +116,7 @@ def _clean_staff(raw: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
 
 async def _check_buildings(ids: list[int]) -> None:
     if ids:
-        found = await DB.pool.fetchval("SELECT count(*) FROM core.building WHERE id = ANY($1::int[])", ids)
+        found = await Building.count().where(Building.id.is_in(ids)).run()
         if found != len(ids):
             raise FormErrors({"building_ids": "Choose buildings from the list."})
 
@@ -130,15 +131,14 @@ async def create_staff(raw: Mapping[str, Any], password: str, actor: Principal |
         raise FormErrors({"password": problems[0]})
     await _check_buildings(data["building_ids"])
     password_hash = await hash_password(password)  # before the transaction: it takes ~100 ms
-    async with DB.transaction() as tx:
-        if await tx.connection.fetchval("SELECT 1 FROM core.staff_user WHERE username = $1", data["username"]):
+    async with DB.transaction():
+        if await StaffUser.exists().where(StaffUser.username == data["username"]).run():
             raise FormErrors({"username": "This user name is taken."})
-        staff_id = await tx.connection.fetchval(
-            "INSERT INTO core.staff_user (username, display_name, email, department, password_hash, roles,"
-            " building_ids, must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            data["username"], data["display_name"], data["email"], data["department"], password_hash,
-            data["roles"], data["building_ids"], actor is not None,
-        )
+        staff_id = (await StaffUser.insert(StaffUser(
+            username=data["username"], display_name=data["display_name"], email=data["email"],
+            department=data["department"], password_hash=password_hash, roles=data["roles"],
+            building_ids=data["building_ids"], must_change_password=actor is not None,
+        )).returning(StaffUser.id).run())[0]["id"]
         await audit.record("staff.create", principal=actor, actor_name="system", target=f"staff:{staff_id}",
                            detail={"username": data["username"], "roles": data["roles"]})
     return staff_id
@@ -151,15 +151,13 @@ async def update_staff(staff_id: int, raw: Mapping[str, Any], actor: Principal) 
     await _check_buildings(data["building_ids"])
     if staff_id == actor.user_id and Role.ADMIN not in data["roles"]:
         raise FormErrors({"roles": "You cannot remove your own administrator role."})
-    async with DB.transaction() as tx:
-        old = await tx.connection.fetchrow("SELECT roles, building_ids FROM core.staff_user WHERE id = $1", staff_id)
+    S = StaffUser
+    async with DB.transaction():
+        old = await S.select(S.roles, S.building_ids).where(S.id == staff_id).first().run()
         if old is None:
             raise NotFound("No such staff account.")
-        await tx.connection.execute(
-            "UPDATE core.staff_user SET display_name = $2, email = $3, department = $4, roles = $5,"
-            " building_ids = $6 WHERE id = $1",
-            staff_id, data["display_name"], data["email"], data["department"], data["roles"], data["building_ids"],
-        )
+        await S.update({S.display_name: data["display_name"], S.email: data["email"], S.department: data["department"],
+                        S.roles: data["roles"], S.building_ids: data["building_ids"]}).where(S.id == staff_id).run()
         await audit.record("staff.update", principal=actor, target=f"staff:{staff_id}", detail={
             "roles": [list(old["roles"]), data["roles"]], "buildings": [list(old["building_ids"]), data["building_ids"]],
         })
@@ -170,12 +168,12 @@ async def reset_staff_password(staff_id: int, actor: Principal) -> str:
     if not actor.can(Perm.STAFF_MANAGE):
         raise Forbidden()
     temporary = secrets.token_urlsafe(12)
-    status = await DB.pool.execute(
-        "UPDATE core.staff_user SET password_hash = $2, must_change_password = true, session_epoch = session_epoch + 1,"
-        " password_changed_at = now() WHERE id = $1",
-        staff_id, await hash_password(temporary),
-    )
-    if status.endswith(" 0"):
+    S = StaffUser
+    updated = await S.update({
+        S.password_hash: await hash_password(temporary), S.must_change_password: True,
+        S.session_epoch: S.session_epoch + 1, S.password_changed_at: db_now(),
+    }).where(S.id == staff_id).returning(S.id).run()
+    if not updated:
         raise NotFound("No such staff account.")
     await audit.record("staff.password_reset", principal=actor, target=f"staff:{staff_id}")
     return temporary
@@ -186,18 +184,19 @@ async def set_staff_active(staff_id: int, active: bool, actor: Principal) -> Non
         raise Forbidden()
     if staff_id == actor.user_id:
         raise Conflict("You cannot disable your own account.")
-    status = await DB.pool.execute(
-        "UPDATE core.staff_user SET active = $2, session_epoch = session_epoch + 1 WHERE id = $1", staff_id, active
-    )
-    if status.endswith(" 0"):
+    S = StaffUser
+    updated = await S.update({S.active: active, S.session_epoch: S.session_epoch + 1}).where(
+        S.id == staff_id).returning(S.id).run()
+    if not updated:
         raise NotFound("No such staff account.")
     await audit.record("staff.enable" if active else "staff.disable", principal=actor, target=f"staff:{staff_id}")
 
 
 async def change_password(principal: Principal, current: str, new: str) -> None:
-    table, login = ("core.staff_user", "username") if principal.is_staff else ("core.portal_user", "email")
-    row = await DB.pool.fetchrow(f"SELECT {login} AS login, display_name, password_hash FROM {table} WHERE id = $1",
-                                 principal.user_id)
+    table = StaffUser if principal.is_staff else PortalUser
+    login = StaffUser.username if principal.is_staff else PortalUser.email
+    row = await table.select(login.as_alias("login"), table.display_name, table.password_hash).where(
+        table.id == principal.user_id).first().run()
     if not row or not await verify_password(row["password_hash"], current):
         raise FormErrors({"current_password": "The current password is wrong."})
     # A portal login is an e-mail address; its name part is what the password must not contain
@@ -206,29 +205,25 @@ async def change_password(principal: Principal, current: str, new: str) -> None:
     problems = password_problems(new, username, row["display_name"])
     if problems:
         raise FormErrors({"new_password": problems[0]})
-    extra = ", must_change_password = false" if principal.is_staff else ""
-    await DB.pool.execute(
-        f"UPDATE {table} SET password_hash = $2{extra}"
-        + (", password_changed_at = now()" if principal.is_staff else "")
-        + " WHERE id = $1",
-        principal.user_id, await hash_password(new),
-    )
+    values: dict = {table.password_hash: await hash_password(new)}
+    if principal.is_staff:
+        values.update({StaffUser.must_change_password: False, StaffUser.password_changed_at: db_now()})
+    await table.update(values).where(table.id == principal.user_id).run()
     await audit.record("account.password_change", principal=principal)
 
 
 async def list_staff() -> list[dict]:
-    rows = await DB.pool.fetch(
-        "SELECT id, username, display_name, email, department, roles, building_ids, active, must_change_password,"
-        " last_login_at, created_at FROM core.staff_user ORDER BY active DESC, username"
-    )
-    return [dict(r) for r in rows]
+    S = StaffUser
+    return await S.select(S.id, S.username, S.display_name, S.email, S.department, S.roles, S.building_ids, S.active,
+                          S.must_change_password, S.last_login_at, S.created_at).order_by(
+        S.active, ascending=False).order_by(S.username).run()
 
 
 async def get_staff(staff_id: int) -> dict:
-    row = await DB.pool.fetchrow("SELECT * FROM core.staff_user WHERE id = $1", staff_id)
+    row = await StaffUser.select().where(StaffUser.id == staff_id).first().run()
     if row is None:
         raise NotFound("No such staff account.")
-    return dict(row)
+    return row
 
 
 # --- portal users and invitations -----------------------------------------------------------------
@@ -249,18 +244,17 @@ async def invite_portal_user(
         email = validators.validate_email(str(raw.get("email") or "").strip()).lower()
     except validators.ValidationError as exc:
         errors["email"] = exc.message
-    if not errors and await DB.pool.fetchval("SELECT 1 FROM core.portal_user WHERE email = $1", email):
+    if not errors and await PortalUser.exists().where(PortalUser.email == email).run():
         errors["email"] = "This e-mail address already has a portal account."
     if errors:
         raise FormErrors(errors)
     token = secrets.token_urlsafe(32)
     expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=valid_hours)
-    async with DB.transaction() as tx:
-        invite_id = await tx.connection.fetchval(
-            "INSERT INTO core.portal_invite (tenant_id, email, display_name, token_hash, expires_at, created_by)"
-            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            tenant_id, email, name, _token_hash(token), expires, actor.user_id,
-        )
+    async with DB.transaction():
+        invite_id = (await PortalInvite.insert(PortalInvite(
+            tenant_id=tenant_id, email=email, display_name=name, token_hash=_token_hash(token), expires_at=expires,
+            created_by=actor.user_id,
+        )).returning(PortalInvite.id).run())[0]["id"]
         await audit.record("portal.invite", principal=actor, tenant_id=tenant_id, target=f"invite:{invite_id}",
                            detail={"email": email})
     return invite_id, token
@@ -277,18 +271,17 @@ async def invitation(invite_id: int) -> dict:
 
 async def find_invite(token: str) -> dict:
     """The invitation for a link, if it can still be used."""
-    row = await DB.pool.fetchrow(
-        "SELECT i.*, t.name AS tenant_name, t.active AS tenant_active FROM core.portal_invite i"
-        " JOIN core.tenant t ON t.id = i.tenant_id WHERE i.token_hash = $1",
-        _token_hash(token or ""),
-    )
+    I = PortalInvite
+    row = await I.select(*I.all_columns(), I.tenant_id.name.as_alias("tenant_name"),
+                         I.tenant_id.active.as_alias("tenant_active")).where(
+        I.token_hash == _token_hash(token or "")).first().run()
     if row is None or row["revoked_at"] or not row["tenant_active"]:
         raise NotFound("This invitation link is not valid.")
     if row["accepted_at"]:
         raise Conflict("This invitation has already been used. Sign in instead.")
     if row["expires_at"] < dt.datetime.now(dt.timezone.utc):
         raise Conflict("This invitation has expired. Ask the management office for a new one.")
-    return dict(row)
+    return row
 
 
 async def accept_invite(token: str, password: str, password_again: str) -> int:
@@ -299,23 +292,28 @@ async def accept_invite(token: str, password: str, password_again: str) -> int:
     if problems:
         raise FormErrors({"password": problems[0]})
     password_hash = await hash_password(password)
-    async with DB.transaction() as tx:
-        conn = tx.connection
+    I = PortalInvite
+    async with DB.transaction():
         # Lock the invitation so two clicks cannot create two accounts.
-        state = await conn.fetchval("SELECT accepted_at FROM core.portal_invite WHERE id = $1 FOR UPDATE", invite["id"])
-        if state is not None:
+        state = await I.select(I.accepted_at).where(I.id == invite["id"]).lock_rows("UPDATE").first().run()
+        if state is not None and state["accepted_at"] is not None:
             raise Conflict("This invitation has already been used. Sign in instead.")
-        if await conn.fetchval("SELECT 1 FROM core.portal_user WHERE email = $1", invite["email"]):
+        if await PortalUser.exists().where(PortalUser.email == invite["email"]).run():
             raise Conflict("This e-mail address already has a portal account.")
-        user_id = await conn.fetchval(
-            "INSERT INTO core.portal_user (tenant_id, email, display_name, password_hash) VALUES ($1, $2, $3, $4)"
-            " RETURNING id",
-            invite["tenant_id"], invite["email"], invite["display_name"], password_hash,
-        )
-        await conn.execute("UPDATE core.portal_invite SET accepted_at = now() WHERE id = $1", invite["id"])
+        user_id = await _insert_portal_user(invite["tenant_id"], invite["email"], invite["display_name"],
+                                            password_hash)
+        await I.update({I.accepted_at: db_now()}).where(I.id == invite["id"]).run()
         await audit.record("portal.invite.accept", actor_name=invite["email"], tenant_id=invite["tenant_id"],
                            target=f"portal_user:{user_id}")
     return user_id
+
+
+async def expire_invitations() -> int:
+    """Mark expired, unused invitations revoked (the nightly task); returns how many."""
+    I = PortalInvite
+    rows = await I.update({I.revoked_at: db_now()}).where(
+        I.accepted_at.is_null() & I.revoked_at.is_null() & (I.expires_at < db_now())).returning(I.id).run()
+    return len(rows)
 
 
 async def list_portal_users(tenant_id: int) -> dict:
@@ -330,6 +328,10 @@ async def list_portal_users(tenant_id: int) -> dict:
 
 async def create_portal_user(tenant_id: int, email: str, name: str, password: str) -> int:
     """Direct creation, for the demo loader and tests (staff use invitations)."""
-    return await DB.pool.fetchval(
-        "INSERT INTO core.portal_user (tenant_id, email, display_name, password_hash) VALUES ($1, $2, $3, $4)"
-        " RETURNING id", tenant_id, email.lower(), name, await hash_password(password))
+    return await _insert_portal_user(tenant_id, email.lower(), name, await hash_password(password))
+
+
+async def _insert_portal_user(tenant_id: int, email: str, name: str, password_hash: str) -> int:
+    rows = await PortalUser.insert(PortalUser(tenant_id=tenant_id, email=email, display_name=name,
+                                              password_hash=password_hash)).returning(PortalUser.id).run()
+    return rows[0]["id"]

@@ -1,7 +1,11 @@
-from piccolo.columns import Array, Boolean, Integer, Text, Timestamptz
+"""Core tables of staff and portal accounts. ``tenant_id`` is a ``ForeignKey``
+(as in the migration) so the sign-in and invitation reads join the tenant's row."""
+
+from piccolo.columns import Array, Boolean, ForeignKey, Integer, Text, Timestamptz
 from piccolo.table import Table
 
 from portal.core.db import DB
+from tenants.registry.tables import Tenant
 
 
 class StaffUser(Table, tablename="staff_user", schema="core", db=DB):
@@ -21,7 +25,7 @@ class StaffUser(Table, tablename="staff_user", schema="core", db=DB):
 
 
 class PortalUser(Table, tablename="portal_user", schema="core", db=DB):
-    tenant_id = Integer()
+    tenant_id = ForeignKey(Tenant, null=False)
     email = Text()
     display_name = Text()
     password_hash = Text()
@@ -32,7 +36,7 @@ class PortalUser(Table, tablename="portal_user", schema="core", db=DB):
 
 
 class PortalInvite(Table, tablename="portal_invite", schema="core", db=DB):
-    tenant_id = Integer()
+    tenant_id = ForeignKey(Tenant, null=False)
     email = Text()
     display_name = Text()
     token_hash = Text()

@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any, AsyncIterator
 
-from portal.core.roles import Principal
-from portal.core.db import DB
+from piccolo.query.functions.aggregate import Count
 
-INSERT = (
-    "INSERT INTO core.audit_log (actor_kind, actor_id, actor_name, action, outcome, tenant_id, target, detail, ip)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)"
-)
+from portal.core.db import db_now
+from portal.core.roles import Principal
+from portal.core.tables import AuditLog
 
 
 async def record(
@@ -29,48 +27,40 @@ async def record(
     ip: str = "",
     detail: dict[str, Any] | None = None,
 ) -> None:
-    args = (
-        principal.kind if principal else "anonymous",
-        principal.user_id if principal else None,
-        principal.name if principal else actor_name,
-        action,
-        outcome,
-        tenant_id,
-        target,
-        json.dumps(detail or {}, ensure_ascii=False, default=str),
-        ip,
-    )
-    tx = DB.current_transaction.get()
-    if tx is not None:
-        await tx.connection.execute(INSERT, *args)
-    else:
-        await DB.pool.execute(INSERT, *args)
+    # Piccolo runs the insert on the caller's transaction when there is one, on the pool otherwise.
+    await AuditLog.insert(AuditLog(
+        at=db_now(),
+        actor_kind=principal.kind if principal else "anonymous",
+        actor_id=principal.user_id if principal else None,
+        actor_name=principal.name if principal else actor_name,
+        action=action,
+        outcome=outcome,
+        tenant_id=tenant_id,
+        target=target,
+        detail=json.dumps(detail or {}, ensure_ascii=False, default=str),
+        ip=ip,
+    )).run()
 
 
 def _where(
     *, action: str = "", actor: str = "", tenant_id: int | None = None, outcome: str = "", since=None, until=None,
-) -> tuple[list[str], list]:
-    """The WHERE clauses and their arguments shared by ``search`` and ``iter_rows``."""
-    where: list[str] = []
-    args: list = []
-
-    def add(clause: str, value) -> None:
-        args.append(value)
-        where.append(clause.format(n=len(args)))
-
+) -> list:
+    """The conditions shared by ``search`` and ``iter_rows``."""
+    A = AuditLog
+    where: list = []
     if action:
-        add("action LIKE ${n}", action.rstrip("*") + "%")
+        where.append(A.action.like(action.rstrip("*") + "%"))
     if actor:
-        add("actor_name ILIKE ${n}", f"%{actor}%")
+        where.append(A.actor_name.ilike(f"%{actor}%"))
     if tenant_id:
-        add("tenant_id = ${n}", tenant_id)
+        where.append(A.tenant_id == tenant_id)
     if outcome:
-        add("outcome = ${n}", outcome)
+        where.append(A.outcome == outcome)
     if since:
-        add("at >= ${n}", since)
+        where.append(A.at >= since)
     if until:
-        add("at < ${n}", until)
-    return where, args
+        where.append(A.at < until)
+    return where
 
 
 async def search(
@@ -85,35 +75,29 @@ async def search(
     per_page: int = 50,
 ) -> tuple[list[dict], int]:
     """Filtered, newest first. Returns (rows, total)."""
-    where, args = _where(action=action, actor=actor, tenant_id=tenant_id, outcome=outcome, since=since, until=until)
-    sql_where = ("WHERE " + " AND ".join(where)) if where else ""
-    total = await DB.pool.fetchval(f"SELECT count(*) FROM core.audit_log {sql_where}", *args)
-    args.extend([per_page, (page - 1) * per_page])
-    rows = await DB.pool.fetch(
-        f"SELECT * FROM core.audit_log {sql_where} ORDER BY at DESC, id DESC"
-        f" LIMIT ${len(args) - 1} OFFSET ${len(args)}",
-        *args,
-    )
-    return [dict(r) for r in rows], total
+    A = AuditLog
+    where = _where(action=action, actor=actor, tenant_id=tenant_id, outcome=outcome, since=since, until=until)
+    total = await A.count().where(*where).run()
+    rows = await A.select().where(*where).order_by(A.at, A.id, ascending=False).limit(per_page).offset(
+        (page - 1) * per_page).run()
+    return rows, total
 
 
 async def iter_rows(*, batch: int = 1000, **filters) -> AsyncIterator[dict]:
     """Every row matching ``filters`` (as for ``search``), newest first, fetched
     in keyset-paged batches so an export holds no connection between batches
     and rows written meanwhile neither shift nor repeat."""
+    A = AuditLog
     last: tuple | None = None
     while True:
-        where, args = _where(**filters)
+        where = _where(**filters)
         if last is not None:
-            args.extend(last)
-            where.append(f"(at, id) < (${len(args) - 1}, ${len(args)})")
-        sql_where = ("WHERE " + " AND ".join(where)) if where else ""
-        args.append(batch)
-        rows = await DB.pool.fetch(
-            f"SELECT * FROM core.audit_log {sql_where} ORDER BY at DESC, id DESC LIMIT ${len(args)}", *args
-        )
+            at, row_id = last
+            # (at, id) < (last at, last id), spelled so that ``at <= ...`` can use the index on ``at``.
+            where.append((A.at <= at) & ((A.at < at) | (A.id < row_id)))
+        rows = await A.select().where(*where).order_by(A.at, A.id, ascending=False).limit(batch).run()
         for row in rows:
-            yield dict(row)
+            yield row
         if len(rows) < batch:
             return
         last = (rows[-1]["at"], rows[-1]["id"])
@@ -122,13 +106,11 @@ async def iter_rows(*, batch: int = 1000, **filters) -> AsyncIterator[dict]:
 async def sign_in_problems(since) -> dict[str, dict[str, int]]:
     """Failed and locked-out sign-ins since ``since``, per face:
     ``{"staff": {"failed": n, "locked": m}, "portal": {...}}`` (for the weekly login-log review)."""
-    rows = await DB.pool.fetch(
-        "SELECT split_part(action, '.', 1) AS face, outcome, count(*) AS n FROM core.audit_log"
-        " WHERE action IN ('staff.login', 'portal.login') AND outcome IN ('failed', 'locked') AND at >= $1"
-        " GROUP BY 1, 2",
-        since,
-    )
+    A = AuditLog
+    rows = await A.select(A.action, A.outcome, Count()).where(
+        A.action.is_in(["staff.login", "portal.login"]), A.outcome.is_in(["failed", "locked"]), A.at >= since,
+    ).group_by(A.action, A.outcome).run()
     out = {face: {"failed": 0, "locked": 0} for face in ("staff", "portal")}
     for row in rows:
-        out[row["face"]][row["outcome"]] = row["n"]
+        out[row["action"].split(".", 1)[0]][row["outcome"]] = row["count"]
     return out

@@ -12,6 +12,7 @@ import re
 from urllib.parse import urlparse
 
 from piccolo.engine.postgres import PostgresEngine
+from piccolo.querystring import QueryString
 
 from portal.core.settings import Settings
 
@@ -37,6 +38,12 @@ class PortalEngine(PostgresEngine):
 
 
 DB = PortalEngine()
+
+
+def db_now() -> QueryString:
+    """The database's ``now()`` (the transaction's time, the clock of the column
+    defaults) as a value for a Piccolo insert or update."""
+    return QueryString("now()")
 
 
 def connect_kwargs(settings: Settings) -> dict:

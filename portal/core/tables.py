@@ -1,6 +1,6 @@
 """Piccolo tables of the kernel (schema ``core``)."""
 
-from piccolo.columns import Date, Text, Timestamptz
+from piccolo.columns import JSONB, BigSerial, Date, Integer, Text, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -15,3 +15,19 @@ class OfficeCalendarDay(Table, tablename="office_calendar_day", schema="core", d
     name = Text()
     updated_by = Text(default="")
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class AuditLog(Table, tablename="audit_log", schema="core", db=DB):
+    """The append-only audit log (``portal/core/audit.py``; the table refuses UPDATE and DELETE)."""
+
+    id = BigSerial(primary_key=True)
+    at = Timestamptz()
+    actor_kind = Text()
+    actor_id = Integer(null=True)
+    actor_name = Text()
+    action = Text()
+    outcome = Text(default="ok")
+    tenant_id = Integer(null=True)
+    target = Text()
+    detail = JSONB(default={})
+    ip = Text()

@@ -10,13 +10,14 @@ from portal.core import audit
 from portal.core.db import DB, connect_kwargs
 from portal.core.roles import Principal
 from portal.core.settings import Settings, SettingsError
+from portal.core.tables import AuditLog
 from portal.demo.plan import (DEMO_PASSWORD, LOCK, MARKER_ACTION, STAFF, SYSTEM, Plan, build_plan,
                               business_letter)
 from tenants.file import service as file_service
 from tenants.file.tables import Contact
 from tenants.numbering import parse_business_letters
 from tenants.registry import service as registry
-from tenants.registry.tables import AuditLog, Building, ReviewItem, Tenant, Unit
+from tenants.registry.tables import Building, ReviewItem, Tenant, Unit
 from tenants.scope import tenant_tx
 
 

@@ -3,7 +3,7 @@
 Each change to the file (a profile field, a contact, a payment recorded, a
 document filed, a notice issued) is one row: who, who approved, what entity,
 which field, old and new value. The pages render the rows as sentences
-(``portal/events.py``); nothing here is shown raw.
+(``portal/events/``); nothing here is shown raw.
 """
 
 from __future__ import annotations

@@ -84,6 +84,37 @@ async def linked_files(tenant_id: int) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+SUMMARY_SQL = """
+SELECT p.name, p.kind, p.level, p.status,
+       coalesce((SELECT c.name FROM contact c WHERE c.active ORDER BY c.is_primary DESC, c.id LIMIT 1), '')
+           AS primary_contact,
+       coalesce((SELECT string_agg(x, ' ' ORDER BY x) FROM (
+           SELECT c.mobile AS x FROM contact c WHERE c.active AND c.mobile <> ''
+           UNION SELECT c.landline FROM contact c WHERE c.active AND c.landline <> '') phones), '')
+           AS contact_phones,
+       (SELECT count(*) FROM contact c WHERE c.active)::int AS contact_count,
+       ((SELECT count(*) FROM change_request r WHERE r.status = 'pending')
+        + (SELECT count(*) FROM document d WHERE d.status = 'pending'))::int AS pending_reviews,
+       nullif(CASE p.kind WHEN 'E' THEN p.credit_code ELSE p.resident_id END, '') AS identity_code
+FROM profile p WHERE p.id = 1
+"""
+SUMMARY_COLUMNS = ("name", "kind", "level", "status", "primary_contact", "contact_phones", "contact_count",
+                   "pending_reviews", "identity_code")
+
+
+async def tenant_summary(conn) -> dict:
+    """The core summary of the tenant schema on the path, in one statement (scalar
+    subqueries over three tables, a UNION and an ordered string_agg)."""
+    row = await conn.fetchrow(SUMMARY_SQL)
+    return {k: row[k] for k in SUMMARY_COLUMNS}
+
+
+async def next_tenant_numbers(conn) -> tuple[int, int]:
+    """The next tenant id and archive sequence number, in one statement (sequence functions, not a table)."""
+    row = await conn.fetchrow("SELECT nextval('core.tenant_id_seq') AS id, nextval('core.archive_seq') AS seq")
+    return row["id"], row["seq"]
+
+
 async def lock_identity(conn, code: str) -> None:
     """Serialise the writers of one identity code until commit (a function call, not a table)."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"identity:{code}")

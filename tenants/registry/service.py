@@ -9,29 +9,30 @@ from typing import Any, Mapping
 
 from portal.core import audit
 from portal.core.roles import Perm, Principal
-from portal.core.db import DB
+from portal.core.db import DB, db_now
 from portal.core.errors import FormErrors, Forbidden, NotFound
 from tenants import numbering
 from tenants.registry import identity, queries
-from tenants.registry.tables import Building, Tenant
+from tenants.registry.tables import Building, Tenant, TenantUnit
 from tenants.file import changelog, forms
 from tenants.file.changelog import Actor
-from tenants.file.tables import Contact
-from tenants.registry.visibility import in_scope, scope_ids
-from tenants.migrate import build_latest_schema
+from tenants.file.tables import Contact, Profile
+from tenants.registry.visibility import scope_ids, scope_where
+from tenants.migrate import build_latest_schema, create_schema
 from tenants.scope import TenantScopeError, check_schema, enter_schema, schema_for, tenant_tx
 
 import migrations
 
+# sort key -> ((column, ascending), ...); every order ends with the id.
 SORTS = {
-    "name": "name",
-    "-name": "name DESC",
-    "archive_no": "archive_no",
-    "-archive_no": "archive_no DESC",
-    "created": "created_at",
-    "-created": "created_at DESC",
-    "level": "level, name",
-    "-level": "level DESC, name",
+    "name": ((Tenant.name, True),),
+    "-name": ((Tenant.name, False),),
+    "archive_no": ((Tenant.archive_no, True),),
+    "-archive_no": ((Tenant.archive_no, False),),
+    "created": ((Tenant.created_at, True),),
+    "-created": ((Tenant.created_at, False),),
+    "level": ((Tenant.level, True), (Tenant.name, True)),
+    "-level": ((Tenant.level, False), (Tenant.name, True)),
 }
 
 
@@ -200,30 +201,21 @@ async def create_tenant(
     async with DB.transaction(allow_nested=False) as tx:
         conn = tx.connection
         holders = await identity.holders_to_link(conn, profile, raw)
-        tenant_id = await conn.fetchval("SELECT nextval('core.tenant_id_seq')")
+        tenant_id, sequence = await queries.next_tenant_numbers(conn)
         schema = schema_for(tenant_id)
-        sequence = await conn.fetchval("SELECT nextval('core.archive_seq')")
         archive_no = numbering.format_archive_no(profile["kind"], profile["level"], letter, sequence)
-        await conn.execute(
-            "INSERT INTO core.tenant (id, archive_no, schema_name, schema_version, name, kind, level,"
-            " business_letter, status, building_ids, unit_labels)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            tenant_id, archive_no, schema, migrations.latest("tenant"), profile["name"], profile["kind"],
-            profile["level"], letter, profile["status"], building_ids, ", ".join(_unit_label(u) for u in units),
-        )
+        await Tenant.insert(Tenant(
+            id=tenant_id, archive_no=archive_no, schema_name=schema, schema_version=migrations.latest("tenant"),
+            name=profile["name"], kind=profile["kind"], level=profile["level"], business_letter=letter,
+            status=profile["status"], building_ids=building_ids,
+            unit_labels=", ".join(_unit_label(u) for u in units),
+        )).run()
         if units:
-            await conn.executemany(
-                "INSERT INTO core.tenant_unit (tenant_id, unit_id) VALUES ($1, $2)",
-                [(tenant_id, u["id"]) for u in units],
-            )
-        await conn.execute(f'CREATE SCHEMA "{check_schema(schema)}"')
+            await TenantUnit.insert(*(TenantUnit(tenant_id=tenant_id, unit_id=u["id"]) for u in units)).run()
+        await create_schema(conn, schema)
         await enter_schema(tx, schema)
         await build_latest_schema(conn)
-        columns = ["archive_no", *profile.keys()]
-        await conn.execute(
-            f"INSERT INTO profile ({', '.join(columns)}) VALUES ({', '.join(f'${i + 1}' for i in range(len(columns)))})",
-            archive_no, *profile.values(),
-        )
+        await Profile.insert(Profile(archive_no=archive_no, **profile)).run()
         for contact in cleaned_contacts:
             await insert_contact(contact)
         await changelog.record(Actor(kind="staff", name=label), "file", "created", "", archive_no)
@@ -239,35 +231,19 @@ async def insert_contact(contact: Mapping[str, Any]) -> int:
     return rows[0]["id"]
 
 
-SUMMARY_SQL = """
-SELECT p.name, p.kind, p.level, p.status,
-       coalesce((SELECT c.name FROM contact c WHERE c.active ORDER BY c.is_primary DESC, c.id LIMIT 1), '')
-           AS primary_contact,
-       coalesce((SELECT string_agg(x, ' ' ORDER BY x) FROM (
-           SELECT c.mobile AS x FROM contact c WHERE c.active AND c.mobile <> ''
-           UNION SELECT c.landline FROM contact c WHERE c.active AND c.landline <> '') phones), '')
-           AS contact_phones,
-       (SELECT count(*) FROM contact c WHERE c.active)::int AS contact_count,
-       ((SELECT count(*) FROM change_request r WHERE r.status = 'pending')
-        + (SELECT count(*) FROM document d WHERE d.status = 'pending'))::int AS pending_reviews,
-       nullif(CASE p.kind WHEN 'E' THEN p.credit_code ELSE p.resident_id END, '') AS identity_code
-FROM profile p WHERE p.id = 1
-"""
-SUMMARY_COLUMNS = ("name", "kind", "level", "status", "primary_contact", "contact_phones", "contact_count",
-                   "pending_reviews", "identity_code")
+SUMMARY_COLUMNS = queries.SUMMARY_COLUMNS
 
 
 async def compute_summary(conn) -> dict[str, Any]:
     """Summary values from the tenant schema currently on the path."""
-    row = await conn.fetchrow(SUMMARY_SQL)
-    return {k: row[k] for k in SUMMARY_COLUMNS}
+    return await queries.tenant_summary(conn)
 
 
 async def write_summary(conn, tenant_id: int, values: Mapping[str, Any]) -> None:
-    sets = ", ".join(f"{k} = ${i + 2}" for i, k in enumerate(values))
-    await conn.execute(
-        f"UPDATE core.tenant SET {sets}, updated_at = now() WHERE id = $1", tenant_id, *values.values()
-    )
+    """Store summary values on the registry row, in the caller's transaction
+    (``conn`` is its connection; the Piccolo query joins that transaction)."""
+    await Tenant.update({**{getattr(Tenant, k): v for k, v in values.items()}, Tenant.updated_at: db_now()}).where(
+        Tenant.id == tenant_id).run()
 
 
 async def refresh_summary(conn, tenant_id: int) -> None:
@@ -290,39 +266,30 @@ async def list_tenants(
     """The staff tenant list, read from ``core`` only. Returns (rows, total)."""
     if not principal.can(Perm.TENANT_READ):
         raise Forbidden()
-    where, args = [], []
-
-    def add(clause: str, value) -> None:
-        args.append(value)
-        where.append(clause.format(n=len(args)))
-
-    scoped = in_scope(principal, args, "building_ids")
-    if scoped:
+    T = Tenant
+    where: list = []
+    scoped = scope_where(principal)
+    if scoped is not None:
         where.append(scoped)
     if not include_inactive:
-        where.append("active")
+        where.append(T.active.eq(True))
     if q:
-        q = q.strip()
-        args.append(f"%{q}%")
-        n = len(args)
-        where.append(f"(name ILIKE ${n} OR archive_no ILIKE ${n} OR contact_phones LIKE ${n})")
+        pattern = f"%{q.strip()}%"
+        where.append(T.name.ilike(pattern) | T.archive_no.ilike(pattern) | T.contact_phones.like(pattern))
     if building_id:
-        add("${n} = ANY(building_ids)", building_id)
+        where.append(T.building_ids.any(building_id))
     if level is not None:
-        add("level = ${n}", level)
+        where.append(T.level == level)
     if status:
-        add("status = ${n}", status)
-    sql_where = ("WHERE " + " AND ".join(where)) if where else ""
-    order = SORTS.get(sort, "name")
-    total = await DB.pool.fetchval(f"SELECT count(*) FROM core.tenant {sql_where}", *args)
-    args.extend([per_page, (max(page, 1) - 1) * per_page])
-    rows = await DB.pool.fetch(
-        "SELECT id, archive_no, name, kind, level, status, building_ids, unit_labels, primary_contact,"
-        f" contact_phones, contact_count, pending_reviews, active, created_at FROM core.tenant {sql_where}"
-        f" ORDER BY {order}, id LIMIT ${len(args) - 1} OFFSET ${len(args)}",
-        *args,
-    )
-    return [dict(r) for r in rows], total
+        where.append(T.status == status)
+    total = await T.count().where(*where).run()
+    query = T.select(T.id, T.archive_no, T.name, T.kind, T.level, T.status, T.building_ids, T.unit_labels,
+                     T.primary_contact, T.contact_phones, T.contact_count, T.pending_reviews, T.active,
+                     T.created_at).where(*where)
+    for column, ascending in (*SORTS.get(sort, SORTS["name"]), (T.id, True)):
+        query = query.order_by(column, ascending=ascending)
+    rows = await query.limit(per_page).offset((max(page, 1) - 1) * per_page).run()
+    return rows, total
 
 
 async def set_active(ref: TenantRef, active: bool, actor: Principal, reason: str = "") -> None:

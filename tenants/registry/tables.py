@@ -1,10 +1,10 @@
 """Core-schema tables of the registry. Pinned to ``core``; never in a tenant schema."""
 
 from piccolo.columns import (
-    JSONB,
     Array,
     BigSerial,
     Boolean,
+    ForeignKey,
     Integer,
     Numeric,
     SmallInt,
@@ -61,7 +61,7 @@ class TenantUnit(Table, tablename="tenant_unit", schema="core", db=DB):
 
 class ReviewItem(Table, tablename="review_item", schema="core", db=DB):
     id = BigSerial(primary_key=True)
-    tenant_id = Integer()
+    tenant_id = ForeignKey(Tenant, null=False)  # a ForeignKey so the review queue joins the tenant's name
     kind = Text()
     ref_id = Integer()
     title = Text()
@@ -70,20 +70,6 @@ class ReviewItem(Table, tablename="review_item", schema="core", db=DB):
     submitted_at = Timestamptz()
     status = Text(default="pending")
     decided_at = Timestamptz(null=True, default=None)
-
-
-class AuditLog(Table, tablename="audit_log", schema="core", db=DB):
-    id = BigSerial(primary_key=True)
-    at = Timestamptz()
-    actor_kind = Text()
-    actor_id = Integer(null=True)
-    actor_name = Text()
-    action = Text()
-    outcome = Text(default="ok")
-    tenant_id = Integer(null=True)
-    target = Text()
-    detail = JSONB(default={})
-    ip = Text()
 
 
 class TenantLink(Table, tablename="tenant_link", schema="core", db=DB):

@@ -196,7 +196,8 @@ def test_notice_titles_follow_the_reader(locale):
 
 def test_every_event_string_is_translated():
     known = i18n.catalog_ids("zh")
-    found = [message for _, message, _, _ in extract_from_file(
-        "python", str(ROOT / "portal" / "events.py"), keywords={"_": None, "N_": None, "_sentence": None})]
+    found = [message for path in sorted((ROOT / "portal" / "events").glob("*.py"))
+             for _, message, _, _ in extract_from_file(
+                 "python", str(path), keywords={"_": None, "N_": None, "_sentence": None})]
     assert len(found) > 150
     assert not [m for m in found if m not in known]
