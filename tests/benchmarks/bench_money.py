@@ -162,7 +162,7 @@ async def notices(base: Settings, tenants: int = 1000, singles: int = 40, progre
     from documents.storage import get_storage
     from portal.core.s3 import ensure_bucket
     from tenants.money import batches, billing as money_billing
-    from tenants.money import notices as money_notices
+    from tenants.money import notices_issue
 
     port = _free_port()
     smtp = Controller(Sink(), hostname="127.0.0.1", port=port)
@@ -189,7 +189,7 @@ async def notices(base: Settings, tenants: int = 1000, singles: int = 40, progre
         for tenant_id in ids:
             ref = await registry.get_ref(tenant_id)
             started = time.perf_counter()
-            await money_notices.issue(ref, "arrears", settings, actor=FINANCE, as_of=as_of, send_email=True)
+            await notices_issue.issue(ref, "arrears", settings, actor=FINANCE, as_of=as_of, send_email=True)
             timings.append((time.perf_counter() - started) * 1000)
         worker = Worker(settings)
         try:
