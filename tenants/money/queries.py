@@ -235,7 +235,7 @@ async def open_dues_before(period: dt.date) -> dict[dt.date, int]:
     over CHARGE_NET, a derived table."""
     rows = await Charge.raw(
         f"SELECT due_date, sum(open_fen)::bigint AS fen FROM ({CHARGE_NET}) n"
-        " WHERE open_fen > 0 AND due_date < {{}} GROUP BY due_date", period).run()
+        " WHERE open_fen > 0 AND due_date < {} GROUP BY due_date", period).run()
     return {r["due_date"]: r["fen"] for r in rows}
 
 
