@@ -44,9 +44,9 @@ def _preload_notice_renderer(**_) -> None:
 def _warm_notice_renderer(**_) -> None:
     """Register the notice fonts in each worker process (not fork-safe, so not in the parent)."""
     try:
-        from tenants.money import notices
+        from tenants.money import notices_render
 
-        notices.warm_up(current_app.portal_settings)
+        notices_render.warm_up(current_app.portal_settings)
     except Exception:
         log.warning("notice renderer not warmed up", exc_info=True)
 
@@ -145,10 +145,10 @@ def notice_chunk(batch_id: int, tenant_ids: list[int]) -> dict:
 async def issue_notice(ref, kind: str, locale: str = "zh", subject_id: int | None = None,
                        send_email: bool = True) -> int:
     """One notice for one tenant (on demand, off the request)."""
-    from tenants.money import notices
+    from tenants.money import notices_issue
     from tenants.money.batches import SYSTEM
 
-    return await notices.issue(ref, kind, _settings(), actor=SYSTEM, locale=locale, subject_id=subject_id,
+    return await notices_issue.issue(ref, kind, _settings(), actor=SYSTEM, locale=locale, subject_id=subject_id,
                                send_email=send_email)
 
 
@@ -160,11 +160,11 @@ def recover() -> dict:
     from tenants.money import recovery
 
     resumed = run(recovery.resume_stalled)
-    dispatchers = {billing_run.name: billing_run, notice_batch.name: notice_batch}
-    for task, job_id in resumed:
-        dispatchers[task].apply_async((job_id,))
+    dispatchers = {"billing_run": billing_run, "notice_batch": notice_batch}  # recovery.JOBS
+    for kind, job_id in resumed:
+        dispatchers[kind].apply_async((job_id,))
     swept = run(_sweep_objects)
-    return {"resumed": [f"{task}:{job_id}" for task, job_id in resumed], "objects_swept": swept}
+    return {"resumed": [f"{dispatchers[kind].name}:{job_id}" for kind, job_id in resumed], "objects_swept": swept}
 
 
 async def _sweep_objects() -> int:
@@ -177,10 +177,10 @@ async def _sweep_objects() -> int:
 @tenant_task("money.email_notice", in_transaction=False, bind=True, max_retries=None)
 async def email_notice(task, ref, notice_id: int) -> str:
     """One delivery attempt of a notice's e-mail; retried with backoff
-    (notices.RETRY_BACKOFF), then recorded as failed."""
-    from tenants.money import notices
+    (notices_mail.RETRY_BACKOFF), then recorded as failed."""
+    from tenants.money import notices_mail
 
-    state, attempts = await notices.deliver(ref, notice_id, _settings())
+    state, attempts = await notices_mail.deliver(ref, notice_id, _settings())
     if state == "retrying":
-        raise task.retry(countdown=notices.retry_delay(attempts))
+        raise task.retry(countdown=notices_mail.retry_delay(attempts))
     return state

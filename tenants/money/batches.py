@@ -11,14 +11,19 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from portal.core import audit
-from portal.core.roles import Perm, Principal
+from piccolo.query.functions import Count
+from piccolo.querystring import QueryString
+
+from portal.core import audit, mail
 from portal.core.db import DB
 from portal.core.errors import Conflict, FormErrors, NotFound
-from tenants.money import notices, recovery
+from portal.core.jobs import on_commit
+from portal.core.roles import Perm, Principal
+from tenants.money import notices_issue, notices_mail, notices_render, queries, recovery
 from tenants.money.amounts import AmountError, parse_date, today
 from tenants.money.arrears import tenants_in_arrears
 from tenants.money.ledger import fee_items_map, need
+from tenants.money.tables import Notice, NoticeBatch, NoticeBatchItem, NoticeNumber
 from tenants.registry.service import TenantRef, get_refs
 from tenants.scope import tenant_tx
 
@@ -52,17 +57,15 @@ async def create_batch(raw: dict[str, Any], principal: Principal) -> int:
     if errors:
         raise FormErrors(errors)
     tenant_ids = await tenants_in_arrears(as_of, min_days)
-    async with DB.transaction() as tx:
-        conn = tx.connection
-        batch_id = await conn.fetchval(
-            "INSERT INTO core.notice_batch (kind, locale, as_of, min_days, send_email, total, created_by)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            kind, locale, as_of, min_days, send_email, len(tenant_ids), principal.name)
-        await conn.execute(
-            "INSERT INTO core.notice_batch_item (batch_id, tenant_id) SELECT $1, unnest($2::int[])", batch_id, tenant_ids)
+    async with DB.transaction():
+        [row] = await NoticeBatch.insert(NoticeBatch(
+            kind=kind, locale=locale, as_of=as_of, min_days=min_days, send_email=send_email, total=len(tenant_ids),
+            created_by=principal.name)).returning(NoticeBatch.id)
+        batch_id = row["id"]
+        await queries.add_batch_items(batch_id, tenant_ids)
         if not tenant_ids:
-            await conn.execute("UPDATE core.notice_batch SET status = 'done', finished_at = now() WHERE id = $1",
-                               batch_id)
+            await NoticeBatch.update({NoticeBatch.status: "done", NoticeBatch.finished_at: queries.NOW}).where(
+                NoticeBatch.id == batch_id)
         await audit.record("money.notice_batch.create", principal=principal, target=f"notice_batch:{batch_id}",
                            detail={"kind": kind, "tenants": len(tenant_ids), "as_of": as_of.isoformat()})
     return batch_id
@@ -70,9 +73,9 @@ async def create_batch(raw: dict[str, Any], principal: Principal) -> int:
 
 async def cancel(batch_id: int, principal: Principal) -> None:
     need(principal, Perm.BILLING_RUN)
-    result = await DB.pool.execute(
-        "UPDATE core.notice_batch SET status = 'cancelled' WHERE id = $1 AND status = 'running'", batch_id)
-    if not result.endswith(" 1"):
+    cancelled = await NoticeBatch.update({NoticeBatch.status: "cancelled"}).where(
+        (NoticeBatch.id == batch_id) & (NoticeBatch.status == "running")).returning(NoticeBatch.id)
+    if not cancelled:
         raise Conflict("The batch is not in a state that allows this.")
     await audit.record("money.notice_batch.cancel", principal=principal, target=f"notice_batch:{batch_id}")
 
@@ -86,20 +89,25 @@ async def resume(batch_id: int, principal: Principal) -> None:
 
 
 async def resend_failed(batch_id: int, principal: Principal) -> list[tuple[int, int]]:
-    """Make the batch's undelivered e-mails due again; (tenant, notice) pairs to queue."""
+    """Make the batch's undelivered e-mails due again, each queued for delivery
+    when its tenant's transaction commits; returns the (tenant, notice) pairs."""
+    from tasks.money import email_notice
+
     need(principal, Perm.BILLING_RUN)
     await batch(batch_id)
-    rows = await DB.pool.fetch(
-        "SELECT tenant_id, notice_id FROM core.notice_batch_item WHERE batch_id = $1 AND status = 'done'"
-        " AND notice_id IS NOT NULL AND email_state = ANY($2::text[])", batch_id, list(notices.RESENDABLE))
+    rows = await NoticeBatchItem.select(NoticeBatchItem.tenant_id, NoticeBatchItem.notice_id).where(
+        (NoticeBatchItem.batch_id == batch_id) & (NoticeBatchItem.status == "done")
+        & NoticeBatchItem.notice_id.is_not_null() & NoticeBatchItem.email_state.is_in(list(notices_mail.RESENDABLE)))
     refs = await get_refs([r["tenant_id"] for r in rows])
     queued = []
     for r in rows:
         ref = refs.get(r["tenant_id"])
         if ref is None:
             continue
-        async with tenant_tx(ref.schema) as tx:
-            queued += [(ref.id, n) for n in await notices.request_resend(tx.connection, [r["notice_id"]], ref.id)]
+        async with tenant_tx(ref.schema):
+            for notice_id in await notices_mail.request_resend([r["notice_id"]], ref.id):
+                on_commit(email_notice, ref.id, notice_id)
+                queued.append((ref.id, notice_id))
     if queued:
         await audit.record("money.notice_batch.resend", principal=principal, target=f"notice_batch:{batch_id}",
                            detail={"notices": len(queued)})
@@ -107,47 +115,43 @@ async def resend_failed(batch_id: int, principal: Principal) -> list[tuple[int, 
 
 
 async def batch(batch_id: int) -> dict[str, Any]:
-    row = await DB.pool.fetchrow(f"SELECT *, {recovery.stalled_sql()} AS stalled FROM core.notice_batch WHERE id = $1",
-                                 batch_id)
+    row = await NoticeBatch.select(*NoticeBatch.all_columns(), QueryString(recovery.stalled_sql()).as_alias(
+        "stalled")).where(NoticeBatch.id == batch_id).first()
     if row is None:
         raise NotFound("No such batch.")
-    return dict(row)
+    return row
 
 
 async def progress(batch_id: int) -> dict[str, Any]:
     info = await batch(batch_id)
-    counts = {r["status"]: r["n"] for r in await DB.pool.fetch(
-        "SELECT status, count(*)::int AS n FROM core.notice_batch_item WHERE batch_id = $1 GROUP BY status", batch_id)}
-    mail = await DB.pool.fetchrow(
-        "SELECT coalesce(sum(emailed), 0)::int AS emailed,"
-        " count(*) FILTER (WHERE email_state = 'retrying')::int AS retrying,"
-        " count(*) FILTER (WHERE email_state IN ('failed', 'sending') AND status = 'done')::int AS undelivered"
-        " FROM core.notice_batch_item WHERE batch_id = $1", batch_id)
-    voided = await DB.pool.fetchval(
-        "SELECT count(*)::int FROM core.notice_number WHERE batch_id = $1 AND status = 'void'", batch_id)
+    counts = {r["status"]: r["n"] for r in await NoticeBatchItem.select(
+        NoticeBatchItem.status, Count(alias="n")).where(NoticeBatchItem.batch_id == batch_id).group_by(
+        NoticeBatchItem.status)}
+    mailed = await queries.batch_mail_counts(batch_id)
+    voided = await NoticeNumber.count().where((NoticeNumber.batch_id == batch_id) & (NoticeNumber.status == "void"))
     finished = sum(counts.get(s, 0) for s in ("done", "failed", "skipped"))
     total, pending = info["total"], counts.get("pending", 0)
     return {**info, "done": counts.get("done", 0), "failed": counts.get("failed", 0),
-            "skipped": counts.get("skipped", 0), "pending": pending, "emailed": mail["emailed"],
-            "email_retrying": mail["retrying"], "email_undelivered": mail["undelivered"], "voided": voided,
+            "skipped": counts.get("skipped", 0), "pending": pending, "emailed": mailed["emailed"],
+            "email_retrying": mailed["retrying"], "email_undelivered": mailed["undelivered"], "voided": voided,
             "resumable": bool(pending) and (info["status"] == "cancelled" or info["stalled"]),
             "finished": finished, "percent": int(100 * finished / total) if total else 100}
 
 
 async def list_batches(limit: int = 20) -> list[dict]:
-    rows = await DB.pool.fetch("SELECT id FROM core.notice_batch ORDER BY id DESC LIMIT $1", limit)
+    rows = await NoticeBatch.select(NoticeBatch.id).order_by(NoticeBatch.id, ascending=False).limit(limit)
     return [await progress(r["id"]) for r in rows]
 
 
 async def pending_tenants(batch_id: int) -> list[int]:
-    rows = await DB.pool.fetch(
-        "SELECT tenant_id FROM core.notice_batch_item WHERE batch_id = $1 AND status = 'pending' ORDER BY tenant_id",
-        batch_id)
+    rows = await NoticeBatchItem.select(NoticeBatchItem.tenant_id).where(
+        (NoticeBatchItem.batch_id == batch_id) & (NoticeBatchItem.status == "pending")).order_by(
+        NoticeBatchItem.tenant_id)
     return [r["tenant_id"] for r in rows]
 
 
 async def is_running(batch_id: int) -> bool:
-    return await DB.pool.fetchval("SELECT status FROM core.notice_batch WHERE id = $1", batch_id) == "running"
+    return await NoticeBatch.exists().where((NoticeBatch.id == batch_id) & (NoticeBatch.status == "running"))
 
 
 # --- running a chunk of a batch ------------------------------------------------------------------
@@ -169,7 +173,7 @@ class _Job:
     ref: TenantRef | None = None
     status: str = "pending"  # decided before filing: 'stopped', 'skipped', 'failed', or the item's own status
     error: str | None = None
-    prepared: notices.Prepared | None = None
+    prepared: notices_issue.Prepared | None = None
     render: asyncio.Future | None = None
     notice_id: int | None = None  # issued earlier for this batch (a task redelivered after a crash)
     email_state: str = ""
@@ -186,13 +190,8 @@ async def _prepare(batch_id: int, info: dict, job: _Job, settings, fee_items: di
         job.status, job.error = "failed", "NotFound: No such tenant."
         return job
     try:
-        async with tenant_tx(job.ref.schema) as tx:
-            conn = tx.connection
-            row = await conn.fetchrow(
-                "SELECT b.status AS batch_status, i.status, n.id AS notice_id, n.email_state, n.emailed_to"
-                " FROM core.notice_batch b LEFT JOIN core.notice_batch_item i ON i.batch_id = b.id AND i.tenant_id = $2"
-                " LEFT JOIN LATERAL (SELECT id, email_state, emailed_to FROM notice WHERE batch_id = $1 ORDER BY id"
-                " LIMIT 1) n ON true WHERE b.id = $1", batch_id, job.tenant_id)
+        async with tenant_tx(job.ref.schema):
+            row = await queries.batch_item_state(batch_id, job.tenant_id)
             if row is None or row["batch_status"] != "running":
                 job.status = "stopped"
                 return job
@@ -202,7 +201,7 @@ async def _prepare(batch_id: int, info: dict, job: _Job, settings, fee_items: di
             if row["notice_id"] is not None:  # issued before a crash (the item was not marked)
                 job.notice_id, job.email_state, job.emailed_to = row["notice_id"], row["email_state"], row["emailed_to"]
                 return job
-            job.prepared = await notices.prepare(conn, job.ref, info["kind"], settings, locale=info["locale"],
+            job.prepared = await notices_issue.prepare(job.ref, info["kind"], settings, locale=info["locale"],
                                                  as_of=info["as_of"], fee_items=fee_items, batch_id=batch_id)
     except Conflict:
         job.status = "skipped"  # paid in the meantime
@@ -210,11 +209,11 @@ async def _prepare(batch_id: int, info: dict, job: _Job, settings, fee_items: di
     except Exception as exc:  # recorded on the item; the batch goes on
         job.status, job.error = "failed", _error(exc)
         return job
-    job.render = notices.render_started(info["kind"], job.prepared.ctx, settings, info["locale"])
+    job.render = notices_render.render_started(info["kind"], job.prepared.ctx, settings, info["locale"])
     return job
 
 
-async def _file(batch_id: int, info: dict, job: _Job, settings, mailer: notices.Mailer | None) -> str:
+async def _file(batch_id: int, info: dict, job: _Job, settings, mailer: mail.Mailer | None) -> str:
     """File, e-mail and mark one prepared (or earlier issued) notice. Returns the item's status.
 
     A notice is e-mailed once at most by the batch: it is filed with its e-mail
@@ -232,18 +231,14 @@ async def _file(batch_id: int, info: dict, job: _Job, settings, mailer: notices.
         await recovery.void([number], "failed")
         return await _mark(batch_id, job.tenant_id, "failed", None, 0, _error(exc))
     try:
-        async with tenant_tx(ref.schema) as tx:
-            conn = tx.connection
-            row = await conn.fetchrow(
-                "SELECT b.status AS batch_status, i.status FROM core.notice_batch_item i JOIN core.notice_batch b"
-                " ON b.id = i.batch_id WHERE i.batch_id = $1 AND i.tenant_id = $2 FOR UPDATE OF i",
-                batch_id, job.tenant_id)
+        async with tenant_tx(ref.schema):
+            row = await queries.lock_batch_item(batch_id, job.tenant_id)
             stopped = row is None or row["batch_status"] != "running"
-            if not stopped and row["status"] == "pending" and not await conn.fetchval(
-                    "SELECT 1 FROM notice WHERE batch_id = $1", batch_id):
-                to = await notices.recipients_in(conn) if mailer is not None else []
-                job.notice_id = await notices.store(conn, ref, job.prepared, pdf, actor=SYSTEM, batch_id=batch_id,
-                                                    emailing=bool(to))
+            if not stopped and row["status"] == "pending" and not await Notice.exists().where(
+                    Notice.batch_id == batch_id):
+                to = await notices_mail.recipients() if mailer is not None else []
+                job.notice_id = await notices_issue.store(ref, job.prepared, pdf, actor=SYSTEM, batch_id=batch_id,
+                                                          emailing=bool(to))
     except recovery.NumberVoided:  # taken for dead and resumed elsewhere: this copy stops here
         return "stopped"
     except Exception as exc:  # recorded on the item; the batch goes on
@@ -256,28 +251,23 @@ async def _file(batch_id: int, info: dict, job: _Job, settings, mailer: notices.
         return row["status"] if row["status"] != "pending" else "done"
     if not to:
         return await _mark(batch_id, job.tenant_id, "done", job.notice_id, 0, None)
-    error = await mailer.asend(notices.mail_for(settings, to, number, job.prepared.title, info["locale"], pdf))
-    async with tenant_tx(ref.schema) as tx:  # the notice's e-mail record and the item, in one statement
-        await tx.connection.execute(
-            f"WITH emailed AS ({notices.EMAILED}) {MARK}", job.notice_id, "" if error else ", ".join(e for _, e in to),
-            error, "retrying", batch_id, job.tenant_id, "done", 0 if error else len(to))
+    error = await mailer.asend(notices_mail.mail_for(settings, to, number, job.prepared.title, info["locale"], pdf))
+    async with tenant_tx(ref.schema):  # the notice's e-mail record and the item, committed together
+        await Notice.update(notices_mail.emailed_values(to, error)).where(Notice.id == job.notice_id)
+        await _mark(batch_id, job.tenant_id, "done", job.notice_id, 0 if error else len(to), None,
+                    "retrying" if error else "sent")
         if error:
-            notices.retry_after_commit(ref.id, job.notice_id, 1)
+            notices_mail.retry_after_commit(ref.id, job.notice_id, 1)
     return "done"
-
-
-# An issued notice's item, numbered to follow notices.EMAILED ($1 the notice, $2-$4 its e-mail) in one statement.
-MARK = ("UPDATE core.notice_batch_item SET status = $7, notice_id = $1, emailed = $8, error = NULL, finished_at = now(),"
-        " email_state = CASE WHEN $3 = '' THEN 'sent' ELSE $4 END"
-        " WHERE batch_id = $5 AND tenant_id = $6 AND status = 'pending'")
 
 
 async def _mark(batch_id: int, tenant_id: int, status: str, notice_id: int | None, emailed: int,
                 error: str | None, email_state: str = "") -> str:
-    await DB.pool.execute(
-        "UPDATE core.notice_batch_item SET status = $3, notice_id = $4, emailed = $5, error = $6, finished_at = now(),"
-        " email_state = $7 WHERE batch_id = $1 AND tenant_id = $2 AND status = 'pending'",
-        batch_id, tenant_id, status, notice_id, emailed, error, email_state)
+    await NoticeBatchItem.update({
+        NoticeBatchItem.status: status, NoticeBatchItem.notice_id: notice_id, NoticeBatchItem.emailed: emailed,
+        NoticeBatchItem.error: error, NoticeBatchItem.finished_at: queries.NOW, NoticeBatchItem.email_state: email_state,
+    }).where((NoticeBatchItem.batch_id == batch_id) & (NoticeBatchItem.tenant_id == tenant_id)
+             & (NoticeBatchItem.status == "pending"))
     return status
 
 
@@ -294,7 +284,7 @@ async def run_chunk(batch_id: int, tenant_ids: list[int], settings) -> dict[str,
     info = await batch(batch_id)
     refs = await get_refs(tenant_ids)
     fee_items = await fee_items_map()
-    mailer = notices.Mailer(settings) if info["send_email"] else None
+    mailer = mail.Mailer(settings) if info["send_email"] else None
     queue: asyncio.Queue = asyncio.Queue(maxsize=AHEAD)
 
     async def prepare_all() -> None:
@@ -323,16 +313,18 @@ async def run_chunk(batch_id: int, tenant_ids: list[int], settings) -> dict[str,
         raise failure.exceptions[0] from None
     finally:
         if mailer is not None:
-            await asyncio.to_thread(mailer.close)
+            await mailer.aclose()
     await finish_if_complete(batch_id)
     return counts
 
 
 async def finish_if_complete(batch_id: int) -> bool:
-    result = await DB.pool.execute(
-        "UPDATE core.notice_batch SET status = 'done', finished_at = now() WHERE id = $1 AND status = 'running'"
-        " AND NOT EXISTS (SELECT 1 FROM core.notice_batch_item WHERE batch_id = $1 AND status = 'pending')", batch_id)
-    return result.endswith(" 1")
+    pending = NoticeBatchItem.select(NoticeBatchItem.batch_id).where(
+        (NoticeBatchItem.batch_id == batch_id) & (NoticeBatchItem.status == "pending"))
+    done = await NoticeBatch.update({NoticeBatch.status: "done", NoticeBatch.finished_at: queries.NOW}).where(
+        (NoticeBatch.id == batch_id) & (NoticeBatch.status == "running") & NoticeBatch.id.not_in(pending)).returning(
+        NoticeBatch.id)
+    return bool(done)
 
 
 def as_of_text(value: dt.date) -> str:

@@ -15,14 +15,20 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
+from piccolo.query.functions import Count, Sum
+from piccolo.querystring import QueryString
+
 from portal.core import audit
-from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import Forbidden, FormErrors, NotFound
+from portal.core.roles import Perm, Principal
+from tenants.file import changelog
 from tenants.money import queries, recovery, summary
 from tenants.money.amounts import AmountError, add_months, month_end, parse_period, to_fen
 from tenants.money.ledger import fee_items_map, need
 from tenants.money.payments import settle_from_credit
+from tenants.money.tables import BillingRun, BillingRunItem, FeeItem, FeeSubscription
+from tenants.registry.tables import Tenant
 from tenants.registry.visibility import scope_ids
 from tenants.scope import check_schema, tenant_tx
 
@@ -151,28 +157,24 @@ async def save_fee_item(code: str, raw: Mapping[str, Any], principal: Principal,
     active = str(raw.get("active") or "") in ("1", "on", "true", "yes")
     if errors:
         raise FormErrors(errors)
-    async with DB.transaction() as tx:
-        conn = tx.connection
-        exists = await conn.fetchval("SELECT 1 FROM core.fee_item WHERE code = $1", code)
+    async with DB.transaction():
+        exists = await FeeItem.exists().where(FeeItem.code == code)
         if create and exists:
             raise FormErrors({"code": "This code is taken."})
         if not create and not exists:
             raise NotFound("No such fee item.")
-        await conn.execute(
-            "INSERT INTO core.fee_item (code, name, name_en, basis, unit_price, due_day, active, updated_by,"
-            " updated_at, sort) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), 50)"
-            " ON CONFLICT (code) DO UPDATE SET name = $2, name_en = $3, basis = $4, unit_price = $5, due_day = $6,"
-            " active = $7, updated_by = $8, updated_at = now()",
-            code, name, name_en, basis, unit_price, due_day, active, principal.name)
+        changed = (FeeItem.name, FeeItem.name_en, FeeItem.basis, FeeItem.unit_price, FeeItem.due_day, FeeItem.active,
+                   FeeItem.updated_by)
+        await FeeItem.insert(FeeItem(code=code, name=name, name_en=name_en, basis=basis, unit_price=unit_price,
+                                     due_day=due_day, active=active, updated_by=principal.name, sort=50)).on_conflict(
+            target=FeeItem.code, action="DO UPDATE", values=changed)
+        await FeeItem.update({FeeItem.updated_at: queries.NOW}).where(FeeItem.code == code)
         await audit.record("money.fee_item.save", principal=principal, target=f"fee_item:{code}",
                            detail={"unit_price": str(unit_price), "basis": basis, "active": active})
     return code
 
 
 # --- runs ---------------------------------------------------------------------------------------
-
-ELIGIBLE = "SELECT id FROM core.tenant WHERE active AND status = 'active'"
-
 
 async def start_run(period_raw, principal: Principal) -> int:
     """Create (or reopen) the run of a period and its pending items. Tenants
@@ -183,22 +185,17 @@ async def start_run(period_raw, principal: Principal) -> int:
         period = parse_period(period_raw) if not isinstance(period_raw, dt.date) else period_raw.replace(day=1)
     except AmountError as exc:
         raise FormErrors({"period": str(exc)}) from None
-    async with DB.transaction() as tx:
-        conn = tx.connection
-        run_id = await conn.fetchval(
-            "INSERT INTO core.billing_run (period, created_by) VALUES ($1, $2)"
-            " ON CONFLICT (period) DO UPDATE SET status = 'running', finished_at = NULL, heartbeat_at = now()"
-            " RETURNING id",
-            period, principal.name)
-        await conn.execute(
-            f"INSERT INTO core.billing_run_item (run_id, tenant_id) SELECT $1, id FROM ({ELIGIBLE}) t"
-            " ON CONFLICT DO NOTHING", run_id)
-        await conn.execute(
-            "UPDATE core.billing_run_item SET status = 'pending', error = NULL WHERE run_id = $1 AND status = 'failed'",
-            run_id)
-        await conn.execute(
-            "UPDATE core.billing_run SET total = (SELECT count(*) FROM core.billing_run_item WHERE run_id = $1)"
-            " WHERE id = $1", run_id)
+    async with DB.transaction():
+        [row] = await BillingRun.insert(BillingRun(period=period, created_by=principal.name)).on_conflict(
+            target=BillingRun.period, action="DO UPDATE",
+            values=[(BillingRun.status, "running"), (BillingRun.finished_at, None)]).returning(BillingRun.id)
+        run_id = row["id"]
+        await BillingRun.update({BillingRun.heartbeat_at: queries.NOW}).where(BillingRun.id == run_id)
+        await queries.add_run_items(run_id)
+        await BillingRunItem.update({BillingRunItem.status: "pending", BillingRunItem.error: None}).where(
+            (BillingRunItem.run_id == run_id) & (BillingRunItem.status == "failed"))
+        total = await BillingRunItem.count().where(BillingRunItem.run_id == run_id)
+        await BillingRun.update({BillingRun.total: total}).where(BillingRun.id == run_id)
         await audit.record("money.billing.start", principal=principal if principal.kind != "system" else None,
                            actor_name=principal.name, target=f"billing_run:{run_id}",
                            detail={"period": period.isoformat()})
@@ -206,18 +203,21 @@ async def start_run(period_raw, principal: Principal) -> int:
 
 
 async def pending_tenants(run_id: int) -> list[int]:
-    rows = await DB.pool.fetch(
-        "SELECT tenant_id FROM core.billing_run_item WHERE run_id = $1 AND status = 'pending' ORDER BY tenant_id",
-        run_id)
+    rows = await BillingRunItem.select(BillingRunItem.tenant_id).where(
+        (BillingRunItem.run_id == run_id) & (BillingRunItem.status == "pending")).order_by(BillingRunItem.tenant_id)
     return [r["tenant_id"] for r in rows]
 
 
 async def leased_areas(tenant_ids: list[int]) -> dict[int, Decimal]:
     """Leased area per tenant: the sum of its units' areas (core.tenant_unit)."""
-    rows = await DB.pool.fetch(
-        "SELECT tu.tenant_id, sum(u.area_m2) AS area FROM core.tenant_unit tu JOIN core.unit u ON u.id = tu.unit_id"
-        " WHERE tu.tenant_id = ANY($1::int[]) GROUP BY tu.tenant_id", tenant_ids)
-    return {r["tenant_id"]: r["area"] for r in rows}
+    return {r["tenant_id"]: r["area"] for r in await queries.leased_areas(tenant_ids)}
+
+
+async def _period(run_id: int) -> dt.date:
+    row = await BillingRun.select(BillingRun.period).where(BillingRun.id == run_id).first()
+    if row is None:
+        raise NotFound("No such billing run.")
+    return row["period"]
 
 
 async def bill_tenant(run_id: int, tenant_id: int, *, rule: LateFeeRule = LateFeeRule(),
@@ -226,86 +226,65 @@ async def bill_tenant(run_id: int, tenant_id: int, *, rule: LateFeeRule = LateFe
     """Bill one tenant for the run's period in one transaction. Idempotent:
     an item already done is skipped; the charge index refuses doubles."""
     if period is None:
-        period = await DB.pool.fetchval("SELECT period FROM core.billing_run WHERE id = $1", run_id)
-        if period is None:
-            raise NotFound("No such billing run.")
+        period = await _period(run_id)
     if items is None:
         items = list((await fee_items_map()).values())
     if schema is None:
-        schema = await DB.pool.fetchval("SELECT schema_name FROM core.tenant WHERE id = $1", tenant_id)
-        if schema is None:
+        row = await Tenant.select(Tenant.schema_name).where(Tenant.id == tenant_id).first()
+        if row is None:
             raise NotFound("No such tenant.")
+        schema = row["schema_name"]
     if area is None:
         area = (await leased_areas([tenant_id])).get(tenant_id, Decimal(0))
-    async with tenant_tx(check_schema(schema)) as tx:
-        conn = tx.connection
-        status = await conn.fetchval(
-            "SELECT status FROM core.billing_run_item WHERE run_id = $1 AND tenant_id = $2 FOR UPDATE",
-            run_id, tenant_id)
-        if status is None:
+    item = (BillingRunItem.run_id == run_id) & (BillingRunItem.tenant_id == tenant_id)
+    async with tenant_tx(check_schema(schema)):
+        row = await BillingRunItem.select(BillingRunItem.status).where(item).lock_rows("UPDATE").first()
+        if row is None:
             raise NotFound("The tenant is not part of this run.")
-        if status == "done":
+        if row["status"] == "done":
             return {"tenant_id": tenant_id, "skipped": True, "charges": 0, "billed_fen": 0}
         locked = await summary.lock(tenant_id)
-        subs = [dict(r) for r in await conn.fetch(
-            "SELECT fee_item, quantity, unit_price, active FROM fee_subscription WHERE active")]
-        dues: dict[dt.date, int] = {}
-        if rule.on:
-            dues = {r["due_date"]: r["fen"] for r in await conn.fetch(
-                f"SELECT due_date, sum(open_fen)::bigint AS fen FROM ({queries.CHARGE_NET}) n"
-                " WHERE open_fen > 0 AND due_date < $1 GROUP BY due_date", period)}
+        subs = await FeeSubscription.select(FeeSubscription.fee_item, FeeSubscription.quantity,
+                                            FeeSubscription.unit_price, FeeSubscription.active).where(
+            FeeSubscription.active == True)  # noqa: E712 - a Piccolo expression
+        dues = await queries.open_dues_before(period) if rule.on else {}
         lines = compute_lines(period, items, area or Decimal(0), subs, dues, rule)
-        inserted = []
-        if lines:
-            inserted = await conn.fetch(
-                "INSERT INTO charge (kind, fee_item, period, description, quantity, unit_price, amount_fen, due_date,"
-                " run_id, created_by) SELECT x.kind, x.item, $1, x.descr, x.qty, x.price, x.fen, x.due, $2, 'billing'"
-                " FROM unnest($3::text[], $4::text[], $5::text[], $6::numeric[], $7::numeric[], $8::bigint[],"
-                " $9::date[]) AS x(kind, item, descr, qty, price, fen, due)"
-                " ON CONFLICT (period, fee_item) WHERE kind IN ('billing', 'late_fee') DO NOTHING"
-                " RETURNING id, amount_fen",
-                period, run_id, [ln.kind for ln in lines], [ln.fee_item for ln in lines],
-                [ln.description for ln in lines], [ln.quantity for ln in lines], [ln.unit_price for ln in lines],
-                [ln.amount_fen for ln in lines], [ln.due_date for ln in lines])
+        inserted = await queries.insert_billed_charges(period, run_id, lines) if lines else []
         billed = sum(r["amount_fen"] for r in inserted)
         if inserted:
-            await conn.execute(
-                "INSERT INTO change_log (actor_kind, actor_name, entity, entity_id, field, old_value, new_value)"
-                " VALUES ('system', 'billing', 'charge', NULL, 'billed', '', $1)",
-                f"{period:%Y-%m}: {len(inserted)} charges, {billed / 100:.2f}")
+            await changelog.record(changelog.Actor("system", "billing"), "charge", "billed", "",
+                                   f"{period:%Y-%m}: {len(inserted)} charges, {billed / 100:.2f}")
             if locked["credit_fen"] > 0:
                 await settle_from_credit(SYSTEM)
             await summary.refresh(tenant_id)
-        await conn.execute(
-            "UPDATE core.billing_run_item SET status = 'done', charges = $3, billed_fen = $4, error = NULL,"
-            " finished_at = now() WHERE run_id = $1 AND tenant_id = $2",
-            run_id, tenant_id, len(inserted), billed)
+        await BillingRunItem.update({
+            BillingRunItem.status: "done", BillingRunItem.charges: len(inserted), BillingRunItem.billed_fen: billed,
+            BillingRunItem.error: None, BillingRunItem.finished_at: queries.NOW}).where(item)
     return {"tenant_id": tenant_id, "skipped": False, "charges": len(inserted), "billed_fen": billed}
 
 
 async def record_failure(run_id: int, tenant_id: int, error: str) -> None:
-    await DB.pool.execute(
-        "UPDATE core.billing_run_item SET status = 'failed', error = $3, finished_at = now()"
-        " WHERE run_id = $1 AND tenant_id = $2 AND status = 'pending'", run_id, tenant_id, error[:2000])
+    await BillingRunItem.update({BillingRunItem.status: "failed", BillingRunItem.error: error[:2000],
+                                 BillingRunItem.finished_at: queries.NOW}).where(
+        (BillingRunItem.run_id == run_id) & (BillingRunItem.tenant_id == tenant_id)
+        & (BillingRunItem.status == "pending"))
 
 
 async def bill_many(run_id: int, tenant_ids: list[int], *, rule: LateFeeRule = LateFeeRule(),
                     should_stop=None) -> dict:
     """Bill a chunk of tenants, each in its own transaction; one failure does
     not stop the others (it is recorded on its item and retried on rerun)."""
-    run = await DB.pool.fetchrow("SELECT period FROM core.billing_run WHERE id = $1", run_id)
-    if run is None:
-        raise NotFound("No such billing run.")
+    period = await _period(run_id)
     items = list((await fee_items_map()).values())
     areas = await leased_areas(tenant_ids)
-    schemas = {r["id"]: r["schema_name"] for r in await DB.pool.fetch(
-        "SELECT id, schema_name FROM core.tenant WHERE id = ANY($1::int[])", tenant_ids)}
+    schemas = {r["id"]: r["schema_name"] for r in await Tenant.select(Tenant.id, Tenant.schema_name).where(
+        Tenant.id.is_in(tenant_ids))} if tenant_ids else {}
     done = failed = 0
     for tenant_id in tenant_ids:
         if should_stop is not None and should_stop():
             break
         try:
-            await bill_tenant(run_id, tenant_id, rule=rule, period=run["period"], items=items,
+            await bill_tenant(run_id, tenant_id, rule=rule, period=period, items=items,
                               area=areas.get(tenant_id, Decimal(0)), schema=schemas.get(tenant_id))
             done += 1
         except Exception as exc:  # recorded per tenant; the run goes on
@@ -316,44 +295,41 @@ async def bill_many(run_id: int, tenant_ids: list[int], *, rule: LateFeeRule = L
 
 
 async def finish_if_complete(run_id: int) -> bool:
-    status = await DB.pool.execute(
-        "UPDATE core.billing_run SET status = 'done', finished_at = now() WHERE id = $1 AND status = 'running'"
-        " AND NOT EXISTS (SELECT 1 FROM core.billing_run_item WHERE run_id = $1 AND status = 'pending')", run_id)
-    return status.endswith(" 1")
+    pending = BillingRunItem.select(BillingRunItem.run_id).where(
+        (BillingRunItem.run_id == run_id) & (BillingRunItem.status == "pending"))
+    done = await BillingRun.update({BillingRun.status: "done", BillingRun.finished_at: queries.NOW}).where(
+        (BillingRun.id == run_id) & (BillingRun.status == "running") & BillingRun.id.not_in(pending)).returning(
+        BillingRun.id)
+    return bool(done)
 
 
 async def run_progress(run_id: int) -> dict:
-    run = await DB.pool.fetchrow(f"SELECT *, {recovery.stalled_sql()} AS stalled FROM core.billing_run WHERE id = $1",
-                                 run_id)
+    run = await BillingRun.select(*BillingRun.all_columns(), QueryString(recovery.stalled_sql()).as_alias(
+        "stalled")).where(BillingRun.id == run_id).first()
     if run is None:
         raise NotFound("No such billing run.")
-    counts = {r["status"]: (r["n"], r["fen"]) for r in await DB.pool.fetch(
-        "SELECT status, count(*)::int AS n, coalesce(sum(billed_fen), 0)::bigint AS fen FROM core.billing_run_item"
-        " WHERE run_id = $1 GROUP BY status", run_id)}
+    counts = {r["status"]: (r["n"], int(r["fen"] or 0)) for r in await BillingRunItem.select(
+        BillingRunItem.status, Count(alias="n"), Sum(BillingRunItem.billed_fen, alias="fen")).where(
+        BillingRunItem.run_id == run_id).group_by(BillingRunItem.status)}
     done = counts.get("done", (0, 0))
     failed = counts.get("failed", (0, 0))[0]
     total = run["total"] or 0
     pending = counts.get("pending", (0, 0))[0]
     return {
-        **dict(run), "done": done[0], "failed": failed, "pending": pending,
+        **run, "done": done[0], "failed": failed, "pending": pending,
         "resumable": bool(failed) or bool(pending) and run["stalled"],
         "billed_fen": done[1], "percent": int(100 * (done[0] + failed) / total) if total else 100,
     }
 
 
 async def list_runs(limit: int = 24) -> list[dict]:
-    rows = await DB.pool.fetch("SELECT id FROM core.billing_run ORDER BY period DESC LIMIT $1", limit)
+    rows = await BillingRun.select(BillingRun.id).order_by(BillingRun.period, ascending=False).limit(limit)
     return [await run_progress(r["id"]) for r in rows]
 
 
 async def failures(run_id: int, principal: Principal, limit: int = 50) -> list[dict]:
     """Tenants the run could not bill, limited to the buildings this person covers."""
-    rows = await DB.pool.fetch(
-        "SELECT i.tenant_id, t.name, t.archive_no, i.error FROM core.billing_run_item i"
-        " JOIN core.tenant t ON t.id = i.tenant_id WHERE i.run_id = $1 AND i.status = 'failed'"
-        " AND ($3::int[] IS NULL OR t.building_ids && $3::int[])"
-        " ORDER BY i.tenant_id LIMIT $2", run_id, limit, scope_ids(principal))
-    return [dict(r) for r in rows]
+    return await queries.run_failures(run_id, limit, scope_ids(principal))
 
 
 def may_run(principal: Principal) -> None:

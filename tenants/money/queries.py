@@ -12,7 +12,7 @@ from typing import Any
 
 from piccolo.querystring import QueryString
 
-from tenants.money.tables import Charge, NoticeNumber, Payment, TenantMoney
+from tenants.money.tables import BillingRunItem, Charge, NoticeBatchItem, NoticeNumber, Payment, TenantMoney
 
 # The transaction's time, as the tables' SQL defaults use (not the worker's clock).
 NOW = QueryString("now()")
@@ -201,4 +201,96 @@ async def generated_version(document_id: int) -> dict[str, Any] | None:
     rows = await Charge.raw(
         "SELECT v.object_key, v.s3_version_id FROM document d JOIN document_version v ON v.document_id = d.id"
         " AND v.version = 1 WHERE d.id = {} AND d.source = 'generated'", document_id).run()
+    return rows[0] if rows else None
+
+
+# --- billing runs and notice batches (core) -----------------------------------------------------
+
+async def add_run_items(run_id: int) -> None:
+    """A pending item for every active tenant not yet in the run: INSERT from a
+    SELECT with ON CONFLICT DO NOTHING (the builder inserts only rows it is given)."""
+    await BillingRunItem.raw(
+        "INSERT INTO core.billing_run_item (run_id, tenant_id)"
+        " SELECT {}, id FROM core.tenant WHERE active AND status = 'active' ON CONFLICT DO NOTHING", run_id).run()
+
+
+async def add_batch_items(batch_id: int, tenant_ids: list[int]) -> None:
+    """The batch's items from one array parameter (unnest): the builder would bind
+    two parameters per row, past PostgreSQL's limit for a large batch."""
+    await NoticeBatchItem.raw(
+        "INSERT INTO core.notice_batch_item (batch_id, tenant_id) SELECT {}, unnest({}::int[])",
+        batch_id, tenant_ids).run()
+
+
+async def leased_areas(tenant_ids: list[int]) -> list[dict[str, Any]]:
+    """(tenant_id, area) per tenant: units joined on a column that is not a
+    Piccolo foreign key, summed per tenant."""
+    return await BillingRunItem.raw(
+        "SELECT tu.tenant_id, sum(u.area_m2) AS area FROM core.tenant_unit tu JOIN core.unit u ON u.id = tu.unit_id"
+        " WHERE tu.tenant_id = ANY({}::int[]) GROUP BY tu.tenant_id", tenant_ids).run()
+
+
+async def open_dues_before(period: dt.date) -> dict[dt.date, int]:
+    """Open amounts per due date before ``period`` (the late fee's base): grouped
+    over CHARGE_NET, a derived table."""
+    rows = await Charge.raw(
+        f"SELECT due_date, sum(open_fen)::bigint AS fen FROM ({CHARGE_NET}) n"
+        " WHERE open_fen > 0 AND due_date < {} GROUP BY due_date", period).run()
+    return {r["due_date"]: r["fen"] for r in rows}
+
+
+async def insert_billed_charges(period: dt.date, run_id: int, lines) -> list[dict[str, Any]]:
+    """A run's charges for the tenant on the path, (id, amount_fen) of those new:
+    ON CONFLICT on a partial unique index (period, fee_item WHERE kind IN ...),
+    which the builder's on_conflict cannot name; one statement from arrays."""
+    return await Charge.raw(
+        "INSERT INTO charge (kind, fee_item, period, description, quantity, unit_price, amount_fen, due_date,"
+        " run_id, created_by) SELECT x.kind, x.item, {}, x.descr, x.qty, x.price, x.fen, x.due, {}, 'billing'"
+        " FROM unnest({}::text[], {}::text[], {}::text[], {}::numeric[], {}::numeric[], {}::bigint[],"
+        " {}::date[]) AS x(kind, item, descr, qty, price, fen, due)"
+        " ON CONFLICT (period, fee_item) WHERE kind IN ('billing', 'late_fee') DO NOTHING"
+        " RETURNING id, amount_fen",
+        period, run_id, [ln.kind for ln in lines], [ln.fee_item for ln in lines],
+        [ln.description for ln in lines], [ln.quantity for ln in lines], [ln.unit_price for ln in lines],
+        [ln.amount_fen for ln in lines], [ln.due_date for ln in lines]).run()
+
+
+async def run_failures(run_id: int, limit: int, building_ids: list[int] | None) -> list[dict[str, Any]]:
+    """The run's failed tenants in the given buildings (None: all): a join with
+    the registry and an array overlap (&&), which the builder cannot say."""
+    return await BillingRunItem.raw(
+        "SELECT i.tenant_id, t.name, t.archive_no, i.error FROM core.billing_run_item i"
+        " JOIN core.tenant t ON t.id = i.tenant_id WHERE i.run_id = {} AND i.status = 'failed'"
+        " AND ({}::int[] IS NULL OR t.building_ids && {}::int[]) ORDER BY i.tenant_id LIMIT {}",
+        run_id, building_ids, building_ids, limit).run()
+
+
+async def batch_mail_counts(batch_id: int) -> dict[str, int]:
+    """{emailed, retrying, undelivered} of a batch: aggregates with FILTER."""
+    [row] = await NoticeBatchItem.raw(
+        "SELECT coalesce(sum(emailed), 0)::int AS emailed,"
+        " count(*) FILTER (WHERE email_state = 'retrying')::int AS retrying,"
+        " count(*) FILTER (WHERE email_state IN ('failed', 'sending') AND status = 'done')::int AS undelivered"
+        " FROM core.notice_batch_item WHERE batch_id = {}", batch_id).run()
+    return row
+
+
+async def batch_item_state(batch_id: int, tenant_id: int) -> dict[str, Any] | None:
+    """The batch's status, the tenant's item status and the batch's notice in the
+    tenant schema on the path (issued before a crash), in one round trip per
+    tenant of a batch: a LEFT JOIN LATERAL, which the builder cannot say."""
+    rows = await NoticeBatchItem.raw(
+        "SELECT b.status AS batch_status, i.status, n.id AS notice_id, n.email_state, n.emailed_to"
+        " FROM core.notice_batch b LEFT JOIN core.notice_batch_item i ON i.batch_id = b.id AND i.tenant_id = {}"
+        " LEFT JOIN LATERAL (SELECT id, email_state, emailed_to FROM notice WHERE batch_id = b.id ORDER BY id"
+        " LIMIT 1) n ON true WHERE b.id = {}", tenant_id, batch_id).run()
+    return rows[0] if rows else None
+
+
+async def lock_batch_item(batch_id: int, tenant_id: int) -> dict[str, Any] | None:
+    """Lock the tenant's batch item and read it with its batch's status: a join
+    locking one side only (FOR UPDATE OF), which the builder cannot say."""
+    rows = await NoticeBatchItem.raw(
+        "SELECT b.status AS batch_status, i.status FROM core.notice_batch_item i JOIN core.notice_batch b"
+        " ON b.id = i.batch_id WHERE i.batch_id = {} AND i.tenant_id = {} FOR UPDATE OF i", batch_id, tenant_id).run()
     return rows[0] if rows else None

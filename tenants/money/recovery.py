@@ -42,11 +42,11 @@ class Job(NamedTuple):
     job: type[Table]
     item: type[Table]
     item_fk: str  # the item's column naming its job
-    task: str  # the Celery task that resumes it
 
 
-JOBS = {"billing_run": Job(BillingRun, BillingRunItem, "run_id", "money.billing_run"),
-        "notice_batch": Job(NoticeBatch, NoticeBatchItem, "batch_id", "money.notice_batch")}
+# The kinds of job; tasks/money.py resumes each with its dispatching task.
+JOBS = {"billing_run": Job(BillingRun, BillingRunItem, "run_id"),
+        "notice_batch": Job(NoticeBatch, NoticeBatchItem, "batch_id")}
 VOID_LABELS = {  # message ids, shown localized in the register
     "interrupted": N_("Interrupted: the worker stopped before the notice was filed"),
     "cancelled": N_("Batch cancelled before the notice was filed"),
@@ -106,9 +106,9 @@ async def claim(kind: str, job_id: int | None = None, *, cancelled_too: bool = F
 
 
 async def resume_stalled() -> list[tuple[str, int]]:
-    """(task name, job id) of every dead job claimed now, to dispatch again;
-    also voids numbers orphaned by single notices."""
-    found = [(JOBS[kind].task, job_id) for kind in JOBS for job_id in await claim(kind)]
+    """(kind, job id) of every dead job claimed now, to dispatch again; also
+    voids numbers orphaned by single notices."""
+    found = [(kind, job_id) for kind in JOBS for job_id in await claim(kind)]
     live_batches = NoticeBatch.select(NoticeBatch.id).where(
         (NoticeBatch.status == "running") & WhereRaw(f"NOT {stalled_sql()}"))
     await NoticeNumber.update({NoticeNumber.status: "void", NoticeNumber.reason: "interrupted",
@@ -116,8 +116,8 @@ async def resume_stalled() -> list[tuple[str, int]]:
         (NoticeNumber.status == "reserved")
         & WhereRaw(f"taken_at < now() - interval '{ORPHAN_NUMBER_MINUTES} minutes'")
         & (NoticeNumber.batch_id.is_null() | NoticeNumber.batch_id.not_in(live_batches))).run()
-    for task, job_id in found:
-        log.warning("resuming %s %s: its workers stopped", task, job_id)
+    for kind, job_id in found:
+        log.warning("resuming %s %s: its workers stopped", kind, job_id)
     return found
 
 

@@ -4,6 +4,16 @@ Scratch databases (``portal_bench_notices``, ``portal_bench_billing``) are
 filled once and reused by later runs; each billing run bills a new month.
 Jobs run in one real Celery worker (concurrency 2) started here on its own
 Redis database and queue; e-mail goes to an aiosmtpd sink on a free port.
+
+Both also measure, in the same run, a reference figure of the same kind of
+work that depends only on the machine (``reference_ms``), and print
+``ratio`` = measured / reference, so results from different machines compare:
+
+- notices: a plain one-page WeasyPrint render (a heading, paragraphs and a small
+  table of CJK text) in the notices' own subset fonts, median of ``REFERENCE_RENDERS``;
+- billing: a fixed PostgreSQL loop over the same number of rows as tenants
+  billed, one transaction per row (INSERT one row, SELECT it back by key) on one
+  connection of the same database.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from tests.factories import SYSTEM, credit_code
 FINANCE = Principal(kind="staff", user_id=1, name="bench-finance", roles=frozenset({Role.FINANCE}))
 LETTERS = {"A": "写字楼租赁"}
 REDIS_DB = "11"
+REFERENCE_RENDERS = 15
 
 
 def _free_port() -> int:
@@ -98,8 +109,9 @@ class Worker:
                 return
         raise RuntimeError("bench worker did not start")
 
-    def send(self, name: str, *args) -> None:
-        self.app.send_task(name, args=list(args), queue=self.queue)
+    def send(self, task, *args) -> None:
+        """Send ``task`` (the task object of tasks/money.py) to this worker's queue."""
+        self.app.send_task(task.name, args=list(args), queue=self.queue)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -124,7 +136,55 @@ async def _wait(sql: str, arg, want: str, timeout: float = 900) -> None:
     raise RuntimeError("timed out")
 
 
+def _reference_html(font_urls: dict[str, str] | None) -> str:
+    faces = "".join(f'@font-face {{ font-family: "Money Sans"; src: url({url}); font-weight: {700 if k == "bold" else 400}; }}'
+                    for k, url in (font_urls or {}).items())
+    rows = "".join(f"<tr><td>2025-0{m}-10</td><td>物业管理费 2025-0{m}</td><td>12,345.6{m}</td></tr>" for m in range(1, 7))
+    text = "本通知书所列款项为截至通知日期的应收未收金额，请于七日内缴清。如已缴纳，请忽略本通知。" * 3
+    return (f"<html><head><style>{faces} @page {{ size: A4; margin: 20mm; }}"
+            " body { font-family: 'Money Sans', sans-serif; font-size: 11pt; }"
+            " table { border-collapse: collapse; width: 100%; } td { border: 1px solid #999; padding: 2pt 4pt; }"
+            f"</style></head><body><h1>催缴通知书</h1><p>{text}</p><table>{rows}</table><p>{text}</p>"
+            "</body></html>")
+
+
+def notice_reference_ms(settings: Settings, renders: int = REFERENCE_RENDERS) -> float:
+    """A plain one-page WeasyPrint render in the notices' fonts (median ms; one warm-up first)."""
+    from weasyprint import HTML
+
+    from documents.pdf import font_config
+    from tenants.money.fonts import subset_fonts
+
+    fonts = subset_fonts(settings.data_path)
+    html = _reference_html({k: p.as_uri() for k, p in fonts.items()} if fonts else None)
+    config = font_config()
+    times = []
+    for _ in range(renders + 1):
+        started = time.perf_counter()
+        HTML(string=html).write_pdf(font_config=config)
+        times.append((time.perf_counter() - started) * 1000)
+    return median(times[1:])
+
+
+async def billing_reference_ms(rows: int) -> float:
+    """``rows`` transactions of INSERT + SELECT by key on one connection (ms, the loop's total)."""
+    async with db.DB.pool.acquire() as conn:
+        await conn.execute("CREATE TEMP TABLE IF NOT EXISTS bench_reference"
+                           " (n int PRIMARY KEY, fen bigint NOT NULL, note text NOT NULL)")
+        await conn.execute("TRUNCATE pg_temp.bench_reference")
+        started = time.perf_counter()
+        for n in range(rows):
+            async with conn.transaction():
+                await conn.execute("INSERT INTO pg_temp.bench_reference (n, fen, note) VALUES ($1, $2, $3)",
+                                   n, n * 100, f"物业管理费 {n}")
+                await conn.fetchval("SELECT fen FROM pg_temp.bench_reference WHERE n = $1", n)
+        elapsed = (time.perf_counter() - started) * 1000
+        await conn.execute("DROP TABLE pg_temp.bench_reference")
+    return elapsed
+
+
 async def billing(base: Settings, tenants: int, runs: int = 3, progress=None) -> dict:
+    from tasks import money as money_tasks
     from tenants.money import billing as money_billing
 
     settings = _settings(base, "portal_bench_billing")
@@ -141,7 +201,7 @@ async def billing(base: Settings, tenants: int, runs: int = 3, progress=None) ->
                 period = (first + dt.timedelta(days=40 * (i + 1))).replace(day=1)
                 started = time.perf_counter()
                 run_id = await money_billing.start_run(period, FINANCE)
-                worker.send("money.billing_run", run_id)
+                worker.send(money_tasks.billing_run, run_id)
                 await _wait("SELECT status FROM core.billing_run WHERE id = $1", run_id, "done")
                 times.append(time.perf_counter() - started)
                 info = await money_billing.run_progress(run_id)
@@ -149,8 +209,13 @@ async def billing(base: Settings, tenants: int, runs: int = 3, progress=None) ->
                     progress(f"run {period:%Y-%m}: {times[-1]:.1f}s, {info['done']} billed, {info['failed']} failed")
         finally:
             worker.stop()
+        billed = info["done"] + info["failed"]
+        reference = await billing_reference_ms(billed)
         return {"tenants": tenants, "billing_run_s": round(median(times), 2),
-                "billing_run_s_all": [round(t, 2) for t in times], "worker_concurrency": 2}
+                "billing_run_s_all": [round(t, 2) for t in times], "worker_concurrency": 2,
+                "reference": f"{billed} transactions of INSERT + SELECT by key, one connection",
+                "reference_ms": round(reference, 1),
+                "ratio": round(median(times) * 1000 / reference, 2) if reference else None}
     finally:
         await db.close_pool()
 
@@ -161,8 +226,9 @@ async def notices(base: Settings, tenants: int = 1000, singles: int = 40, progre
 
     from documents.storage import get_storage
     from portal.core.s3 import ensure_bucket
+    from tasks import money as money_tasks
     from tenants.money import batches, billing as money_billing
-    from tenants.money import notices as money_notices
+    from tenants.money import notices_issue
 
     port = _free_port()
     smtp = Controller(Sink(), hostname="127.0.0.1", port=port)
@@ -189,7 +255,7 @@ async def notices(base: Settings, tenants: int = 1000, singles: int = 40, progre
         for tenant_id in ids:
             ref = await registry.get_ref(tenant_id)
             started = time.perf_counter()
-            await money_notices.issue(ref, "arrears", settings, actor=FINANCE, as_of=as_of, send_email=True)
+            await notices_issue.issue(ref, "arrears", settings, actor=FINANCE, as_of=as_of, send_email=True)
             timings.append((time.perf_counter() - started) * 1000)
         worker = Worker(settings)
         try:
@@ -200,7 +266,7 @@ async def notices(base: Settings, tenants: int = 1000, singles: int = 40, progre
                     {"kind": "arrears", "as_of": as_of.isoformat(), "min_days": "1", "send_email": "1"}, gm)
                 total = (await batches.progress(batch_id))["total"]
                 started = time.perf_counter()
-                worker.send("money.notice_batch", batch_id)
+                worker.send(money_tasks.notice_batch, batch_id)
                 await _wait("SELECT status FROM core.notice_batch WHERE id = $1", batch_id, "done")
                 batch_s.append(time.perf_counter() - started)
                 info = await batches.progress(batch_id)
@@ -209,6 +275,8 @@ async def notices(base: Settings, tenants: int = 1000, singles: int = 40, progre
         finally:
             worker.stop()
         cores = os.cpu_count() or 1
+        reference = notice_reference_ms(settings)
+        single = percentile(timings, 50)
         return {
             "single_notice_ms_p50": round(percentile(timings, 50), 1),
             "single_notice_ms_p95": round(percentile(timings, 95), 1),
@@ -216,14 +284,17 @@ async def notices(base: Settings, tenants: int = 1000, singles: int = 40, progre
             "batch_measured_s": round(batch_s[0], 2),
             "notices_per_s_per_core": round(total / batch_s[0] / cores, 2), "cores": cores,
             "worker_concurrency": 2,
+            "reference": "one-page WeasyPrint render, same fonts", "reference_ms": round(reference, 1),
+            "ratio": round(single / reference, 2) if reference else None,
+            "batch_ratio": round(batch_s[0] * 1000 / max(total, 1) / reference, 2) if reference else None,
         }
     finally:
         await db.close_pool()
         smtp.stop()
 
 
-def main_notices(base: Settings, progress=None) -> dict:
-    return asyncio.run(notices(base, progress=progress))
+def main_notices(base: Settings, tenants: int = 1000, singles: int = 40, progress=None) -> dict:
+    return asyncio.run(notices(base, tenants=tenants, singles=singles, progress=progress))
 
 
 def main_billing(base: Settings, tenants: int, progress=None) -> dict:

@@ -14,7 +14,7 @@ from portal.core import audit
 from portal.core.roles import Principal, Role
 from portal.core.db import DB
 from tenants.file import service as file_service
-from tenants.money import charges, deposits, notices, payments
+from tenants.money import charges, deposits, notices_issue, payments
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
@@ -164,7 +164,7 @@ async def test_pages_with_events_read_as_sentences_in_both_languages(database, c
                                           "reason": "January"}, FINANCE)
     await payments.record_payment(ref, {"amount": "3000", "paid_on": "2026-01-15", "method": "bank_transfer",
                                         "reference": "REF-7"}, FINANCE)
-    await notices.issue(ref, "statement", settings, actor=FINANCE, locale="zh", send_email=False)
+    await notices_issue.issue(ref, "statement", settings, actor=FINANCE, locale="zh", send_email=False)
     await file_service.update_profile(ref, {"registered_capital": "250000", "status": "dormant"}, factories.SYSTEM)
     request_id = await file_service.submit_request(
         ref, await _portal_principal(user), "contact_update", contact_form(contact, is_emergency="1"),
@@ -220,7 +220,7 @@ async def test_english_pages_carry_no_chinese_ui_text(database, client_factory, 
             "INSERT INTO charge (kind, fee_item, period, description, amount_fen, due_date, created_by)"
             " VALUES ('billing', 'management', '2026-02-01', $1, 50000, '2026-02-10', 'billing')",
             f"{item['name']} 2026-02")
-    await notices.issue(ref, "arrears", settings, actor=FINANCE, locale="zh", send_email=False,
+    await notices_issue.issue(ref, "arrears", settings, actor=FINANCE, locale="zh", send_email=False,
                         as_of=dt.date(2026, 3, 1))
     manager = await factories.staff(["general_manager"])
     data = ["English Trading Co", "李四", "行政经理", "张三", "软件", "租户用户", f"测试大厦{bld['code']}",

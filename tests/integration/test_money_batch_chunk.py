@@ -13,7 +13,7 @@ import pytest
 
 from portal.core.roles import Principal, Role
 from portal.core.db import DB
-from tenants.money import batches, ledger, notices, recovery
+from tenants.money import batches, ledger, notices, notices_issue, notices_mail, recovery
 from tenants.scope import tenant_tx
 from tests.integration.money_support import tenants_in_arrears, archive_storage, smtp_sink  # noqa: F401 (fixtures)
 
@@ -108,9 +108,9 @@ async def test_single_notice_email_reads_archived_pdf(database, settings, smtp_s
     controller, sink = smtp_sink
     local = settings.with_(smtp_host="127.0.0.1", smtp_port=controller.port)
     [ref] = await _arrears(1)
-    notice_id = await notices.issue(ref, "arrears", local, actor=FINANCE, as_of=dt.date(2026, 3, 1), send_email=False)
+    notice_id = await notices_issue.issue(ref, "arrears", local, actor=FINANCE, as_of=dt.date(2026, 3, 1), send_email=False)
     assert sink.messages == []
-    assert await notices.email_notice(ref, notice_id, local) == 1  # sent again later, from the archive copy
+    assert await notices_mail.email_notice(ref, notice_id, local) == 1  # sent again later, from the archive copy
     [envelope] = sink.messages
     number, pdf = await notices.notice_pdf(ref, notice_id, FINANCE)
     assert number.encode() in envelope.content and pdf.startswith(b"%PDF")

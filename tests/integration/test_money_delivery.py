@@ -10,7 +10,8 @@ import uuid
 
 from portal.core.roles import Principal, Role
 from portal.core.db import DB
-from tenants.money import batches, billing, charges, notices, recovery
+from tenants.money import (batches, billing, charges, notices_issue, notices_mail, notices_render,
+                           recovery)
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
@@ -38,7 +39,7 @@ async def test_failed_email_is_a_localized_state_retried_then_resent(database, s
     no_mail = settings.with_(smtp_host="127.0.0.1", smtp_port=free_port())
     ref = await registry.get_ref(await factories.tenant(await factories.building()))
     await charges.add_manual_charge(ref, {"fee_item": "other", "amount": "300", "reason": "门禁卡补办"}, FINANCE)
-    notice_id = await notices.issue(ref, "statement", no_mail, actor=FINANCE)
+    notice_id = await notices_issue.issue(ref, "statement", no_mail, actor=FINANCE)
     assert (await _notice(ref, notice_id))["email_state"] == "retrying"
     assert (await _notice(ref, notice_id))["email_error"] == "unreachable"
 
@@ -51,12 +52,12 @@ async def test_failed_email_is_a_localized_state_retried_then_resent(database, s
 
     # retried with a bound: after MAX_ATTEMPTS failures it is failed, with the reason (the suite's worker may
     # make one of the attempts: the retry that issue() queued)
-    for _ in range(notices.MAX_ATTEMPTS - 1):
-        state, attempts = await notices.deliver(ref, notice_id, no_mail)
+    for _ in range(notices_mail.MAX_ATTEMPTS - 1):
+        state, attempts = await notices_mail.deliver(ref, notice_id, no_mail)
         if state == "failed":
             break
-    assert (state, attempts) == ("failed", notices.MAX_ATTEMPTS)
-    assert await notices.deliver(ref, notice_id, no_mail) == ("failed", notices.MAX_ATTEMPTS)  # no more attempts
+    assert (state, attempts) == ("failed", notices_mail.MAX_ATTEMPTS)
+    assert await notices_mail.deliver(ref, notice_id, no_mail) == ("failed", notices_mail.MAX_ATTEMPTS)  # no more attempts
     tab = await finance.get(f"/console/tenants/{ref.id}/money")
     assert "发送失败：无法连接邮件服务器" in tab.text and resend in tab.text
     english = await finance.get(f"/console/tenants/{ref.id}/money?lang=en")
@@ -83,13 +84,13 @@ async def test_failed_email_is_a_localized_state_retried_then_resent(database, s
 
     # a retry that reaches the mail server delivers it; a further resend is refused (not a 500) and sends nothing
     local = settings.with_(smtp_host="127.0.0.1", smtp_port=controller.port)
-    other_id = await notices.issue(ref, "statement", no_mail, actor=FINANCE)
-    assert (await notices.deliver(ref, other_id, local))[0] == "sent"
+    other_id = await notices_issue.issue(ref, "statement", no_mail, actor=FINANCE)
+    assert (await notices_mail.deliver(ref, other_id, local))[0] == "sent"
     assert len(sink.messages) == 1 and (await _notice(ref, other_id))["emailed_to"]
     response = await finance.post(f"/console/tenants/{ref.id}/money/notices/{other_id}/resend",
                                   data={"_csrf_token": token})
     assert response.status_code == 409
-    assert (await notices.deliver(ref, other_id, local))[0] == "sent"
+    assert (await notices_mail.deliver(ref, other_id, local))[0] == "sent"
     assert len(sink.messages) == 1
 
 
@@ -103,20 +104,18 @@ async def test_resume_never_resends_a_notice_handed_to_the_mail_server(database,
                                            "send_email": "1"}, GM)
     assert await batches.pending_tenants(batch_id) == [ref.id]
     # a crash after the notice was filed (state 'sending') and before the delivery was recorded
-    async with tenant_tx(ref.schema) as tx:
-        prepared = await notices.prepare(tx.connection, ref, "arrears", local, as_of=dt.date(2018, 6, 1),
-                                         batch_id=batch_id)
-    pdf = await notices.render("arrears", prepared.ctx, local)
-    async with tenant_tx(ref.schema) as tx:
-        await notices.store(tx.connection, ref, prepared, pdf, actor=batches.SYSTEM, batch_id=batch_id,
-                            emailing=True)
+    async with tenant_tx(ref.schema):
+        prepared = await notices_issue.prepare(ref, "arrears", local, as_of=dt.date(2018, 6, 1), batch_id=batch_id)
+    pdf = await notices_render.render("arrears", prepared.ctx, local)
+    async with tenant_tx(ref.schema):
+        await notices_issue.store(ref, prepared, pdf, actor=batches.SYSTEM, batch_id=batch_id, emailing=True)
     assert await batches.run_chunk(batch_id, [ref.id], local) == {"done": 1}
     assert sink.messages == []  # maybe delivered before the crash: never sent again automatically
     info = await batches.progress(batch_id)
     assert info["status"] == "done" and info["email_undelivered"] == 1 and info["emailed"] == 0
     # a person resends it, once
     [(tenant_id, notice_id)] = await batches.resend_failed(batch_id, GM)
-    assert (await notices.deliver(ref, notice_id, local))[0] == "sent"
+    assert (await notices_mail.deliver(ref, notice_id, local))[0] == "sent"
     assert len(sink.messages) == 1 and (await batches.progress(batch_id))["emailed"] == 1
     assert await batches.resend_failed(batch_id, GM) == []
 

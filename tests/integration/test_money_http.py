@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from portal.core.roles import Principal, Role
-from tenants.money import charges, deposits, notices, payments
+from tenants.money import charges, deposits, notices, notices_issue, notices_render, payments
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
@@ -47,7 +47,7 @@ async def test_arrears_notice_pdf_filed_and_emailed(database, services, settings
     controller, sink = smtp_sink
     ref = await _tenant_with_arrears()
     local = settings.with_(smtp_host="127.0.0.1", smtp_port=controller.port)
-    notice_id = await notices.issue(ref, "arrears", local, actor=FINANCE, as_of=dt.date(2026, 3, 1))
+    notice_id = await notices_issue.issue(ref, "arrears", local, actor=FINANCE, as_of=dt.date(2026, 3, 1))
     number, pdf = await notices.notice_pdf(ref, notice_id, FINANCE)
     text = _text(pdf)
     assert "催缴通知书" in text and ref.name[:6] in text and number in text
@@ -79,18 +79,18 @@ async def test_english_notice_and_receipts(database, services, settings):
     pay = await payments.record_payment(ref, {"amount": "12000", "method": "bank_transfer", "reference": "TX77"},
                                         FINANCE)
     entry = await deposits.receive_deposit(ref, {"kind": "lease_security", "amount": "100010.10"}, FINANCE)
-    notice_id = await notices.issue(ref, "final_demand", settings, actor=FINANCE, locale="en",
+    notice_id = await notices_issue.issue(ref, "final_demand", settings, actor=FINANCE, locale="en",
                                     as_of=dt.date(2026, 3, 1), send_email=False)
     _, pdf = await notices.notice_pdf(ref, notice_id, FINANCE)
     text = _text(pdf)
     assert "Final demand for payment" in text and "1,000,000.01" in text and "壹佰万元零壹分" in text
-    _, receipt = await notices.receipt_pdf(ref, "payment_receipt", pay, FINANCE, settings)
+    _, receipt = await notices_render.receipt_pdf(ref, "payment_receipt", pay, FINANCE, settings)
     text = _text(receipt)
     assert "壹万贰仟元整" in text and "12,000.00" in text and "TX77" in text
-    _, deposit = await notices.receipt_pdf(ref, "deposit_receipt", entry, FINANCE, settings)
+    _, deposit = await notices_render.receipt_pdf(ref, "deposit_receipt", entry, FINANCE, settings)
     text = _text(deposit)
     assert "壹拾万零壹拾元壹角" in text and "100,010.10" in text
-    statement = await notices.statement_pdf(ref, FINANCE, settings)
+    statement = await notices_render.statement_pdf(ref, FINANCE, settings)
     assert "1,000,000.01" in _text(statement)
 
 
@@ -136,7 +136,7 @@ async def test_notices_visible_only_to_their_own_tenant(database, services, sett
     ref_a = await _tenant_with_arrears()
     bld = await factories.building()
     ref_b = await registry.get_ref(await factories.tenant(bld))
-    notice_id = await notices.issue(ref_a, "arrears", settings, actor=FINANCE, send_email=False)
+    notice_id = await notices_issue.issue(ref_a, "arrears", settings, actor=FINANCE, send_email=False)
     user_a = await factories.portal_user(ref_a.id)
     user_b = await factories.portal_user(ref_b.id)
     a = await client()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from portal.core.roles import Principal, Role
-from tenants.money import charges, notices
+from tenants.money import charges, notices_issue
 from tenants.registry import service as registry
 from tests import factories
 
@@ -19,7 +19,7 @@ async def test_money_pages_are_building_scoped(database, services, settings, cli
     ref = await registry.get_ref(await factories.tenant(home, name=CANARY))
     await charges.add_manual_charge(ref, {"fee_item": "management", "amount": "800", "due_date": "2026-01-10",
                                           "reason": "一月物业费"}, FINANCE)
-    notice_id = await notices.issue(ref, "arrears", settings, actor=FINANCE, as_of=dt.date(2026, 3, 1))
+    notice_id = await notices_issue.issue(ref, "arrears", settings, actor=FINANCE, as_of=dt.date(2026, 3, 1))
 
     outsider = await factories.staff(["clerk"], [elsewhere["id"]])
     client = await client_factory()

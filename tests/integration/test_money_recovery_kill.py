@@ -24,7 +24,7 @@ from documents import pending
 from documents.storage import get_storage
 from portal.core.roles import Principal, Role
 from portal.core.db import DB
-from tenants.money import batches, notices, recovery
+from tenants.money import batches, notices_mail, recovery
 from tenants.scope import tenant_tx
 from tests import factories
 from tests.integration.money_support import tenants_in_arrears, archive_storage, free_port, smtp_sink  # noqa: F401 (fixtures)
@@ -113,7 +113,7 @@ async def test_killed_batch_resumes_itself_numbers_objects_and_emails_accounted(
             "SELECT object_key FROM core.pending_object WHERE tenant_id = $1", victim.id), 60, "the victim's upload")
         await _until(lambda: DB.pool.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            " AND query LIKE 'INSERT INTO notice%'"), 60, "the filing waiting on the number")
+            " AND query LIKE 'INSERT INTO \"notice\" %'"), 60, "the filing waiting on the number")
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
         killed_at = time.monotonic()
@@ -203,7 +203,7 @@ async def test_killed_batch_resumes_itself_numbers_objects_and_emails_accounted(
             for ref in refs:
                 [notice] = await _notices(ref, batch_id)
                 if notice["email_state"] == "retrying":
-                    await notices.deliver(ref, notice["id"], local)
+                    await notices_mail.deliver(ref, notice["id"], local)
             return await _emailed(batch_id, 5)
 
         await _until(deliver_due, 60, "the resent e-mails")

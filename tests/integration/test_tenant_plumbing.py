@@ -17,7 +17,7 @@ from portal.core.roles import Principal, Role
 from tasks.celery_app import make_celery, sender
 from tasks.documents import thumbnail
 from tasks.runner import TenantGone
-from tenants.money import charges, notices
+from tenants.money import charges, notices_issue
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
@@ -90,7 +90,7 @@ async def test_tenant_dependency_gives_404_out_of_reach(database, settings, clie
     other = await registry.get_ref(await factories.tenant(elsewhere))
     await charges.add_manual_charge(ref, {"fee_item": "management", "amount": "500", "due_date": "2026-01-10",
                                          "reason": "一月物业费"}, FINANCE)
-    notice_id = await notices.issue(ref, "arrears", settings, actor=FINANCE, as_of=dt.date(2026, 3, 1),
+    notice_id = await notices_issue.issue(ref, "arrears", settings, actor=FINANCE, as_of=dt.date(2026, 3, 1),
                                     send_email=False)
 
     outsider = await factories.staff(["clerk"], [elsewhere["id"]])

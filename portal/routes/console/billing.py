@@ -150,8 +150,7 @@ async def batch_resume(request: Request, batch_id: int) -> Response:
 @post("/console/money/notices/{batch_id:int}/resend", guards=[requires(Perm.BILLING_RUN)])
 async def batch_resend(request: Request, batch_id: int) -> Response:
     """Resend the batch's e-mails that were not delivered (or not confirmed)."""
-    for tenant_id, notice_id in await batches.resend_failed(batch_id, request.state.principal):
-        await jobs.send_now(money_tasks.email_notice, tenant_id, notice_id)
+    await batches.resend_failed(batch_id, request.state.principal)  # queues the deliveries on commit
     return Redirect(f"/console/money/notices/{batch_id}")
 
 

@@ -11,7 +11,8 @@ from portal.core.errors import FormErrors
 from portal.routes.forms import form_dict
 from portal.web.render import form_errors, render, requires
 from portal.web.tenancy import Tenant
-from tenants.money import arrears, charges, deposits, ledger, notices, payments, recovery
+from tenants.money import (arrears, charges, deposits, ledger, notices, notices_issue, notices_mail, notices_render,
+                           payments, recovery)
 from tenants.money.amounts import fmt, today
 
 BASE = "/console/tenants/{tenant_id:int}/money"
@@ -23,7 +24,7 @@ def install_filters(request: Request) -> None:
     if "fen" not in env.filters:
         env.filters["fen"] = lambda value: "" if value is None else fmt(value)
         env.filters["pct"] = lambda value: "—" if value is None else f"{value * 100:.1f}%"
-        env.globals["email_status"] = notices.email_status
+        env.globals["email_status"] = notices_mail.email_status
         env.globals["void_reasons"] = recovery.VOID_LABELS
 
 
@@ -125,7 +126,7 @@ async def notice_issue(request: Request, tenant: Tenant) -> Response:
         kind = str(data.get("kind") or "")
         if kind not in ("arrears", "final_demand", "statement"):
             raise FormErrors({"kind": "Choose one of the options."})
-        await notices.issue(ref, kind, settings, actor=principal, locale=str(data.get("locale") or "zh"),
+        await notices_issue.issue(ref, kind, settings, actor=principal, locale=str(data.get("locale") or "zh"),
                             send_email=data.get("send_email") in ("1", "on"))
     return await _act(request, tenant, "notice", action, anchor="#notices")
 
@@ -138,7 +139,7 @@ async def receipt_issue(request: Request, tenant: Tenant, kind: str, subject_id:
     async def action(ref, data, principal):
         if kind not in ("payment_receipt", "deposit_receipt"):
             raise FormErrors({"kind": "Choose one of the options."})
-        await notices.issue(ref, kind, settings, actor=principal, locale=str(data.get("locale") or "zh"),
+        await notices_issue.issue(ref, kind, settings, actor=principal, locale=str(data.get("locale") or "zh"),
                             subject_id=subject_id, send_email=data.get("send_email") in ("1", "on"))
     return await _act(request, tenant, "receipt", action, anchor="#notices")
 
@@ -147,7 +148,7 @@ async def receipt_issue(request: Request, tenant: Tenant, kind: str, subject_id:
 async def notice_resend(request: Request, tenant: Tenant, notice_id: int) -> Response:
     """Send again a notice whose e-mail was not delivered (or not confirmed)."""
     async def action(ref, data, principal):
-        await notices.resend(ref, notice_id, principal)
+        await notices_mail.resend(ref, notice_id, principal)
     return await _act(request, tenant, "notice", action, anchor="#notices")
 
 
@@ -160,7 +161,7 @@ async def notice_download(request: Request, tenant: Tenant, notice_id: int) -> R
 @get(BASE + "/receipts/{kind:str}/{subject_id:int}/pdf", guards=[requires(Perm.MONEY_READ)])
 async def receipt_download(request: Request, tenant: Tenant, kind: str, subject_id: int) -> Response:
     locale = request.query_params.get("locale") or request.state.locale
-    number, body = await notices.receipt_pdf(tenant, kind, subject_id, request.state.principal,
+    number, body = await notices_render.receipt_pdf(tenant, kind, subject_id, request.state.principal,
                                              request.app.state.settings, locale)
     return _pdf(body, f"{number}.pdf")
 
@@ -168,7 +169,7 @@ async def receipt_download(request: Request, tenant: Tenant, kind: str, subject_
 @get(BASE + "/statement.pdf", guards=[requires(Perm.MONEY_READ)])
 async def statement_download(request: Request, tenant: Tenant) -> Response:
     locale = request.query_params.get("locale") or request.state.locale
-    body = await notices.statement_pdf(tenant, request.state.principal, request.app.state.settings, locale)
+    body = await notices_render.statement_pdf(tenant, request.state.principal, request.app.state.settings, locale)
     return _pdf(body, f"statement-{tenant.archive_no}.pdf")
 
 

@@ -10,7 +10,7 @@ from litestar.response import Response, Template
 from portal.routes.console.money import install_filters
 from portal.web.render import portal_guard, render
 from portal.web.tenancy import Tenant
-from tenants.money import arrears, ledger, notices
+from tenants.money import arrears, ledger, notices, notices_render
 
 
 def _pdf(body: bytes, filename: str) -> Response:
@@ -37,14 +37,14 @@ async def notice_download(request: Request, my_tenant: Tenant, notice_id: int) -
 
 @get("/portal/money/receipts/{kind:str}/{subject_id:int}/pdf", guards=[portal_guard])
 async def receipt_download(request: Request, my_tenant: Tenant, kind: str, subject_id: int) -> Response:
-    number, body = await notices.receipt_pdf(my_tenant, kind, subject_id, request.state.principal,
+    number, body = await notices_render.receipt_pdf(my_tenant, kind, subject_id, request.state.principal,
                                              request.app.state.settings, request.state.locale)
     return _pdf(body, f"{number}.pdf")
 
 
 @get("/portal/money/statement.pdf", guards=[portal_guard])
 async def statement_download(request: Request, my_tenant: Tenant) -> Response:
-    body = await notices.statement_pdf(my_tenant, request.state.principal, request.app.state.settings,
+    body = await notices_render.statement_pdf(my_tenant, request.state.principal, request.app.state.settings,
                                        request.state.locale)
     return _pdf(body, f"statement-{my_tenant.archive_no}.pdf")
 
