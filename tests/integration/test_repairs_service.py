@@ -1,0 +1,121 @@
+"""Repairs through the services: report -> dispatch (least loaded, on duty,
+skill and building) -> accept -> on site -> complete -> confirm and rate;
+re-dispatch after decline and timeout; the dispatcher's queue; bad input and
+steps out of order refused without saving; another tenant never reaches an order."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.core.db import DB
+from portal.core.errors import Conflict, Forbidden, FormErrors, NotFound
+from tasks import repairs as tasks
+from tenants.servicedesk import dispatch, service
+from tests.integration.repairs_support import (  # noqa: F401 (fixture)
+    desk, load_of, order_row, run_body, sent_tasks, summary_row, technician,
+)
+
+LEAK = {"category": "water", "description": "卫生间水管漏水", "location": "3F 卫生间"}
+
+
+async def test_report_dispatch_and_the_whole_life_of_an_order(desk):
+    a, pa = desk["a"], desk["pa"]
+    busy = await technician(desk["b1"]["id"])
+    idle = await technician(desk["b1"]["id"])
+    await DB.pool.execute("UPDATE core.technician SET open_load = 1 WHERE user_id = $1", busy["id"])
+    await technician(desk["b1"]["id"], skills=("lift",))  # wrong skill
+    await technician(desk["b1"]["id"], on_shift=False)  # off duty
+    await technician(desk["b2"]["id"])  # another building
+    with sent_tasks() as sent:
+        order = await service.report(a, pa, LEAK)
+    assert order["number"].startswith("WX") and order["status"] == "reported"
+    assert [s[0] for s in sent] == ["repairs.dispatch"] and sent[0][1] == [a.id, order["id"], 0]
+    assert (await summary_row(a.id, order["id"]))["status"] == "reported"
+
+    with sent_tasks() as sent:
+        assert await run_body(tasks.dispatch_order, a, order["id"], 0) == "dispatched"
+        assert await run_body(tasks.dispatch_order, a, order["id"], 0) == "skipped"  # redelivered
+    assert [s[0] for s in sent] == ["repairs.accept_timeout"] and sent[0][2]["countdown"] == 15 * 60
+    row = await order_row(a, order["id"])
+    assert row["assignee_id"] == idle["id"] and row["status"] == "dispatched"
+    assert await load_of(idle["id"]) == 1
+    summary = await summary_row(a.id, order["id"])
+    assert summary["assignee_id"] == idle["id"] and summary["status"] == "dispatched"
+
+    with pytest.raises(Forbidden):
+        await service.accept(a, busy["principal"], order["id"])
+    with pytest.raises(Conflict):  # a step out of order
+        await service.complete(a, idle["principal"], order["id"], {})
+    await service.accept(a, idle["principal"], order["id"])
+    assert await run_body(tasks.accept_timeout, a, order["id"], 0) is False  # accepted: the timeout does nothing
+    await service.on_site(a, idle["principal"], order["id"])
+    await service.pause(a, idle["principal"], order["id"], {"note": "等配件"})
+    assert (await summary_row(a.id, order["id"]))["paused"] is True
+    await service.resume(a, idle["principal"], order["id"])
+    await service.add_part(a, idle["principal"], order["id"], {"description": "水管接头", "quantity": "2",
+                                                               "unit_price": "15.50"})
+    await service.complete(a, idle["principal"], order["id"], {"note": "已更换"})
+    assert await load_of(idle["id"]) == 0
+
+    with pytest.raises(FormErrors) as refused:
+        await service.confirm(a, desk["pa"], order["id"], {"rating": "7"})
+    assert "rating" in refused.value.fields
+    assert (await order_row(a, order["id"]))["status"] == "completed"
+    with pytest.raises(NotFound):
+        await service.confirm(a, desk["pb"], order["id"], {"rating": "5"})
+    with sent_tasks() as sent:
+        await service.confirm(a, pa, order["id"], {"rating": "5", "comment": "很及时"})
+    assert [s[0] for s in sent] == ["repairs.file_slip"]
+    row = await order_row(a, order["id"])
+    assert row["status"] == "closed" and row["rating"] == 5 and row["billable"] is True
+    assert await summary_row(a.id, order["id"]) is None
+    detail = await service.get_order(a, pa, order["id"])
+    kinds = [e["kind"] for e in detail["events"]]
+    assert kinds[:3] == ["reported", "dispatched", "accepted"] and "closed" in kinds
+    assert detail["parts_total_fen"] == 3100
+
+
+async def test_decline_and_timeout_pass_the_order_on_then_the_dispatcher_queue(desk):
+    a = desk["a"]
+    first = await technician(desk["b1"]["id"])
+    second = await technician(desk["b1"]["id"])
+    with sent_tasks():
+        order = await service.report(a, desk["pa"], LEAK)
+        await run_body(tasks.dispatch_order, a, order["id"], 0)
+    got = (await order_row(a, order["id"]))["assignee_id"]
+    other = second if got == first["id"] else first
+    mine = first if got == first["id"] else second
+    with pytest.raises(FormErrors):
+        await service.decline(a, mine["principal"], order["id"], {"note": ""})
+    with sent_tasks() as sent:
+        await service.decline(a, mine["principal"], order["id"], {"note": "不在附近"})
+    assert sent[0][0] == "repairs.dispatch" and sent[0][1] == [a.id, order["id"], 1]
+    assert await load_of(mine["id"]) == 0
+    with sent_tasks():
+        assert await run_body(tasks.dispatch_order, a, order["id"], 0) == "skipped"  # an old round
+        assert await run_body(tasks.dispatch_order, a, order["id"], 1) == "dispatched"
+    assert (await order_row(a, order["id"]))["assignee_id"] == other["id"]
+    with sent_tasks() as sent:
+        assert await run_body(tasks.accept_timeout, a, order["id"], 1) is True
+        assert await run_body(tasks.accept_timeout, a, order["id"], 1) is False  # redelivered
+    assert sent[0][1] == [a.id, order["id"], 2]
+    with sent_tasks():
+        assert await run_body(tasks.dispatch_order, a, order["id"], 2) == "unassigned"  # both passed
+    assert (await order_row(a, order["id"]))["status"] == "unassigned"
+    assert await DB.pool.fetchval("SELECT count(*) FROM core.audit_log WHERE action = 'repair.unassigned'"
+                                  " AND tenant_id = $1", a.id) == 1
+    assert (await summary_row(a.id, order["id"]))["status"] == "unassigned"
+
+
+async def test_bad_reports_are_refused_and_save_nothing(desk):
+    a = desk["a"]
+    before = await DB.pool.fetchval("SELECT count(*) FROM core.work_order_summary WHERE tenant_id = $1", a.id)
+    for raw in ({"category": "water", "description": "  "}, {"category": "roof", "description": "x"},
+                {"category": "water", "description": "a\x00b"}, {"category": "water", "description": "x",
+                                                                 "unit_id": "99999999"}):
+        with pytest.raises(FormErrors):
+            await service.report(a, desk["pa"], raw)
+    with pytest.raises(NotFound):  # a portal user of another tenant
+        await service.report(a, desk["pb"], LEAK)
+    after = await DB.pool.fetchval("SELECT count(*) FROM core.work_order_summary WHERE tenant_id = $1", a.id)
+    assert after == before
