@@ -40,3 +40,8 @@ def event_text(e: dict) -> str:
         text, note = _(EVENTS.get(kind, N_("Note"))), e["note"]
     who = e.get("actor_name") or (_("System") if e.get("actor_kind") == "system" else "")
     return " · ".join(part for part in (text, who, note) if part)
+
+
+def unit_options(units: list[dict]) -> dict[str, str]:
+    """A tenant's units as picker choices: id -> "building unit"."""
+    return {str(u["id"]): f"{u.get('building_name', '')} {u['code']}".strip() for u in units}

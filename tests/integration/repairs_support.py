@@ -57,10 +57,11 @@ async def load_of(user_id: int) -> int:
     return await DB.pool.fetchval("SELECT open_load FROM core.technician WHERE user_id = $1", user_id)
 
 
-async def run_body(task, ref, *args):
-    """A tenant task's body, in the tenant's transaction (follow-ups sent after commit)."""
+async def run_body(body, ref, *args):
+    """What a tenant task runs (``body(ref, tx, ...)``), in the tenant's
+    transaction as the task would (follow-ups sent after commit)."""
     async with tenant_tx(ref.schema) as tx:
-        return await task.body(ref, tx, *args)
+        return await body(ref, tx, *args)
 
 
 async def order_row(ref, order_id: int) -> dict:

@@ -9,7 +9,6 @@ import pytest
 
 from portal.core.db import DB
 from portal.core.errors import Conflict, Forbidden, FormErrors, NotFound
-from tasks import repairs as tasks
 from tenants.servicedesk import dispatch, service
 from tests.integration.repairs_support import (  # noqa: F401 (fixture)
     desk, load_of, order_row, run_body, sent_tasks, summary_row, technician,
@@ -33,8 +32,8 @@ async def test_report_dispatch_and_the_whole_life_of_an_order(desk):
     assert (await summary_row(a.id, order["id"]))["status"] == "reported"
 
     with sent_tasks() as sent:
-        assert await run_body(tasks.dispatch_order, a, order["id"], 0) == "dispatched"
-        assert await run_body(tasks.dispatch_order, a, order["id"], 0) == "skipped"  # redelivered
+        assert await run_body(dispatch.dispatch, a, order["id"], 0) == "dispatched"
+        assert await run_body(dispatch.dispatch, a, order["id"], 0) == "skipped"  # redelivered
     assert [s[0] for s in sent] == ["repairs.accept_timeout"] and sent[0][2]["countdown"] == 15 * 60
     row = await order_row(a, order["id"])
     assert row["assignee_id"] == idle["id"] and row["status"] == "dispatched"
@@ -47,7 +46,7 @@ async def test_report_dispatch_and_the_whole_life_of_an_order(desk):
     with pytest.raises(Conflict):  # a step out of order
         await service.complete(a, idle["principal"], order["id"], {})
     await service.accept(a, idle["principal"], order["id"])
-    assert await run_body(tasks.accept_timeout, a, order["id"], 0) is False  # accepted: the timeout does nothing
+    assert await run_body(dispatch.timeout, a, order["id"], 0) is False  # accepted: the timeout does nothing
     await service.on_site(a, idle["principal"], order["id"])
     await service.pause(a, idle["principal"], order["id"], {"note": "等配件"})
     assert (await summary_row(a.id, order["id"]))["paused"] is True
@@ -81,7 +80,7 @@ async def test_decline_and_timeout_pass_the_order_on_then_the_dispatcher_queue(d
     second = await technician(desk["b1"]["id"])
     with sent_tasks():
         order = await service.report(a, desk["pa"], LEAK)
-        await run_body(tasks.dispatch_order, a, order["id"], 0)
+        await run_body(dispatch.dispatch, a, order["id"], 0)
     got = (await order_row(a, order["id"]))["assignee_id"]
     other = second if got == first["id"] else first
     mine = first if got == first["id"] else second
@@ -92,15 +91,15 @@ async def test_decline_and_timeout_pass_the_order_on_then_the_dispatcher_queue(d
     assert sent[0][0] == "repairs.dispatch" and sent[0][1] == [a.id, order["id"], 1]
     assert await load_of(mine["id"]) == 0
     with sent_tasks():
-        assert await run_body(tasks.dispatch_order, a, order["id"], 0) == "skipped"  # an old round
-        assert await run_body(tasks.dispatch_order, a, order["id"], 1) == "dispatched"
+        assert await run_body(dispatch.dispatch, a, order["id"], 0) == "skipped"  # an old round
+        assert await run_body(dispatch.dispatch, a, order["id"], 1) == "dispatched"
     assert (await order_row(a, order["id"]))["assignee_id"] == other["id"]
     with sent_tasks() as sent:
-        assert await run_body(tasks.accept_timeout, a, order["id"], 1) is True
-        assert await run_body(tasks.accept_timeout, a, order["id"], 1) is False  # redelivered
+        assert await run_body(dispatch.timeout, a, order["id"], 1) is True
+        assert await run_body(dispatch.timeout, a, order["id"], 1) is False  # redelivered
     assert sent[0][1] == [a.id, order["id"], 2]
     with sent_tasks():
-        assert await run_body(tasks.dispatch_order, a, order["id"], 2) == "unassigned"  # both passed
+        assert await run_body(dispatch.dispatch, a, order["id"], 2) == "unassigned"  # both passed
     assert (await order_row(a, order["id"]))["status"] == "unassigned"
     assert await DB.pool.fetchval("SELECT count(*) FROM core.audit_log WHERE action = 'repair.unassigned'"
                                   " AND tenant_id = $1", a.id) == 1
