@@ -36,7 +36,7 @@ def render(ref: TenantRef, order: dict, events: list[dict], settings, locale: st
                       timeline=timeline, stamp=_stamp)
 
 
-async def file_slip(ref: TenantRef, order_id: int, settings) -> int | None:
+async def file_slip(ref: TenantRef, order_id: int, settings, storage=None) -> int | None:
     """Render and file the slip of a closed order, in the transaction that
     records its document id (a second delivery finds it filed and stops)."""
     import anyio
@@ -57,6 +57,7 @@ async def file_slip(ref: TenantRef, order_id: int, settings) -> int | None:
             return None
         title = f"{i18n.translations('zh').gettext('Repair slip')} {order['number']}"
         doc_id = await file_generated_document(ref, "repairs", title, dt.datetime.now(SHANGHAI).date(), pdf,
-                                               True, order["number"], actor_name="repairs")
+                                               True, order["number"], actor_name="repairs",
+                                               storage=storage)
         await WorkOrder.update({WorkOrder.slip_document_id: doc_id}).where(WorkOrder.id == order_id).run()
     return doc_id

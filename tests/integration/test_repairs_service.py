@@ -9,6 +9,7 @@ import pytest
 
 from portal.core.db import DB
 from portal.core.errors import Conflict, Forbidden, FormErrors, NotFound
+from tenants.scope import tenant_tx
 from tenants.servicedesk import dispatch, service
 from tests.integration.repairs_support import (  # noqa: F401 (fixture)
     desk, load_of, order_row, run_body, sent_tasks, summary_row, technician,
@@ -17,7 +18,7 @@ from tests.integration.repairs_support import (  # noqa: F401 (fixture)
 LEAK = {"category": "water", "description": "卫生间水管漏水", "location": "3F 卫生间"}
 
 
-async def test_report_dispatch_and_the_whole_life_of_an_order(desk):
+async def test_report_dispatch_and_the_whole_life_of_an_order(desk, settings):
     a, pa = desk["a"], desk["pa"]
     busy = await technician(desk["b1"]["id"])
     idle = await technician(desk["b1"]["id"])
@@ -72,6 +73,17 @@ async def test_report_dispatch_and_the_whole_life_of_an_order(desk):
     kinds = [e["kind"] for e in detail["events"]]
     assert kinds[:3] == ["reported", "dispatched", "accepted"] and "closed" in kinds
     assert detail["parts_total_fen"] == 3100
+
+    from documents.storage import get_storage
+    from tenants.servicedesk import slip
+
+    storage = get_storage(settings)
+    doc_id = await slip.file_slip(a, order["id"], settings, storage=storage)
+    assert doc_id and await slip.file_slip(a, order["id"], settings, storage=storage) is None  # filed once
+    assert (await order_row(a, order["id"]))["slip_document_id"] == doc_id
+    async with tenant_tx(a.schema) as tx:
+        filed = await tx.connection.fetchrow("SELECT category, title FROM document WHERE id = $1", doc_id)
+    assert filed["category"] == "repairs" and order["number"] in filed["title"]
 
 
 async def test_decline_and_timeout_pass_the_order_on_then_the_dispatcher_queue(desk):
