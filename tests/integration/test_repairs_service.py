@@ -130,3 +130,56 @@ async def test_bad_reports_are_refused_and_save_nothing(desk):
         await service.report(a, desk["pb"], LEAK)
     after = await DB.pool.fetchval("SELECT count(*) FROM core.work_order_summary WHERE tenant_id = $1", a.id)
     assert after == before
+
+
+async def test_sla_scan_escalates_then_marks_breaches_and_auto_close(desk):
+    import datetime as dt
+
+    from portal.core.workdays import now
+    from tenants.servicedesk import scan
+
+    a = desk["a"]
+    tech = await technician(desk["b1"]["id"])
+    with sent_tasks():
+        order = await service.report(a, desk["pa"], {**LEAK, "urgency": "urgent"})
+    due = (await summary_row(a.id, order["id"]))["response_due_at"]
+    assert due - now() <= dt.timedelta(minutes=15)  # urgent: around the clock
+    await scan.sla_scan(due - dt.timedelta(minutes=10))  # within the warning hour
+    row = await summary_row(a.id, order["id"])
+    assert row["escalation"] == 1 and not row["breached"]
+    await scan.sla_scan(due + dt.timedelta(minutes=1))
+    row = await summary_row(a.id, order["id"])
+    assert row["escalation"] == 2 and row["breached"]
+    await scan.sla_scan(due + dt.timedelta(minutes=2))  # escalated once each, not at every scan
+    actions = [r["action"] for r in await DB.pool.fetch(
+        "SELECT action FROM core.audit_log WHERE tenant_id = $1 AND target = $2 ORDER BY id", a.id,
+        f"work_order:{order['id']}")]
+    assert actions.count("repair.escalate.dept_head") == 1 and actions.count("repair.escalate.supervisor") == 1
+
+    # Completed and not confirmed for 3 days: closed by the beat task, once.
+    with sent_tasks():
+        await run_body(dispatch.dispatch, a, order["id"], 0)
+    await service.accept(a, tech["principal"], order["id"])
+    await service.on_site(a, tech["principal"], order["id"])
+    await service.complete(a, tech["principal"], order["id"], {})
+    later = now() + dt.timedelta(days=3, minutes=1)
+    assert (a.id, order["id"]) in await scan.due_for_auto_close(later)
+    with sent_tasks() as sent:
+        assert await scan.auto_close_one(a.id, order["id"], later) is True
+        assert await scan.auto_close_one(a.id, order["id"], later) is False
+    assert [s[0] for s in sent] == ["repairs.file_slip"]
+    assert (await order_row(a, order["id"]))["status"] == "closed"
+
+
+async def test_tasks_stay_in_their_tenant(desk):
+    """A task given another tenant's id finds no such order there and does nothing."""
+    a, b = desk["a"], desk["b"]
+    await technician(desk["b1"]["id"])
+    with sent_tasks():
+        order = await service.report(a, desk["pa"], LEAK)
+        other = await service.report(b, desk["pb"], LEAK)
+        mine = await run_body(dispatch.dispatch, b, order["id"] + 10_000, 0)
+    assert mine == "skipped"
+    assert (await order_row(a, order["id"]))["status"] == "reported"
+    with pytest.raises(NotFound):  # staff-facing reads are per tenant too
+        await service.get_order(b, desk["pa"], other["id"])
