@@ -8,7 +8,7 @@ from celery.schedules import crontab
 from portal.core.settings import Settings
 from tenants.money import recovery
 
-TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money"]
+TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money", "tasks.repairs"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -50,6 +50,9 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "documents.delete_expired_exports",
                 "schedule": crontab(minute="*/10"),
             },
+            "repairs-sla-scan": {"task": "repairs.sla_scan", "schedule": 60.0},
+            "repairs-sweep": {"task": "repairs.sweep", "schedule": 120.0},
+            "repairs-auto-close": {"task": "repairs.auto_close", "schedule": crontab(minute=15)},
         },
     )
     app.portal_settings = settings

@@ -23,6 +23,7 @@ class Role(StrEnum):
     TECHNICIAN = "technician"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    DISPATCHER = "dispatcher"
 
 
 class Perm(StrEnum):
@@ -47,6 +48,11 @@ class Perm(StrEnum):
     LOAN_REQUEST = "loan.request"
     LOAN_APPROVE = "loan.approve"
     LOAN_HANDLE = "loan.handle"
+    # Repairs (issue 9): reporting on a tenant's behalf, dispatching by hand and
+    # keeping the technicians' roster, a technician's own work on assigned orders.
+    REPAIR_REPORT = "repair.report"
+    REPAIR_DISPATCH = "repair.dispatch"
+    REPAIR_WORK = "repair.work"
 
 
 _ALL_READ = {Perm.TENANT_READ}
@@ -71,7 +77,19 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.TECHNICIAN: frozenset(_ALL_READ | _LEND),
     Role.AUDITOR: frozenset({Perm.TENANT_READ, Perm.AUDIT_READ, Perm.MONEY_READ}),
     Role.ADMIN: frozenset({Perm.STAFF_MANAGE, Perm.CALENDAR_MANAGE}),
+    Role.DISPATCHER: frozenset(_ALL_READ | {Perm.REPAIR_REPORT, Perm.REPAIR_DISPATCH}),
 }
+# Repairs: clerks and department heads report on a tenant's behalf; the
+# department heads and supervisors (who get the escalations) also dispatch.
+_REPAIRS = {
+    Role.CLERK: {Perm.REPAIR_REPORT},
+    Role.DEPT_HEAD: {Perm.REPAIR_REPORT, Perm.REPAIR_DISPATCH},
+    Role.SUPERVISOR: {Perm.REPAIR_REPORT, Perm.REPAIR_DISPATCH},
+    Role.GENERAL_MANAGER: {Perm.REPAIR_REPORT},
+    Role.TECHNICIAN: {Perm.REPAIR_WORK},
+}
+for _role, _perms in _REPAIRS.items():
+    ROLE_PERMS[_role] = ROLE_PERMS[_role] | frozenset(_perms)
 
 # Roles whose duties cover every building; the others are limited to theirs.
 ALL_BUILDINGS = frozenset(
@@ -91,6 +109,7 @@ ROLE_LABELS = {
     Role.TECHNICIAN: "Technician",
     Role.AUDITOR: "Auditor",
     Role.ADMIN: "Administrator",
+    Role.DISPATCHER: "Dispatcher",
 }
 
 

@@ -43,6 +43,7 @@ STAFF: tuple[StaffPlan, ...] = (
     StaffPlan("technician", "赵强", Role.TECHNICIAN, "工程部", (1,)),
     StaffPlan("auditor", "孙丽", Role.AUDITOR, "审计部", ()),
     StaffPlan("admin", "吴磊", Role.ADMIN, "信息部", ()),
+    StaffPlan("dispatcher", "郑海", Role.DISPATCHER, "工程部", (1, 2)),
 )
 
 STAFF_LABELS = {
@@ -55,6 +56,7 @@ STAFF_LABELS = {
     Role.TECHNICIAN: "Technician (bldg 1)",
     Role.AUDITOR: "Auditor",
     Role.ADMIN: "Administrator",
+    Role.DISPATCHER: "Dispatcher (1-2)",
 }
 
 

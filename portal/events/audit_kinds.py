@@ -122,7 +122,26 @@ OFFICE = {
     "demo.load": N_("Loaded the demo data"),
 }
 
-AUDIT_SENTENCES: dict[str, str] = {**ACCOUNTS, **TENANT_FILES, **DOCUMENTS, **LENDING, **MONEY, **OFFICE}
+# Repairs: reporting, dispatch, the technician's steps, confirmation, escalation.
+REPAIRS = {
+    "repair.report": N_("Reported a repair"),
+    "repair.accept": N_("Accepted a repair order"),
+    "repair.decline": N_("Declined a repair order"),
+    "repair.complete": N_("Completed a repair"),
+    "repair.confirm": N_("Confirmed a completed repair"),
+    "repair.auto_close": N_("Closed a repair nobody confirmed in time"),
+    "repair.reopen": N_("Reopened a repair"),
+    "repair.cancel": N_("Cancelled a repair order"),
+    "repair.unassigned": N_("Found no technician for a repair: it waits for a dispatcher"),
+    "repair.timeout": N_("Passed a repair order on: it was not accepted in time"),
+    "repair.assign": N_("Assigned a repair order by hand"),
+    "repair.page": N_("Paged an on-duty technician about an urgent repair"),
+    "repair.escalate.dept_head": N_("Warned the department head: a repair is about to miss its deadline"),
+    "repair.escalate.supervisor": N_("Told the supervisor: a repair missed its deadline"),
+    "repair.roster": N_("Changed the technicians' roster"),
+}
+
+AUDIT_SENTENCES: dict[str, str] = {**ACCOUNTS, **TENANT_FILES, **DOCUMENTS, **LENDING, **MONEY, **OFFICE, **REPAIRS}
 # A kind without its own sentence is described by its area (the part before the first dot).
 AUDIT_AREAS = {
     "staff": N_("Did something with staff accounts"), "portal": N_("Did something in the tenant portal"),
@@ -131,6 +150,7 @@ AUDIT_AREAS = {
     "document": N_("Did something with a document"), "export": N_("Did something with an export"),
     "loan": N_("Did something with a file loan"), "audit": N_("Used the audit log"),
     "money": N_("Did something with charges and payments"),
+    "repair": N_("Did something with a repair"),
 }
 # Choices of the audit page's filter: an action or, ending in a dot, a whole area.
 AUDIT_FILTERS = {
@@ -139,4 +159,5 @@ AUDIT_FILTERS = {
     "tenant.": N_("Tenant files"), "tenant.view": N_("Tenant files opened"), "portal.invite": N_("Portal invitations"),
     "document.": N_("Documents"), "loan.": N_("File loans"), "export.": N_("Exports"), "money.": N_("Charges and payments"),
     "audit.": N_("Audit log use"),
+    "repair.": N_("Repairs"),
 }

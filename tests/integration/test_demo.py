@@ -56,7 +56,7 @@ async def test_demo_loads_once(loaded, settings):
     counts = await _counts()
     assert counts["buildings"] == 3
     assert counts["tenants"] == 60
-    assert counts["staff"] == 9
+    assert counts["staff"] == 10
     assert counts["portal_users"] == 60
     assert counts["pending_reviews"] == 3
     assert counts["markers"] == 1
@@ -65,6 +65,19 @@ async def test_demo_loads_once(loaded, settings):
 
     assert await demo.load_demo(settings) is False
     assert await _counts() == counts
+    # The service desk: technicians on the roster, open (one overdue) and closed orders.
+    from portal.demo.plan import build_plan
+    from portal.demo.servicedesk import TECHNICIANS
+
+    desk = await DB.pool.fetchrow(
+        "SELECT (SELECT count(*) FROM core.technician t JOIN core.staff_user u ON u.id = t.user_id"
+        "        WHERE u.username = ANY($1::text[])) AS technicians,"
+        " (SELECT count(*) FROM core.work_order_summary s JOIN core.tenant t ON t.id = s.tenant_id"
+        "        WHERE t.name = ANY($2::text[])) AS open_orders,"
+        " (SELECT count(*) FROM core.work_order_summary s JOIN core.tenant t ON t.id = s.tenant_id"
+        "        WHERE t.name = ANY($2::text[]) AND s.breached) AS overdue",
+        [t[0] for t in TECHNICIANS], [t.name for t in build_plan().tenants])
+    assert dict(desk) == {"technicians": 3, "open_orders": 5, "overdue": 1}
 
 
 async def test_no_unit_is_leased_twice_and_every_tenant_has_one_or_two(loaded):

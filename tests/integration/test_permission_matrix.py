@@ -114,6 +114,19 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/tenants/{tenant_id:int}/invitations": holders(Perm.PORTAL_INVITE),
     "POST /api/v1/reviews/{tenant_id:int}/{request_id:int}": holders(Perm.REVIEW_DECIDE),
     "POST /api/v1/portal/requests": PORTAL,
+    # Repairs.
+    "POST /console/repairs/roster/{user_id:int}": holders(Perm.REPAIR_DISPATCH),
+    "POST /console/repairs/roster/{user_id:int}/shifts": holders(Perm.REPAIR_DISPATCH),
+    "POST /console/repairs/roster/{user_id:int}/leave": holders(Perm.REPAIR_DISPATCH),
+    f"POST {T}/repairs": holders(Perm.REPAIR_REPORT),
+    **{f"POST {T}/repairs/{{order_id:int}}/{step}": holders(Perm.REPAIR_WORK)
+       for step in ("accept", "decline", "on-site", "pause", "resume", "notes", "parts", "complete")},
+    f"POST {T}/repairs/{{order_id:int}}/assign": holders(Perm.REPAIR_DISPATCH),
+    f"POST {T}/repairs/{{order_id:int}}/cancel": holders(Perm.REPAIR_DISPATCH),
+    "POST /portal/repairs": PORTAL,
+    **{f"POST /portal/repairs/{{order_id:int}}/{step}": PORTAL for step in ("confirm", "rate", "reopen", "cancel")},
+    "POST /api/v1/tenants/{tenant_id:int}/work-orders": holders(Perm.REPAIR_REPORT),
+    "POST /api/v1/portal/work-orders": PORTAL,
 }
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

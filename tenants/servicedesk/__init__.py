@@ -1,0 +1,1 @@
+"""The service desk: repairs (work orders dispatched by Celery, with SLA clocks)."""

@@ -1,0 +1,168 @@
+"""SQL the query builder cannot say for repairs (each with its reason)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from portal.core.db import DB
+
+# Eligible technicians, least loaded first then longest since their last
+# assignment (round robin on ties); FOR UPDATE SKIP LOCKED and array containment
+# are not expressible in Piccolo. The duty check reads shifts and leave in
+# Shanghai local time. A row taken by a concurrent dispatch is skipped.
+_PICK = """
+SELECT t.user_id, t.name FROM core.technician t
+ WHERE t.active AND t.open_load < t.capacity
+   AND $1 = ANY (t.skills) AND ($2::integer IS NULL OR $2 = ANY (t.building_ids))
+   AND NOT (t.user_id = ANY ($3::integer[]))
+   AND EXISTS (SELECT 1 FROM core.technician_shift s WHERE s.user_id = t.user_id
+                AND s.day = ($4::timestamptz AT TIME ZONE 'Asia/Shanghai')::date
+                AND ($4::timestamptz AT TIME ZONE 'Asia/Shanghai')::time >= s.starts
+                AND ($4::timestamptz AT TIME ZONE 'Asia/Shanghai')::time < s.ends)
+   AND NOT EXISTS (SELECT 1 FROM core.technician_leave l WHERE l.user_id = t.user_id
+                AND ($4::timestamptz AT TIME ZONE 'Asia/Shanghai')::date BETWEEN l.starts_on AND l.ends_on)
+ ORDER BY t.open_load, t.last_assigned_at NULLS FIRST, t.user_id
+ LIMIT 1
+"""
+
+
+async def pick_technician(conn, category: str, building_id: int | None, exclude: list[int],
+                          at: dt.datetime) -> dict | None:
+    """Lock and return the technician to assign, or None. First skips rows other
+    dispatches hold; if every eligible row was held, waits for one (the WHERE is
+    re-checked on the locked row, so capacity still holds)."""
+    args = (category, building_id, list(exclude), at)
+    row = await conn.fetchrow(_PICK + " FOR UPDATE OF t SKIP LOCKED", *args)
+    if row is None:
+        row = await conn.fetchrow(_PICK + " FOR UPDATE OF t", *args)
+    return dict(row) if row else None
+
+
+async def take_load(conn, user_id: int) -> bool:
+    # A conditional increment with its guard in one statement (the CHECK is the backstop).
+    done = await conn.fetchval(
+        "UPDATE core.technician SET open_load = open_load + 1, last_assigned_at = now(), updated_at = now()"
+        " WHERE user_id = $1 AND open_load < capacity AND active RETURNING user_id", user_id)
+    return done is not None
+
+
+async def release_load(conn, user_id: int | None) -> None:
+    # GREATEST keeps the counter from going below zero (a floor the builder cannot say).
+    if user_id is not None:
+        await conn.execute("UPDATE core.technician SET open_load = GREATEST(open_load - 1, 0), updated_at = now()"
+                           " WHERE user_id = $1", user_id)
+
+
+async def lock_order(conn, order_id: int) -> dict | None:
+    # SELECT ... FOR UPDATE: serializes every change of one order (dispatch, accept, timeout).
+    row = await conn.fetchrow("SELECT * FROM work_order WHERE id = $1 FOR UPDATE", order_id)
+    return dict(row) if row else None
+
+
+async def next_number(conn, year: int) -> str:
+    # nextval of the office-wide sequence (no builder for sequences).
+    n = await conn.fetchval("SELECT nextval('core.work_order_seq')")
+    return f"WX{year}-{n:06d}"
+
+
+# The SLA scan, one statement per step over core.work_order_summary: the running
+# clock's due time is a CASE over the status (the builder has no CASE in UPDATE).
+_RUNNING_DUE = """CASE WHEN s.status IN ('reported', 'unassigned', 'dispatched') THEN s.response_due_at
+                       WHEN s.status = 'accepted' THEN s.onsite_due_at
+                       WHEN s.status = 'on_site' THEN s.completion_due_at END"""
+
+
+async def mark_breaches(conn, at: dt.datetime) -> list[dict]:
+    rows = await conn.fetch(
+        f"UPDATE core.work_order_summary s SET breached = true, escalation = 2, updated_at = now()"
+        f" WHERE NOT s.paused AND NOT s.breached AND {_RUNNING_DUE} < $1"
+        f" RETURNING s.tenant_id, s.order_id, s.number, s.building_id", at)
+    return [dict(r) for r in rows]
+
+
+async def mark_warnings(conn, at: dt.datetime, warn_before: dt.timedelta) -> list[dict]:
+    rows = await conn.fetch(
+        f"UPDATE core.work_order_summary s SET escalation = 1, updated_at = now()"
+        f" WHERE NOT s.paused AND s.escalation = 0 AND {_RUNNING_DUE} < $1"
+        f" RETURNING s.tenant_id, s.order_id, s.number, s.building_id", at + warn_before)
+    return [dict(r) for r in rows]
+
+
+# The board: open orders with the tenant's name, filtered and paged, with the
+# total (a window function and a join to core.tenant).
+async def board(conn, *, scope: list[int] | None, view: str, building_id: int | None, assignee_id: int | None,
+                category: str, at: dt.datetime, limit: int, offset: int) -> tuple[list[dict], int]:
+    where, args = ["true"], []
+
+    def arg(value) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if scope is not None:
+        where.append(f"s.building_id = ANY ({arg(scope)}::integer[])")
+    if view == "new":
+        where.append("s.status IN ('reported', 'dispatched')")
+    elif view == "unassigned":
+        where.append("s.status = 'unassigned'")
+    elif view == "overdue":
+        where.append(f"(s.breached OR (NOT s.paused AND {_RUNNING_DUE} < {arg(at)}))")
+    if building_id is not None:
+        where.append(f"s.building_id = {arg(building_id)}")
+    if assignee_id is not None:
+        where.append(f"s.assignee_id = {arg(assignee_id)}")
+    if category:
+        where.append(f"s.category = {arg(category)}")
+    rows = await conn.fetch(
+        f"SELECT s.*, t.name AS tenant_name, {_RUNNING_DUE} AS due_at, count(*) OVER () AS total"
+        f" FROM core.work_order_summary s JOIN core.tenant t ON t.id = s.tenant_id"
+        f" WHERE {' AND '.join(where)} ORDER BY s.breached DESC, due_at NULLS LAST, s.order_id"
+        f" LIMIT {arg(limit)} OFFSET {arg(offset)}", *args)
+    return [dict(r) for r in rows], (rows[0]["total"] if rows else 0)
+
+
+async def my_orders(conn, user_id: int) -> list[dict]:
+    # The technician's open orders across tenants, in due order (CASE + join).
+    rows = await conn.fetch(
+        f"SELECT s.*, t.name AS tenant_name, {_RUNNING_DUE} AS due_at FROM core.work_order_summary s"
+        f" JOIN core.tenant t ON t.id = s.tenant_id WHERE s.assignee_id = $1"
+        f" AND s.status IN ('dispatched', 'accepted', 'on_site', 'paused') ORDER BY due_at NULLS LAST", user_id)
+    return [dict(r) for r in rows]
+
+
+# Technicians on shift now for a building (array containment and local time: raw SQL).
+_ON_DUTY = """
+SELECT t.user_id, t.name FROM core.technician t WHERE t.active
+   AND ($1::integer IS NULL OR $1 = ANY (t.building_ids))
+   AND EXISTS (SELECT 1 FROM core.technician_shift s WHERE s.user_id = t.user_id
+                AND s.day = ($2::timestamptz AT TIME ZONE 'Asia/Shanghai')::date
+                AND ($2::timestamptz AT TIME ZONE 'Asia/Shanghai')::time >= s.starts
+                AND ($2::timestamptz AT TIME ZONE 'Asia/Shanghai')::time < s.ends)
+   AND NOT EXISTS (SELECT 1 FROM core.technician_leave l WHERE l.user_id = t.user_id
+                AND ($2::timestamptz AT TIME ZONE 'Asia/Shanghai')::date BETWEEN l.starts_on AND l.ends_on)
+"""
+
+
+async def on_duty(conn, building_id: int | None, at: dt.datetime) -> list[dict]:
+    return [dict(r) for r in await conn.fetch(_ON_DUTY, building_id, at)]
+
+
+async def due_for_auto_close(conn, before: dt.datetime, limit: int = 500) -> list[tuple[int, int]]:
+    # Completed orders nobody confirmed in time, across tenants (reads core only).
+    rows = await conn.fetch("SELECT tenant_id, order_id FROM core.work_order_summary WHERE status = 'completed'"
+                            " AND completed_at < $1 ORDER BY completed_at LIMIT $2", before, limit)
+    return [(r["tenant_id"], r["order_id"]) for r in rows]
+
+
+async def stuck_reported(conn, before: dt.datetime, limit: int = 500) -> list[tuple[int, int, int]]:
+    # Orders whose dispatch message was lost after commit (the sweep re-sends it).
+    rows = await conn.fetch("SELECT tenant_id, order_id, dispatch_round FROM core.work_order_summary"
+                            " WHERE status = 'reported' AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+                            before, limit)
+    return [(r["tenant_id"], r["order_id"], r["dispatch_round"]) for r in rows]
+
+
+async def staff_with_role(role: str) -> list[dict]:
+    # core.staff_user belongs to portal.accounts, which domains may not import.
+    rows = await DB.pool.fetch("SELECT id, display_name, building_ids FROM core.staff_user"
+                               " WHERE $1 = ANY (roles) AND active ORDER BY display_name", role)
+    return [dict(r) for r in rows]
