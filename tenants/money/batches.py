@@ -202,7 +202,7 @@ async def _prepare(batch_id: int, info: dict, job: _Job, settings, fee_items: di
                 job.notice_id, job.email_state, job.emailed_to = row["notice_id"], row["email_state"], row["emailed_to"]
                 return job
             job.prepared = await notices_issue.prepare(job.ref, info["kind"], settings, locale=info["locale"],
-                                                 as_of=info["as_of"], fee_items=fee_items, batch_id=batch_id)
+                                                       as_of=info["as_of"], fee_items=fee_items, batch_id=batch_id)
     except Conflict:
         job.status = "skipped"  # paid in the meantime
         return job
