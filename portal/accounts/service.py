@@ -28,7 +28,12 @@ def _token_hash(token: str) -> str:
 _STAFF_PRINCIPAL = (StaffUser.id, StaffUser.display_name, StaffUser.roles, StaffUser.building_ids, StaffUser.active,
                     StaffUser.session_epoch, StaffUser.must_change_password)
 _PORTAL_PRINCIPAL = (PortalUser.id, PortalUser.display_name, PortalUser.tenant_id, PortalUser.active,
-                     PortalUser.session_epoch, PortalUser.tenant_id.active.as_alias("tenant_active"))
+                     PortalUser.session_epoch, PortalUser.tenant_id.active.as_alias("tenant_active"),
+                     # The tenant's registry row, so the portal's tenant dependency needs no query of its own.
+                     PortalUser.tenant_id.schema_name.as_alias("tenant_schema_name"),
+                     PortalUser.tenant_id.name.as_alias("tenant_name"),
+                     PortalUser.tenant_id.archive_no.as_alias("tenant_archive_no"),
+                     PortalUser.tenant_id.building_ids.as_alias("tenant_building_ids"))
 
 
 async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = "") -> Principal | None:
@@ -48,8 +53,11 @@ async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = 
         row = await PortalUser.select(*_PORTAL_PRINCIPAL).where(PortalUser.id == user_id).first().run()
         if not row or not row["active"] or not row["tenant_active"] or row["session_epoch"] != epoch:
             return None
+        tenant_row = {"id": row["tenant_id"], "active": row["tenant_active"], "schema_name": row["tenant_schema_name"],
+                      "name": row["tenant_name"], "archive_no": row["tenant_archive_no"],
+                      "building_ids": row["tenant_building_ids"]}
         return Principal(kind="portal", user_id=row["id"], name=row["display_name"], tenant_id=row["tenant_id"],
-                         session_id=session_id)
+                         session_id=session_id, tenant_row=tenant_row)
     return None
 
 

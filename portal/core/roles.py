@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, Mapping
 
 
 class Role(StrEnum):
@@ -123,6 +124,9 @@ class Principal:
     roles: frozenset[Role] = frozenset()
     building_ids: frozenset[int] = frozenset()
     tenant_id: int | None = None  # portal users only
+    # A portal user's tenant registry row (id, schema_name, name, archive_no, building_ids, active),
+    # read in the same query as the user: the portal's tenant dependency needs no query of its own.
+    tenant_row: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
     must_change_password: bool = False  # staff with a temporary password
     session_id: str = field(default="", repr=False)
 

@@ -107,6 +107,8 @@ async def ref_for_staff(principal: Principal, tenant_id: int, *, allow_grant: bo
 async def ref_for_portal(principal: Principal) -> TenantRef:
     if not principal.is_portal or principal.tenant_id is None:
         raise Forbidden()
+    if principal.tenant_row is not None and principal.tenant_row["id"] == principal.tenant_id:
+        return _ref(principal.tenant_row)  # read with the principal in this request
     return await get_ref(principal.tenant_id)
 
 
