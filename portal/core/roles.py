@@ -47,6 +47,10 @@ class Perm(StrEnum):
     LOAN_REQUEST = "loan.request"
     LOAN_APPROVE = "loan.approve"
     LOAN_HANDLE = "loan.handle"
+    # Complaints (投诉): recording one and handling its steps; approving a remedy
+    # (the supervisor's and the general manager's steps).
+    COMPLAINT_HANDLE = "complaint.handle"
+    COMPLAINT_APPROVE = "complaint.approve"
 
 
 _ALL_READ = {Perm.TENANT_READ}
@@ -72,6 +76,11 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.AUDITOR: frozenset({Perm.TENANT_READ, Perm.AUDIT_READ, Perm.MONEY_READ}),
     Role.ADMIN: frozenset({Perm.STAFF_MANAGE, Perm.CALENDAR_MANAGE}),
 }
+# Complaints: front-line staff and the leadership handle them; the leadership approves remedies.
+for _role in (Role.CLERK, Role.DEPT_HEAD, Role.SUPERVISOR, Role.GENERAL_MANAGER):
+    ROLE_PERMS[_role] = ROLE_PERMS[_role] | {Perm.COMPLAINT_HANDLE}
+for _role in (Role.SUPERVISOR, Role.GENERAL_MANAGER):
+    ROLE_PERMS[_role] = ROLE_PERMS[_role] | {Perm.COMPLAINT_APPROVE}
 
 # Roles whose duties cover every building; the others are limited to theirs.
 ALL_BUILDINGS = frozenset(
