@@ -477,6 +477,14 @@ AUDIT_SENTENCES = {
     "money.fee_item.save": N_("Saved a fee item"),
     "money.billing.start": N_("Started a billing run"),
     "demo.load": N_("Loaded the demo data"),
+    # Complaints (tenants/complaints): lodging, the engine's decisions of the nine steps, escalation, the card.
+    "complaint.lodge": N_("Recorded a complaint"),
+    "complaint.approve": N_("Completed a step of a complaint"),
+    "complaint.reject": N_("Found that a complaint does not stand and replied"),
+    "complaint.send_back": N_("Sent a complaint back to an earlier step"),
+    "complaint.grade": N_("Changed a complaint's grade"),
+    "complaint.escalate": N_("Escalated an overdue complaint"),
+    "complaint.card": N_("Filed a complaint card"),
 }
 # A kind without its own sentence is described by its area (the part before the first dot).
 AUDIT_AREAS = {
@@ -486,6 +494,7 @@ AUDIT_AREAS = {
     "document": N_("Did something with a document"), "export": N_("Did something with an export"),
     "loan": N_("Did something with a file loan"), "audit": N_("Used the audit log"),
     "money": N_("Did something with charges and payments"),
+    "complaint": N_("Did something with a complaint"),
 }
 # Choices of the audit page's filter: an action or, ending in a dot, a whole area.
 AUDIT_FILTERS = {
@@ -494,6 +503,7 @@ AUDIT_FILTERS = {
     "tenant.": N_("Tenant files"), "tenant.view": N_("Tenant files opened"), "portal.invite": N_("Portal invitations"),
     "document.": N_("Documents"), "loan.": N_("File loans"), "export.": N_("Exports"), "money.": N_("Charges and payments"),
     "audit.": N_("Audit log use"),
+    "complaint.": N_("Complaints"),
 }
 
 

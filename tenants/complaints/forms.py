@@ -60,7 +60,7 @@ def parse_yuan(text: str) -> int:
     return fen
 
 
-def clean_step(step: str, decision: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+def clean_step(step: str, decision: str, raw: Mapping[str, Any], grade: str = "general") -> dict[str, Any]:
     """What a step's approving form carries (a send-back or rejection only carries its note)."""
     form = Form(raw)
     out: dict[str, Any] = {"note": _text(form, "note", limit=1000)}
@@ -68,7 +68,7 @@ def clean_step(step: str, decision: str, raw: Mapping[str, Any]) -> dict[str, An
         form.check()
         return out
     if step == "record":
-        out["grade"] = form.choice("grade", GRADES, default=str(raw.get("grade") or "general"))
+        out["grade"] = form.choice("grade", GRADES, default=grade)  # blank keeps the grade
     elif step == "assign":
         out["department"] = _text(form, "department", limit=200, required="Name the responsible department.")
     elif step == "cause":

@@ -142,13 +142,13 @@ async def decide(ref: TenantRef, complaint_id: int, raw: Mapping[str, Any], prin
         row = await _locked(complaint_id)
         if row["status"] != "open":
             raise Conflict("This has already been decided.")
+        expected = str(raw.get("expected_step") or "") or None
+        if expected is not None and expected != row["step"]:
+            raise Conflict("This step is no longer waiting for a decision. Reload the page.")
         decision, to_step = forms.clean_decision(raw, row["step"])
-        data = forms.clean_step(row["step"], decision, raw)
-        if decision == "reject" and not data["note"]:
-            data["note"] = ""
+        data = forms.clean_step(row["step"], decision, raw, row["grade"])
         transition = approvals.decide(flow.flow_of(row), flow.case_of(row), principal, decision, reason=data["note"],
-                                      to_step=to_step, expected_step=str(raw.get("expected_step") or "") or None,
-                                      at=at)
+                                      to_step=to_step, expected_step=expected, at=at)
         await _write_state(complaint_id, transition, data)
         await _step_row(complaint_id, row["step"], transition.decision.value, principal, transition.reason,
                         to_step=transition.after.step if transition.decision == approvals.Decision.SEND_BACK else "",

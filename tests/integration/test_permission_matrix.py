@@ -114,6 +114,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/tenants/{tenant_id:int}/invitations": holders(Perm.PORTAL_INVITE),
     "POST /api/v1/reviews/{tenant_id:int}/{request_id:int}": holders(Perm.REVIEW_DECIDE),
     "POST /api/v1/portal/requests": PORTAL,
+    # Complaints.
+    f"POST {T}/complaints": holders(Perm.COMPLAINT_HANDLE),
+    f"POST {T}/complaints/{{complaint_id:int}}/decide": holders(Perm.COMPLAINT_HANDLE),
+    "POST /portal/complaints": PORTAL,
+    "POST /api/v1/tenants/{tenant_id:int}/complaints": holders(Perm.COMPLAINT_HANDLE),
+    "POST /api/v1/tenants/{tenant_id:int}/complaints/{complaint_id:int}/decide": holders(Perm.COMPLAINT_HANDLE),
 }
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

@@ -1,7 +1,7 @@
 """The staff console (/console)."""
 
 from portal.routes.console import (
-    account, audit, billing, calendar, documents, home, lending, money, reviews, staff, tenants,
+    account, audit, billing, calendar, complaints, documents, home, lending, money, reviews, staff, tenants,
 )
 
 # Everything behind the gate that sends a person with a temporary password to
@@ -10,5 +10,6 @@ ROUTES = [
     account.password_gate(
         *home.ROUTES, *tenants.ROUTES, *reviews.ROUTES, *staff.ROUTES, *audit.ROUTES, *account.ROUTES,
         *documents.ROUTES, *lending.ROUTES, *money.ROUTES, *billing.ROUTES, *calendar.ROUTES,
+        *complaints.ROUTES,
     )
 ]
