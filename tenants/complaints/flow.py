@@ -20,7 +20,6 @@ complaint (no self-approval); any step from 2 on may send the case back.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Mapping
 
 from portal.core import approvals
@@ -44,8 +43,6 @@ STEP_LABELS = {
     "review": "Review and lessons",
 }
 STEP_NUMBERS = {name: i + 1 for i, name in enumerate(STEP_LABELS)}
-# Progress is reported at least every 24 hours while a case is open.
-PROGRESS_EVERY = dt.timedelta(hours=24)
 
 _HANDLE = Perm.COMPLAINT_HANDLE
 _ANSWER = Deadline(calendar_hours=24)

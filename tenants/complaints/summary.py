@@ -2,8 +2,8 @@
 in the same transaction as the tenant's change, and the escalation scan over
 the open ones (one table, no tenant schema entered).
 
-Escalation: a case past its step's deadline, or without progress for 24
-hours, is flagged overdue and escalated to the department head (level 1);
+Escalation: a case past its step's deadline, or without progress for a
+working day (24 hours counted on working days: the office time of one day), is flagged overdue and escalated to the department head (level 1);
 still overdue 24 hours later, to the supervisor (level 2). Each level is
 audited once; the flag clears when the case moves on.
 """
@@ -35,7 +35,7 @@ def due_times(row: Mapping, cal: WorkCalendar, at: dt.datetime) -> tuple[dt.date
     if row["status"] != "open":
         return None, None
     due = approvals.due_at(flow.flow_of(row), flow.case_of(row), cal)
-    return due, at + flow.PROGRESS_EVERY
+    return due, cal.add_working_time(at, cal.hours.per_day)
 
 
 async def sync(ref: TenantRef, complaint_id: int, cal: WorkCalendar, at: dt.datetime | None = None) -> None:
