@@ -13,7 +13,7 @@ from tenants.complaints.tables import Complaint, ComplaintStep
 from tenants.registry.service import TenantRef
 from tenants.scope import tenant_tx
 
-DECISIONS = {"record": "Lodged", "approve": "Done", "reject": "Does not stand", "send_back": "Sent back",
+DECISIONS = {"record": "Lodged the complaint", "approve": "Done", "reject": "Does not stand", "send_back": "Sent back",
              "escalate": "Escalated"}
 
 
