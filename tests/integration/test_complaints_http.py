@@ -12,6 +12,7 @@ from portal.core.db import DB
 from tenants.scope import tenant_tx
 from tests import factories
 from tests.integration.test_api import portal_api, staff_api
+from tests.integration.test_page_ids import duplicate_ids
 
 
 @pytest.fixture
@@ -51,7 +52,8 @@ async def test_console_walk_with_confirmation_and_refusals(world, client_factory
     assert response.status_code in (302, 303), response.text[:500]
     case = response.headers["location"].split("?")[0]
     shown = await clerk.get(case)
-    assert shown.status_code == 200 and "2. " in shown.text
+    assert shown.status_code == 200 and "2. " in shown.text and not duplicate_ids(shown.text)
+    assert not duplicate_ids((await clerk.get(page)).text)
     # Without the confirmation box nothing happens: a 422 with the message.
     refused = await post_form(clerk, case, case + "/decide", {"decision": "approve", "expected_step": "stands"})
     assert refused.status_code == 422
@@ -72,7 +74,7 @@ async def test_console_walk_with_confirmation_and_refusals(world, client_factory
                                                             "confirm": "1", **data})
         assert r.status_code in (302, 303), r.text[:500]
     page_text = (await clerk.get(case)).text
-    assert "/decide" not in page_text
+    assert "/decide" not in page_text and not duplicate_ids(page_text)
     forbidden = await post_form(clerk, page, case + "/decide", {"decision": "approve", "expected_step": "supervisor",
                                                                 "confirm": "1"})
     assert forbidden.status_code == 403
