@@ -147,6 +147,7 @@ async def decide(ref: TenantRef, complaint_id: int, raw: Mapping[str, Any], prin
             raise Conflict("This step is no longer waiting for a decision. Reload the page.")
         decision, to_step = forms.clean_decision(raw, row["step"])
         data = forms.clean_step(row["step"], decision, raw, row["grade"])
+        _not_own_remedy(row, principal)
         transition = approvals.decide(flow.flow_of(row), flow.case_of(row), principal, decision, reason=data["note"],
                                       to_step=to_step, expected_step=expected, at=at)
         await _write_state(complaint_id, transition, data)
@@ -167,6 +168,14 @@ async def decide(ref: TenantRef, complaint_id: int, raw: Mapping[str, Any], prin
         if transition.finished:
             _file_card_later(ref, complaint_id)
     return transition.after.step
+
+
+def _not_own_remedy(row: Mapping, principal: Principal) -> None:
+    """Whoever proposed the remedy approves it at neither approval step (the
+    engine only excludes the step just before)."""
+    if row["step"] in ("supervisor", "gm") and flow.case_of(row).actors.get("remedy") == principal.user_id \
+            and principal.is_staff:
+        raise Forbidden("A second person must decide what you requested.")
 
 
 async def list_for(ref: TenantRef, principal: Principal) -> list[dict]:
@@ -211,6 +220,7 @@ async def read(ref: TenantRef, complaint_id: int, principal: Principal) -> dict:
 
 def may_act(row: Mapping, principal: Principal) -> bool:
     try:
+        _not_own_remedy(row, principal)
         approvals.check_may_act(flow.flow_of(row), flow.case_of(row), principal)
     except (Conflict, Forbidden):
         return False

@@ -140,6 +140,8 @@ async def test_card_filed_once_by_a_real_worker_in_the_right_archive(office, cel
         assert await tx.connection.fetchval("SELECT count(*) FROM document") == 0
     with pytest.raises(TenantGone):
         celery_app.send_task("complaints.file_card", args=[987654321, cid]).get(timeout=60)
+    # The beat's escalation scan runs on the worker too (core rows only).
+    assert isinstance(celery_app.send_task("complaints.escalate").get(timeout=60), int)
 
 
 async def test_tenant_mail_goes_once_to_the_complainant(office, settings, smtp_sink):

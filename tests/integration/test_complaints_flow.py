@@ -235,3 +235,32 @@ async def test_portal_complaint_waits_for_staff_to_record_it(office):
     other = await registry.get_ref(await factories.tenant(bld))
     with pytest.raises(NotFound):
         await service.lodge(other, NEW, p["tenant"])
+
+
+async def test_the_remedy_proposer_approves_it_at_neither_approval_step(office):
+    ref, p = office
+    cid = await service.lodge(ref, NEW, p["clerk"])
+    for step in ("stands", "assign", "cause"):
+        await _approve(ref, cid, p["clerk"], step)
+    await _approve(ref, cid, p["gm"], "remedy")  # the general manager proposes the remedy himself
+    await _approve(ref, cid, p["supervisor"], "supervisor")
+    with pytest.raises(Forbidden):
+        await _approve(ref, cid, p["gm"], "gm")
+    assert (await _row(ref, cid))["step"] == "gm"
+    # The case page does not offer him the form either.
+    assert not (await service.read(ref, cid, p["gm"]))["may_act"]
+
+
+async def test_drift_hook_rewrites_a_wrong_core_row(office):
+    from tenants.complaints import hooks
+
+    ref, p = office
+    cid = await service.lodge(ref, NEW, p["clerk"])
+    await DB.pool.execute("UPDATE core.complaint_case SET step = 'gm' WHERE tenant_id = $1 AND complaint_id = $2",
+                          ref.id, cid)
+    async with tenant_tx(ref.schema) as tx:
+        found = await hooks.drift(tx.connection, ref.id, True)
+    assert found["complaints"]["differing"] == 1
+    assert (await _core(ref, cid))["step"] == "stands"
+    async with tenant_tx(ref.schema) as tx:
+        assert await hooks.drift(tx.connection, ref.id, False) == {}
