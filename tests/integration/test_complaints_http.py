@@ -91,7 +91,9 @@ async def test_isolation_of_every_console_route(world, client_factory):
     page = f"/console/tenants/{a}/complaints"
     case = (await post_form(clerk, page, page, NEW)).headers["location"].split("?")[0]
     outsider = await signed_in(client_factory, ["clerk"], [world["other_bld"]["id"]])
-    for path in (page, case, case + "/card.pdf"):
+    recent = await clerk.get(page + "/recent")
+    assert recent.status_code == 200 and f"complaints/{case.rsplit('/', 1)[1]}\"" in recent.text
+    for path in (page, page + "/recent", case, case + "/card.pdf"):
         assert (await outsider.get(path)).status_code == 404, path
     token = await factories.form_token(outsider, f"/console/tenants/{b}/complaints")
     for path, data in ((page, NEW), (case + "/decide", {"decision": "approve", "confirm": "1"})):

@@ -50,6 +50,14 @@ async def tenant_complaints(request: Request, tenant: Tenant) -> Template:
     return await _tenant_page(request, tenant)
 
 
+@get(T + "/recent", guards=[requires(Perm.TENANT_READ)])
+async def recent(request: Request, tenant: Tenant) -> Template:
+    """Fragment for the tenant's page (hx-get): its latest complaints."""
+    principal = request.state.principal
+    return render("console/complaints/_recent.html", principal=principal, ref=tenant,
+                  rows=(await service.list_for(tenant, principal))[:5], **_choices())
+
+
 @post(T, guards=[requires(Perm.COMPLAINT_HANDLE)])
 async def lodge(request: Request, tenant: Tenant) -> Response:
     data = await form_dict(request)
@@ -98,4 +106,4 @@ async def card_pdf(request: Request, tenant: Tenant, complaint_id: int) -> Respo
                              "X-Content-Type-Options": "nosniff"})
 
 
-ROUTES = [complaint_list, tenant_complaints, lodge, case, decide, card_pdf]
+ROUTES = [complaint_list, tenant_complaints, recent, lodge, case, decide, card_pdf]
