@@ -123,6 +123,15 @@ async def test_complaint_from_a_phone_through_nine_steps(live_server, browser, s
     await _shoot(page, shots, "desk-complaint-closed.png")
     await page.goto(f"{live_server}/console/complaints?show=closed")
     await _shoot(page, shots, "desk-complaints-list.png")
+    await page.goto(f"{live_server}/console/tenants/{ref.id}?lang=en")
+    await page.wait_for_selector("#h-complaints")
+    assert "Complaints" in await page.inner_text("#h-complaints")
+    await _shoot(page, shots, "desk-tenant-complaints-en.png")
+    await page.goto(case + "?lang=en")
+    assert "Review and lessons" in await page.inner_text("main")
+    await page.set_viewport_size(PHONE)
+    await _shoot(page, shots, "phone-console-case-en.png")
+    assert await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
     for context, _ in pages.values():
         await context.close()
 
