@@ -38,6 +38,7 @@ def environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
     env.filters["money"] = lambda v: "" if v is None else f"{v:,.2f}"
     env.filters["date"] = lambda v: v.strftime("%Y-%m-%d") if v else ""
+    env.filters["local"] = lambda v: v.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if v else ""
     return env
 
 

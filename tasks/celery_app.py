@@ -8,7 +8,7 @@ from celery.schedules import crontab
 from portal.core.settings import Settings
 from tenants.money import recovery
 
-TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money", "tasks.repairs"]
+TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money", "tasks.repairs", "tasks.complaints"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -53,6 +53,10 @@ def make_celery(settings: Settings) -> Celery:
             "repairs-sla-scan": {"task": "repairs.sla_scan", "schedule": 60.0},
             "repairs-sweep": {"task": "repairs.sweep", "schedule": 120.0},
             "repairs-auto-close": {"task": "repairs.auto_close", "schedule": crontab(minute=15)},
+            "complaints-escalate": {  # overdue complaint steps: flagged, then escalated
+                "task": "complaints.escalate",
+                "schedule": crontab(minute="*/5"),
+            },
         },
     )
     app.portal_settings = settings

@@ -54,6 +54,10 @@ class Perm(StrEnum):
     REPAIR_REPORT = "repair.report"
     REPAIR_DISPATCH = "repair.dispatch"
     REPAIR_WORK = "repair.work"
+    # Complaints (投诉): recording one and handling its steps; approving a remedy
+    # (the supervisor's and the general manager's steps).
+    COMPLAINT_HANDLE = "complaint.handle"
+    COMPLAINT_APPROVE = "complaint.approve"
 
 
 _ALL_READ = {Perm.TENANT_READ}
@@ -91,6 +95,11 @@ _REPAIRS = {
 }
 for _role, _perms in _REPAIRS.items():
     ROLE_PERMS[_role] = ROLE_PERMS[_role] | frozenset(_perms)
+# Complaints: front-line staff and the leadership handle them; the leadership approves remedies.
+for _role in (Role.CLERK, Role.DEPT_HEAD, Role.SUPERVISOR, Role.GENERAL_MANAGER):
+    ROLE_PERMS[_role] = ROLE_PERMS[_role] | {Perm.COMPLAINT_HANDLE}
+for _role in (Role.SUPERVISOR, Role.GENERAL_MANAGER):
+    ROLE_PERMS[_role] = ROLE_PERMS[_role] | {Perm.COMPLAINT_APPROVE}
 
 # Roles whose duties cover every building; the others are limited to theirs.
 ALL_BUILDINGS = frozenset(

@@ -12,6 +12,7 @@ from portal.core.roles import Principal
 from portal.core.settings import Settings, SettingsError
 from portal.core.tables import AuditLog
 from portal.demo.servicedesk import load_servicedesk
+from portal.demo.complaints import load_complaints
 from portal.demo.plan import (DEMO_PASSWORD, LOCK, MARKER_ACTION, STAFF, SYSTEM, Plan, build_plan,
                               business_letter)
 from tenants.file import service as file_service
@@ -61,9 +62,10 @@ async def _load(settings: Settings, plan: Plan) -> None:
     portal_users = await _load_portal_users(plan, tenant_ids)
     requests = await _load_requests(plan, tenant_ids, portal_users)
     await load_servicedesk(settings, building_ids, tenant_ids, portal_users)
+    complaints = await load_complaints(plan, tenant_ids, portal_users)
     await audit.record(MARKER_ACTION, actor_name="system", target=settings.office_name, detail={
         "buildings": len(building_ids), "staff": staff, "tenants": len(tenant_ids),
-        "portal_users": len(portal_users), "change_requests": requests,
+        "portal_users": len(portal_users), "change_requests": requests, "complaints": complaints,
     })
 
 

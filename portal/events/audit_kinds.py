@@ -141,7 +141,19 @@ REPAIRS = {
     "repair.roster": N_("Changed the technicians' roster"),
 }
 
-AUDIT_SENTENCES: dict[str, str] = {**ACCOUNTS, **TENANT_FILES, **DOCUMENTS, **LENDING, **MONEY, **OFFICE, **REPAIRS}
+# Complaints: the nine steps, escalation, the card.
+COMPLAINTS = {
+    # Complaints (tenants/complaints): lodging, the engine's decisions of the nine steps, escalation, the card.
+    "complaint.lodge": N_("Recorded a complaint"),
+    "complaint.approve": N_("Completed a step of a complaint"),
+    "complaint.reject": N_("Found that a complaint does not stand and replied"),
+    "complaint.send_back": N_("Sent a complaint back to an earlier step"),
+    "complaint.grade": N_("Changed a complaint's grade"),
+    "complaint.escalate": N_("Escalated an overdue complaint"),
+    "complaint.card": N_("Filed a complaint card"),
+}
+
+AUDIT_SENTENCES: dict[str, str] = {**ACCOUNTS, **TENANT_FILES, **DOCUMENTS, **LENDING, **MONEY, **OFFICE, **REPAIRS, **COMPLAINTS}
 # A kind without its own sentence is described by its area (the part before the first dot).
 AUDIT_AREAS = {
     "staff": N_("Did something with staff accounts"), "portal": N_("Did something in the tenant portal"),
@@ -151,6 +163,7 @@ AUDIT_AREAS = {
     "loan": N_("Did something with a file loan"), "audit": N_("Used the audit log"),
     "money": N_("Did something with charges and payments"),
     "repair": N_("Did something with a repair"),
+    "complaint": N_("Did something with a complaint"),
 }
 # Choices of the audit page's filter: an action or, ending in a dot, a whole area.
 AUDIT_FILTERS = {
@@ -160,4 +173,5 @@ AUDIT_FILTERS = {
     "document.": N_("Documents"), "loan.": N_("File loans"), "export.": N_("Exports"), "money.": N_("Charges and payments"),
     "audit.": N_("Audit log use"),
     "repair.": N_("Repairs"),
+    "complaint.": N_("Complaints"),
 }

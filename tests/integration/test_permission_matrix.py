@@ -127,6 +127,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     **{f"POST /portal/repairs/{{order_id:int}}/{step}": PORTAL for step in ("confirm", "rate", "reopen", "cancel")},
     "POST /api/v1/tenants/{tenant_id:int}/work-orders": holders(Perm.REPAIR_REPORT),
     "POST /api/v1/portal/work-orders": PORTAL,
+    # Complaints.
+    f"POST {T}/complaints": holders(Perm.COMPLAINT_HANDLE),
+    f"POST {T}/complaints/{{complaint_id:int}}/decide": holders(Perm.COMPLAINT_HANDLE),
+    "POST /portal/complaints": PORTAL,
+    "POST /api/v1/tenants/{tenant_id:int}/complaints": holders(Perm.COMPLAINT_HANDLE),
+    "POST /api/v1/tenants/{tenant_id:int}/complaints/{complaint_id:int}/decide": holders(Perm.COMPLAINT_HANDLE),
 }
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

@@ -1,7 +1,8 @@
 """The staff console (/console)."""
 
 from portal.routes.console import (
-    account, audit, billing, calendar, documents, home, lending, money, repairs, reviews, staff, tenants,
+    account, audit, billing, calendar, complaints, documents, home, lending, money, repairs, reviews, staff,
+    tenants,
 )
 
 # Everything behind the gate that sends a person with a temporary password to
@@ -11,5 +12,6 @@ ROUTES = [
         *home.ROUTES, *tenants.ROUTES, *reviews.ROUTES, *staff.ROUTES, *audit.ROUTES, *account.ROUTES,
         *documents.ROUTES, *lending.ROUTES, *money.ROUTES, *billing.ROUTES, *calendar.ROUTES,
         *repairs.ROUTES,
+        *complaints.ROUTES,
     )
 ]
