@@ -477,6 +477,18 @@ AUDIT_SENTENCES = {
     "money.fee_item.save": N_("Saved a fee item"),
     "money.billing.start": N_("Started a billing run"),
     "demo.load": N_("Loaded the demo data"),
+    # Satisfaction surveys (tenants/surveys).
+    "survey.create": N_("Prepared a satisfaction survey"),
+    "survey.open": N_("Opened a satisfaction survey and invited the tenants"),
+    "survey.remind": N_("Reminded tenants to answer a satisfaction survey"),
+    "survey.close": N_("Closed a satisfaction survey"),
+    "survey.answer": N_("Answered a satisfaction survey"),
+    "survey.report.submit": N_("Submitted a survey analysis report for approval"),
+    "survey.report.approve": N_("Approved a survey analysis report"),
+    "survey.report.reject": N_("Sent back a survey analysis report"),
+    "survey.report.print": N_("Printed a survey analysis report"),
+    "survey.action.add": N_("Added a corrective action to a survey report"),
+    "survey.action.done": N_("Marked a corrective action as done"),
 }
 # A kind without its own sentence is described by its area (the part before the first dot).
 AUDIT_AREAS = {

@@ -47,6 +47,10 @@ class Perm(StrEnum):
     LOAN_REQUEST = "loan.request"
     LOAN_APPROVE = "loan.approve"
     LOAN_HANDLE = "loan.handle"
+    # Satisfaction surveys: preparing, sending and analysing them (and their corrective
+    # actions); approving the analysis report before it is issued (the general manager).
+    SURVEY_MANAGE = "survey.manage"
+    SURVEY_APPROVE = "survey.approve"
 
 
 _ALL_READ = {Perm.TENANT_READ}
@@ -72,6 +76,12 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.AUDITOR: frozenset({Perm.TENANT_READ, Perm.AUDIT_READ, Perm.MONEY_READ}),
     Role.ADMIN: frozenset({Perm.STAFF_MANAGE, Perm.CALENDAR_MANAGE}),
 }
+
+# Satisfaction surveys (issue 9 §3): department heads, supervisors and the general manager.
+_SURVEY_ROLES = {Role.DEPT_HEAD: {Perm.SURVEY_MANAGE}, Role.SUPERVISOR: {Perm.SURVEY_MANAGE},
+                 Role.GENERAL_MANAGER: {Perm.SURVEY_MANAGE, Perm.SURVEY_APPROVE}}
+for _role, _perms in _SURVEY_ROLES.items():
+    ROLE_PERMS[_role] = ROLE_PERMS[_role] | frozenset(_perms)
 
 # Roles whose duties cover every building; the others are limited to theirs.
 ALL_BUILDINGS = frozenset(

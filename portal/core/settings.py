@@ -67,6 +67,8 @@ class Settings:
     office_hours: str = "08:30-12:00,13:30-17:30"
     business_letters: str = "A:写字楼租赁,B:商铺租赁,C:仓储租赁"
     business_letters_en: str = "A:Office leasing,B:Shop leasing,C:Storage leasing"
+    # Satisfaction surveys: a mean score below this (1-5) needs corrective actions in the report.
+    survey_threshold: str = "3.5"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -10,6 +10,7 @@ the ``x-csrftoken`` header (see ``auth.py``). Errors are always JSON
 from litestar import Router
 
 from portal.routes.api import auth, portal_self, reviews, tenants
+from portal.routes.api import surveys as survey_api
 from portal.routes.api.openapi import complete_app_schema
 from portal.routes.api.schemas import CSRF_HEADER
 
@@ -20,6 +21,6 @@ __all__ = ["complete_app_schema", "router"]
 def router() -> Router:
     return Router(
         path="/api/v1",
-        route_handlers=[*auth.ROUTES, *tenants.ROUTES, *reviews.ROUTES, *portal_self.ROUTES],
+        route_handlers=[*auth.ROUTES, *tenants.ROUTES, *reviews.ROUTES, *portal_self.ROUTES, *survey_api.ROUTES],
         parameters=CSRF_HEADER,
     )

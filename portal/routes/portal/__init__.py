@@ -5,5 +5,7 @@ Every page derives the tenant from the signed-in portal user
 """
 
 from portal.routes.portal import access, account, changes, documents, home, money
+from portal.routes.portal import surveys
 
-ROUTES = [*access.ROUTES, *home.ROUTES, *changes.ROUTES, *account.ROUTES, *documents.ROUTES, *money.ROUTES]
+ROUTES = [*access.ROUTES, *home.ROUTES, *changes.ROUTES, *account.ROUTES, *documents.ROUTES, *money.ROUTES,
+          *surveys.ROUTES]
