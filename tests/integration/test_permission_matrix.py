@@ -114,6 +114,17 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/tenants/{tenant_id:int}/invitations": holders(Perm.PORTAL_INVITE),
     "POST /api/v1/reviews/{tenant_id:int}/{request_id:int}": holders(Perm.REVIEW_DECIDE),
     "POST /api/v1/portal/requests": PORTAL,
+    # Satisfaction surveys (tenants/surveys): prepared by SURVEY_MANAGE, the report approved by SURVEY_APPROVE.
+    "POST /console/surveys/new": holders(Perm.SURVEY_MANAGE),
+    "POST /console/surveys/{survey_id:int}/open": holders(Perm.SURVEY_MANAGE),
+    "POST /console/surveys/{survey_id:int}/remind": holders(Perm.SURVEY_MANAGE),
+    "POST /console/surveys/{survey_id:int}/close": holders(Perm.SURVEY_MANAGE),
+    "POST /console/surveys/{survey_id:int}/report/submit": holders(Perm.SURVEY_MANAGE),
+    "POST /console/surveys/{survey_id:int}/report/decide": holders(Perm.SURVEY_APPROVE),
+    "POST /console/surveys/{survey_id:int}/actions": holders(Perm.SURVEY_MANAGE),
+    "POST /console/surveys/{survey_id:int}/actions/{action_id:int}/done": holders(Perm.SURVEY_MANAGE),
+    "POST /portal/surveys/{survey_id:int}": PORTAL,
+    "POST /api/v1/portal/surveys/{survey_id:int}/answer": PORTAL,
 }
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

@@ -21,7 +21,7 @@ BASE = "/console/surveys/{survey_id:int}"
 
 def _labels() -> dict:
     return {"statuses": service.STATUSES, "kinds": forms.KINDS, "audiences": forms.AUDIENCES,
-            "standard": forms.STANDARD, "levels": LEVEL_LABELS, "report_statuses": survey_report.REPORT_STATUSES,
+            "standard": forms.STANDARD, "level_labels": LEVEL_LABELS, "report_statuses": survey_report.REPORT_STATUSES,
             "action_statuses": survey_report.ACTION_STATUSES}
 
 
