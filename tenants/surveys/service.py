@@ -121,9 +121,9 @@ async def _audience(survey: Mapping[str, Any]) -> list[dict]:
     return rows
 
 
-async def open_survey(survey_id: int, principal: Principal) -> int:
-    """Invite the audience: one invitation row per tenant, e-mailed after commit.
-    Returns how many tenants were invited."""
+async def open_survey(survey_id: int, principal: Principal, *, notify: bool = True) -> int:
+    """Invite the audience: one invitation row per tenant, e-mailed after commit
+    (``notify=False``: no e-mail, for the demo data). Returns how many tenants were invited."""
     need(principal)
     from tasks.surveys import invite
 
@@ -140,7 +140,7 @@ async def open_survey(survey_id: int, principal: Principal) -> int:
             survey_id=survey_id, tenant_id=t["id"], building_ids=list(t["building_ids"] or []), level=t["level"],
         ) for t in tenants)).on_conflict(action="DO NOTHING").run()
         await Survey.update({Survey.status: "open", Survey.opened_at: now()}).where(Survey.id == survey_id).run()
-        for t in tenants:
+        for t in tenants if notify else ():
             on_commit(invite, t["id"], survey_id)
         await audit.record("survey.open", principal=principal, target=f"survey:{survey_id}",
                            detail={"tenants": len(tenants)})
