@@ -25,8 +25,9 @@ _GROUPS = {
                 " FROM i CROSS JOIN LATERAL unnest(i.building_ids) AS b GROUP BY b",
     "level": "SELECT i.level::text AS key, count(*) AS invited, count(i.mean) AS answered,"
              " avg(i.mean)::float AS mean FROM i GROUP BY i.level",
-    "industry": "SELECT i.industry AS key, count(*) AS invited, count(i.mean) AS answered,"
-                " avg(i.mean)::float AS mean FROM i GROUP BY i.industry",
+    # the industry is noted when a tenant is e-mailed or answers: group the answering tenants only
+    "industry": "SELECT i.industry AS key, NULL::bigint AS invited, count(i.mean) AS answered,"
+                " avg(i.mean)::float AS mean FROM i WHERE i.mean IS NOT NULL GROUP BY i.industry",
 }
 
 

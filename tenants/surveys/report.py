@@ -32,7 +32,7 @@ REPORT_FLOW = approvals.Flow(
 )
 REPORT_STATUSES = {"": N_("Not yet submitted"), "pending": N_("Waiting for the general manager"),
                    "approved": N_("Approved and issued"), "rejected": N_("Sent back by the general manager")}
-ACTION_STATUSES = {"open": N_("Open"), "done": N_("Done")}
+ACTION_STATUSES = {"open": N_("Not done yet"), "done": N_("Done")}
 GENERAL_AREA = "general"
 LOWEST = 5
 
