@@ -96,11 +96,12 @@ async def _report_page(request: Request, survey_id: int, *, status_code: int = 2
     principal = request.state.principal
     data = await survey_report.report(survey_id, principal)
     charts = {
-        "questions": survey_report.bar_chart(data["questions"], data["threshold"]),
-        "buildings": survey_report.bar_chart(data["buildings"], data["threshold"]),
-        "levels": survey_report.bar_chart(data["levels"], data["threshold"]),
-        "industries": survey_report.bar_chart(data["industries"], data["threshold"]),
-        "trend": survey_report.trend_chart(data["trend"]),
+        "questions": survey_report.bar_chart(data["questions"], data["threshold"], title=gettext("Scores by question")),
+        "buildings": survey_report.bar_chart(data["buildings"], data["threshold"], title=gettext("Scores by building")),
+        "levels": survey_report.bar_chart(data["levels"], data["threshold"], title=gettext("Scores by level")),
+        "industries": survey_report.bar_chart(data["industries"], data["threshold"],
+                                              title=gettext("Scores by industry")),
+        "trend": survey_report.trend_chart(data["trend"], title=gettext("Trend against the previous survey")),
     }
     return render("console/surveys/report.html", status_code=status_code, principal=principal, charts=charts,
                   errors=errors or {}, values=values or {}, error=error,
