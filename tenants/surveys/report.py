@@ -8,12 +8,11 @@ the general manager's approval before the report is issued (``REPORT_FLOW``).
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any, Mapping
 
 from markupsafe import Markup, escape
 
-from portal.core import approvals, audit
+from portal.core import approvals, audit, i18n
 from portal.core.errors import Conflict, FormErrors, NotFound
 from portal.core.i18n import N_, gettext
 from portal.core.jobs import core_tx
@@ -267,21 +266,22 @@ async def report_pdf(survey_id: int, principal: Principal, settings, locale: str
     import anyio
 
     need(principal)
-    data = await analysis(survey_id)
-    office = settings.office_name if locale == "zh" else settings.office_name_en
-    charts = {
-        "questions": bar_chart(data["questions"], data["threshold"], title=gettext("Scores by question")),
-        "buildings": bar_chart(data["buildings"], data["threshold"], title=gettext("Scores by building")),
-        "levels": bar_chart(data["levels"], data["threshold"], title=gettext("Scores by level")),
-        "industries": bar_chart(data["industries"], data["threshold"], title=gettext("Scores by industry")),
-        "trend": trend_chart(data["trend"], title=gettext("Trend against the previous survey")),
-    }
+    previous = i18n.get_locale()
+    i18n.set_locale(locale)  # the labels (questions, levels) in the PDF's language
+    try:
+        data = await analysis(survey_id)
+        office = settings.office_name if locale == "zh" else settings.office_name_en
+        charts = {
+            "questions": bar_chart(data["questions"], data["threshold"], title=gettext("Scores by question")),
+            "buildings": bar_chart(data["buildings"], data["threshold"], title=gettext("Scores by building")),
+            "levels": bar_chart(data["levels"], data["threshold"], title=gettext("Scores by level")),
+            "industries": bar_chart(data["industries"], data["threshold"], title=gettext("Scores by industry")),
+            "trend": trend_chart(data["trend"], title=gettext("Trend against the previous survey")),
+        }
+    finally:
+        i18n.set_locale(previous)
     ctx = {**data, "charts": charts, "office": office, "issue_date": today(),
            "report_statuses": REPORT_STATUSES, "action_statuses": ACTION_STATUSES}
     await audit.record("survey.report.print", principal=principal, target=f"survey:{survey_id}")
     body = await anyio.to_thread.run_sync(lambda: _render(ctx, settings, locale))
     return f"survey-{survey_id}-{dt.date.today().isoformat()}", body
-
-
-def threshold_text(value: Any) -> str:
-    return f"{Decimal(str(value)):.2f}"

@@ -29,7 +29,7 @@ async def test_invitations_and_reminders_are_sent_once(database, settings, smtp_
     mail_settings = settings.with_(smtp_host="127.0.0.1", smtp_port=controller.port)
     sent: list = []
     monkeypatch.setattr(jobs, "_sender", lambda name, args, kwargs, options: sent.append((name, args)))
-    buildings, refs = await office({"M": ["邮件甲有限公司", "邮件乙有限公司"]})
+    buildings, refs = await office({"M": ["邮件甲有限公司", "邮件乙有限公司"], "N": ["邮件丙有限公司"]})
     survey_id = await survey(settings, audience="building", building_ids=[buildings["M"]["id"]], title="年度调查邮件")
     await service.open_survey(survey_id, SUPERVISOR)
     first, second = refs["邮件甲有限公司"], refs["邮件乙有限公司"]
@@ -37,6 +37,10 @@ async def test_invitations_and_reminders_are_sent_once(database, settings, smtp_
     for ref in (first, second):
         assert await survey_tasks.send_invitation(ref, survey_id, mail_settings) == "sent"
         assert await survey_tasks.send_invitation(ref, survey_id, mail_settings) == "already"  # redelivered: nothing more
+    # A tenant outside the audience gets nothing, whatever task names it.
+    outsider = refs["邮件丙有限公司"]
+    assert await survey_tasks.send_invitation(outsider, survey_id, mail_settings) == "already"
+    assert await survey_tasks.send_reminder(outsider, survey_id, 1, mail_settings) == "skipped"
     assert len(sink.messages) == 2
     assert all("满意度调查" in _subject(m) and "年度调查邮件" in _subject(m) for m in sink.messages)
     assert sink.messages[0].rcpt_tos == ["lisi@example.com"]

@@ -35,6 +35,12 @@ async def _portal_client(client_factory, tenant_id: int):
     return client
 
 
+def _pdf_text(pdf: bytes) -> str:
+    import subprocess
+
+    return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+
+
 async def _answers(survey_id: int) -> int:
     return await SurveyAnswer.count().where(SurveyAnswer.survey_id == survey_id).run()
 
@@ -167,6 +173,10 @@ async def test_report_needs_actions_below_threshold_and_the_gm_approves(database
 
     name, pdf = await report.report_pdf(survey_id, SUPERVISOR, settings, "zh")
     assert pdf.startswith(b"%PDF") and len(pdf) > 5000
+    text = _pdf_text(pdf)
+    assert "顾客满意度调查分析报告" in text and "收费价格" in text and "公示收费标准并召开说明会" in text
+    english = _pdf_text((await report.report_pdf(survey_id, SUPERVISOR, settings, "en"))[1])
+    assert "Satisfaction survey analysis report" in english and "Price" in english and "收费价格" not in english
 
     # Staff: the head of building B sees the office's figures, and single answers of B's tenant only.
     head_b = await factories.staff(["dept_head"], [buildings["B"]["id"]])
