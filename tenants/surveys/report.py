@@ -111,12 +111,23 @@ async def report(survey_id: int, principal: Principal) -> dict:
 
 # --- charts ------------------------------------------------------------------------------------------
 
+def _short(label: str, room: int = 24) -> str:
+    """The label cut to fit the chart's label column (a CJK character is two widths)."""
+    used, out = 0, ""
+    for char in label:
+        used += 2 if ord(char) > 0x2E80 else 1
+        if used > room:
+            return out + "…"
+        out += char
+    return out
+
+
 def bar_chart(rows: list[Mapping[str, Any]], threshold: float, *, width: int = 520, title: str = "") -> Markup:
     """Horizontal bars of mean scores (0-5) with the threshold line; red below it."""
     rows = [r for r in rows if r.get("mean") is not None]
     if not rows:
         return Markup("")
-    bar, gap, left, right = 18, 8, 150, 40
+    bar, gap, left, right = 18, 8, 170, 40
     height = len(rows) * (bar + gap) + 30
     scale = (width - left - right) / 5
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
@@ -125,8 +136,7 @@ def bar_chart(rows: list[Mapping[str, Any]], threshold: float, *, width: int = 5
         y = 10 + i * (bar + gap)
         length = max(1.0, float(r["mean"]) * scale)
         colour = "#b3261e" if float(r["mean"]) < threshold else "#2e6b3a"
-        label = str(r["label"])
-        label = label if len(label) <= 12 else label[:11] + "…"
+        label = _short(str(r["label"]))
         parts.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end" font-size="11" fill="#222">'
                      f'{escape(label)}</text>')
         parts.append(f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar}" fill="{colour}"/>')
@@ -146,15 +156,14 @@ def trend_chart(trend: list[Mapping[str, Any]], *, width: int = 520, title: str 
     """Paired bars: the previous survey (grey) and this one (blue), per question."""
     if not trend:
         return Markup("")
-    bar, gap, left, right = 10, 10, 150, 40
+    bar, gap, left, right = 10, 10, 170, 40
     height = len(trend) * (2 * bar + gap) + 30
     scale = (width - left - right) / 5
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
              f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}">']
     for i, r in enumerate(trend):
         y = 10 + i * (2 * bar + gap)
-        label = str(r["label"])
-        label = label if len(label) <= 12 else label[:11] + "…"
+        label = _short(str(r["label"]))
         parts.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end" font-size="11" fill="#222">'
                      f'{escape(label)}</text>')
         for j, (value, colour) in enumerate(((r["before"], "#9e9e9e"), (r["now"], "#1f5aa6"))):
