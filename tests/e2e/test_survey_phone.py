@@ -11,6 +11,7 @@ import pytest
 
 from tenants.surveys import service
 from tests import factories
+from tests.e2e.test_page_checks import _assert_clean, _watched_page
 from tests.e2e.test_portal_phone import MEASURE, PHONE, _sign_in
 from tests.integration.survey_support import SUPERVISOR, portal_of, scores, survey
 
@@ -28,6 +29,7 @@ async def test_a_tenant_answers_on_a_phone(live_server, browser, shots, database
 
     ref = await registry.get_ref(await factories.tenant(bld, name="上海手机问卷科技有限公司"))
     neighbour = await registry.get_ref(await factories.tenant(bld, name="上海邻居咨询有限公司"))
+    third = await registry.get_ref(await factories.tenant(bld, name="上海第三方物流有限公司"))
     user = await factories.portal_user(ref.id)
     survey_id = await survey(settings, audience="building", building_ids=[bld["id"]], custom="电梯与空调运行")
     await service.open_survey(survey_id, SUPERVISOR, notify=False)
@@ -67,7 +69,26 @@ async def test_a_tenant_answers_on_a_phone(live_server, browser, shots, database
         await page.screenshot(path=path, full_page=True)
     await context.close()
 
+    # Accessibility (axe) and the CSP on every survey page, console and portal, while the survey is open.
     staff = await factories.staff(["supervisor"])
+    checked = await _watched_page(browser)
+    await checked.goto(f"{live_server}/console/login")
+    await checked.fill("input[name=login]", staff["username"])
+    await checked.fill("input[name=password]", staff["password"])
+    await checked.click("main button")
+    await checked.wait_for_url(f"{live_server}/console/")
+    for path in ("/console/surveys", "/console/surveys/new", f"/console/surveys/{survey_id}",
+                 f"/console/surveys/{survey_id}/report"):
+        await checked.goto(live_server + path)
+        await _assert_clean(checked, path)
+    phone = await _watched_page(browser, viewport=(390, 844))
+    await _sign_in(phone, live_server, await factories.portal_user(third.id))  # not answered: the form
+    for path in ("/portal/surveys", f"/portal/surveys/{survey_id}"):
+        await phone.goto(live_server + path)
+        await _assert_clean(phone, path)
+    assert await phone.locator(".scale label").count() == 25
+
+    # Closed, the supervisor reads the analysis report with its charts on a desktop.
     await service.close_survey(survey_id, SUPERVISOR)
     wide = await browser.new_context(viewport={"width": 1280, "height": 800})
     desk = await wide.new_page()
