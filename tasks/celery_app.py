@@ -8,7 +8,8 @@ from celery.schedules import crontab
 from portal.core.settings import Settings
 from tenants.money import recovery
 
-TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money", "tasks.repairs", "tasks.complaints"]
+TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money", "tasks.repairs", "tasks.complaints",
+                "tasks.surveys"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -45,6 +46,10 @@ def make_celery(settings: Settings) -> Celery:
             "documents-loan-reminders": {
                 "task": "documents.loan_reminders",
                 "schedule": crontab(hour="8,14", minute=0),
+            },
+            "surveys-close-due": {  # surveys past their closing date
+                "task": "surveys.close_due",
+                "schedule": crontab(hour=0, minute=20),
             },
             "documents-delete-expired-exports": {
                 "task": "documents.delete_expired_exports",

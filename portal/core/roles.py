@@ -58,6 +58,10 @@ class Perm(StrEnum):
     # (the supervisor's and the general manager's steps).
     COMPLAINT_HANDLE = "complaint.handle"
     COMPLAINT_APPROVE = "complaint.approve"
+    # Satisfaction surveys: preparing, sending and analysing them (and their corrective
+    # actions); approving the analysis report before it is issued (the general manager).
+    SURVEY_MANAGE = "survey.manage"
+    SURVEY_APPROVE = "survey.approve"
 
 
 _ALL_READ = {Perm.TENANT_READ}
@@ -100,6 +104,12 @@ for _role in (Role.CLERK, Role.DEPT_HEAD, Role.SUPERVISOR, Role.GENERAL_MANAGER)
     ROLE_PERMS[_role] = ROLE_PERMS[_role] | {Perm.COMPLAINT_HANDLE}
 for _role in (Role.SUPERVISOR, Role.GENERAL_MANAGER):
     ROLE_PERMS[_role] = ROLE_PERMS[_role] | {Perm.COMPLAINT_APPROVE}
+
+# Satisfaction surveys (issue 9 §3): department heads, supervisors and the general manager.
+_SURVEY_ROLES = {Role.DEPT_HEAD: {Perm.SURVEY_MANAGE}, Role.SUPERVISOR: {Perm.SURVEY_MANAGE},
+                 Role.GENERAL_MANAGER: {Perm.SURVEY_MANAGE, Perm.SURVEY_APPROVE}}
+for _role, _perms in _SURVEY_ROLES.items():
+    ROLE_PERMS[_role] = ROLE_PERMS[_role] | frozenset(_perms)
 
 # Roles whose duties cover every building; the others are limited to theirs.
 ALL_BUILDINGS = frozenset(

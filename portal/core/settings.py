@@ -71,6 +71,8 @@ class Settings:
     repair_accept_minutes: int = 15  # a dispatched repair not accepted within this goes to the next technician
     business_letters: str = "A:写字楼租赁,B:商铺租赁,C:仓储租赁"
     business_letters_en: str = "A:Office leasing,B:Shop leasing,C:Storage leasing"
+    # Satisfaction surveys: a mean score below this (1-5) needs corrective actions in the report.
+    survey_threshold: str = "3.5"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

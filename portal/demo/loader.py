@@ -13,6 +13,7 @@ from portal.core.settings import Settings, SettingsError
 from portal.core.tables import AuditLog
 from portal.demo.servicedesk import load_servicedesk
 from portal.demo.complaints import load_complaints
+from portal.demo import surveys as surveys_demo
 from portal.demo.plan import (DEMO_PASSWORD, LOCK, MARKER_ACTION, STAFF, SYSTEM, Plan, build_plan,
                               business_letter)
 from tenants.file import service as file_service
@@ -63,6 +64,7 @@ async def _load(settings: Settings, plan: Plan) -> None:
     requests = await _load_requests(plan, tenant_ids, portal_users)
     await load_servicedesk(settings, building_ids, tenant_ids, portal_users)
     complaints = await load_complaints(plan, tenant_ids, portal_users)
+    await surveys_demo.load(settings, tenant_ids)
     await audit.record(MARKER_ACTION, actor_name="system", target=settings.office_name, detail={
         "buildings": len(building_ids), "staff": staff, "tenants": len(tenant_ids),
         "portal_users": len(portal_users), "change_requests": requests, "complaints": complaints,

@@ -153,7 +153,23 @@ COMPLAINTS = {
     "complaint.card": N_("Filed a complaint card"),
 }
 
-AUDIT_SENTENCES: dict[str, str] = {**ACCOUNTS, **TENANT_FILES, **DOCUMENTS, **LENDING, **MONEY, **OFFICE, **REPAIRS, **COMPLAINTS}
+# Satisfaction surveys: preparing, sending, answering, the report and its approval.
+SURVEYS = {
+    # Satisfaction surveys (tenants/surveys).
+    "survey.create": N_("Prepared a satisfaction survey"),
+    "survey.open": N_("Opened a satisfaction survey and invited the tenants"),
+    "survey.remind": N_("Reminded tenants to answer a satisfaction survey"),
+    "survey.close": N_("Closed a satisfaction survey"),
+    "survey.answer": N_("Answered a satisfaction survey"),
+    "survey.report.submit": N_("Submitted a survey analysis report for approval"),
+    "survey.report.approve": N_("Approved a survey analysis report"),
+    "survey.report.reject": N_("Sent back a survey analysis report"),
+    "survey.report.print": N_("Printed a survey analysis report"),
+    "survey.action.add": N_("Added a corrective action to a survey report"),
+    "survey.action.done": N_("Marked a corrective action as done"),
+}
+
+AUDIT_SENTENCES: dict[str, str] = {**ACCOUNTS, **TENANT_FILES, **DOCUMENTS, **LENDING, **MONEY, **OFFICE, **REPAIRS, **COMPLAINTS, **SURVEYS}
 # A kind without its own sentence is described by its area (the part before the first dot).
 AUDIT_AREAS = {
     "staff": N_("Did something with staff accounts"), "portal": N_("Did something in the tenant portal"),

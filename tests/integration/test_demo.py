@@ -163,3 +163,14 @@ async def test_staff_see_the_buildings_their_roles_give_them(loaded):
     assert mine and all(first in t["building_ids"] for t in mine)
     assert len(mine) == sum(1 for t in PLAN.tenants if t.building == 1 or any(b == 1 for b, _ in t.units))
     assert sum(t["pending_reviews"] for t in mine) == 3  # the change requests wait in the clerk's buildings
+
+
+async def test_demo_has_a_finished_survey_with_its_approved_report(loaded):
+    from tenants.surveys import report
+    from tenants.surveys.tables import Survey
+
+    row = await Survey.select().where(Survey.title == "2026 年度租户满意度调查").first().run()
+    assert row["status"] == "closed" and row["report_status"] == "approved"
+    data = await report.analysis(row["id"])
+    assert data["counts"]["answered"] >= 30 and data["trend"] and data["actions"]
+    assert not data["uncovered"]

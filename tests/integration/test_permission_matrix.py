@@ -133,6 +133,17 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /portal/complaints": PORTAL,
     "POST /api/v1/tenants/{tenant_id:int}/complaints": holders(Perm.COMPLAINT_HANDLE),
     "POST /api/v1/tenants/{tenant_id:int}/complaints/{complaint_id:int}/decide": holders(Perm.COMPLAINT_HANDLE),
+    # Satisfaction surveys (tenants/surveys): prepared by SURVEY_MANAGE, the report approved by SURVEY_APPROVE.
+    "POST /console/surveys/new": holders(Perm.SURVEY_MANAGE),
+    "POST /console/surveys/{survey_id:int}/open": holders(Perm.SURVEY_MANAGE),
+    "POST /console/surveys/{survey_id:int}/remind": holders(Perm.SURVEY_MANAGE),
+    "POST /console/surveys/{survey_id:int}/close": holders(Perm.SURVEY_MANAGE),
+    "POST /console/surveys/{survey_id:int}/report/submit": holders(Perm.SURVEY_MANAGE),
+    "POST /console/surveys/{survey_id:int}/report/decide": holders(Perm.SURVEY_APPROVE),
+    "POST /console/surveys/{survey_id:int}/actions": holders(Perm.SURVEY_MANAGE),
+    "POST /console/surveys/{survey_id:int}/actions/{action_id:int}/done": holders(Perm.SURVEY_MANAGE),
+    "POST /portal/surveys/{survey_id:int}": PORTAL,
+    "POST /api/v1/portal/surveys/{survey_id:int}/answer": PORTAL,
 }
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

@@ -10,6 +10,7 @@ the ``x-csrftoken`` header (see ``auth.py``). Errors are always JSON
 from litestar import Router
 
 from portal.routes.api import auth, complaints, portal_self, repairs, reviews, tenants
+from portal.routes.api import surveys as survey_api
 from portal.routes.api.openapi import complete_app_schema
 from portal.routes.api.schemas import CSRF_HEADER
 
@@ -21,6 +22,6 @@ def router() -> Router:
     return Router(
         path="/api/v1",
         route_handlers=[*auth.ROUTES, *tenants.ROUTES, *reviews.ROUTES, *portal_self.ROUTES, *repairs.ROUTES,
-                        *complaints.ROUTES],
+                        *complaints.ROUTES, *survey_api.ROUTES],
         parameters=CSRF_HEADER,
     )

@@ -4,6 +4,7 @@ from portal.routes.console import (
     account, audit, billing, calendar, complaints, documents, home, lending, money, repairs, reviews, staff,
     tenants,
 )
+from portal.routes.console import surveys
 
 # Everything behind the gate that sends a person with a temporary password to
 # the account page first.
@@ -13,5 +14,6 @@ ROUTES = [
         *documents.ROUTES, *lending.ROUTES, *money.ROUTES, *billing.ROUTES, *calendar.ROUTES,
         *repairs.ROUTES,
         *complaints.ROUTES,
+        *surveys.ROUTES,
     )
 ]
