@@ -8,7 +8,7 @@ from celery.schedules import crontab
 from portal.core.settings import Settings
 from tenants.money import recovery
 
-TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money"]
+TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money", "tasks.retention"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -49,6 +49,14 @@ def make_celery(settings: Settings) -> Celery:
             "documents-delete-expired-exports": {
                 "task": "documents.delete_expired_exports",
                 "schedule": crontab(minute="*/10"),
+            },
+            "retention-dormancy-daily": {  # files with no business for a year become dormant
+                "task": "retention.dormancy",
+                "schedule": crontab(hour=3, minute=10),
+            },
+            "retention-disposition-monthly": {  # the disposition list, first day of the month
+                "task": "retention.disposition",
+                "schedule": crontab(day_of_month=1, hour=3, minute=40),
             },
         },
     )

@@ -47,6 +47,10 @@ class Perm(StrEnum):
     LOAN_REQUEST = "loan.request"
     LOAN_APPROVE = "loan.approve"
     LOAN_HANDLE = "loan.handle"
+    # Retention (issue 10): editing retention classes and reading the disposition
+    # list; opening dormant files in the restricted archive view and reactivating them.
+    RETENTION_MANAGE = "retention.manage"
+    ARCHIVE_OPEN = "archive.open"
 
 
 _ALL_READ = {Perm.TENANT_READ}
@@ -72,6 +76,12 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.AUDITOR: frozenset({Perm.TENANT_READ, Perm.AUDIT_READ, Perm.MONEY_READ}),
     Role.ADMIN: frozenset({Perm.STAFF_MANAGE, Perm.CALENDAR_MANAGE}),
 }
+
+# Archivists and the leadership keep the archive: retention classes, the
+# disposition list, dormant files (seed 002: restricted access).
+_ARCHIVE_KEEPERS = (Role.ARCHIVIST, Role.SUPERVISOR, Role.GENERAL_MANAGER)
+for _role in _ARCHIVE_KEEPERS:
+    ROLE_PERMS[_role] = ROLE_PERMS[_role] | {Perm.RETENTION_MANAGE, Perm.ARCHIVE_OPEN}
 
 # Roles whose duties cover every building; the others are limited to theirs.
 ALL_BUILDINGS = frozenset(

@@ -20,9 +20,10 @@ from portal.core.roles import Perm, Principal
 from portal.core.db import DB
 from portal.core.errors import Forbidden, FormErrors, NotFound
 from tenants.money import queries, recovery, summary
-from tenants.money.amounts import AmountError, add_months, month_end, parse_period, to_fen
+from tenants.money.amounts import AmountError, add_months, month_end, parse_period, to_fen, today
 from tenants.money.ledger import fee_items_map, need
 from tenants.money.payments import settle_from_credit
+from tenants.retention import service as retention
 from tenants.registry.visibility import scope_ids
 from tenants.scope import check_schema, tenant_tx
 
@@ -269,6 +270,7 @@ async def bill_tenant(run_id: int, tenant_id: int, *, rule: LateFeeRule = LateFe
                 [ln.amount_fen for ln in lines], [ln.due_date for ln in lines])
         billed = sum(r["amount_fen"] for r in inserted)
         if inserted:
+            await retention.touch(tenant_id, today())  # a billed charge is business (last business date)
             await conn.execute(
                 "INSERT INTO change_log (actor_kind, actor_name, entity, entity_id, field, old_value, new_value)"
                 " VALUES ('system', 'billing', 'charge', NULL, 'billed', '', $1)",
