@@ -477,6 +477,14 @@ AUDIT_SENTENCES = {
     "money.fee_item.save": N_("Saved a fee item"),
     "money.billing.start": N_("Started a billing run"),
     "demo.load": N_("Loaded the demo data"),
+    # Retention (tenants/retention): dormancy, the restricted archive view, periods, the disposition list.
+    "tenant.dormant": N_("Made a file dormant after a year without business"),
+    "tenant.dormant.open": N_("Opened a dormant file in the archive"),
+    "tenant.reactivate": N_("Reactivated a dormant file"),
+    "retention.class.save": N_("Set a retention period"),
+    "retention.class.remove": N_("Removed a document category's own retention period"),
+    "retention.disposition.build": N_("Built the disposition list"),
+    "retention.disposition.export": N_("Downloaded the disposition list"),
 }
 # A kind without its own sentence is described by its area (the part before the first dot).
 AUDIT_AREAS = {
@@ -486,6 +494,7 @@ AUDIT_AREAS = {
     "document": N_("Did something with a document"), "export": N_("Did something with an export"),
     "loan": N_("Did something with a file loan"), "audit": N_("Used the audit log"),
     "money": N_("Did something with charges and payments"),
+    "retention": N_("Did something with retention"),
 }
 # Choices of the audit page's filter: an action or, ending in a dot, a whole area.
 AUDIT_FILTERS = {
@@ -494,6 +503,7 @@ AUDIT_FILTERS = {
     "tenant.": N_("Tenant files"), "tenant.view": N_("Tenant files opened"), "portal.invite": N_("Portal invitations"),
     "document.": N_("Documents"), "loan.": N_("File loans"), "export.": N_("Exports"), "money.": N_("Charges and payments"),
     "audit.": N_("Audit log use"),
+    "tenant.dormant.open": N_("Dormant files opened"), "retention.": N_("Retention and disposition"),
 }
 
 
@@ -520,6 +530,12 @@ DETAIL_LABELS: dict[str, tuple[str, Callable[[Any], str]]] = {
     "active": (N_("Active"), lambda v: value("active", v)),
     "period": (N_("Period"), str),
     "via_grant": (N_("Through a file loan"), lambda v: value("active", v)),
+    "years": (N_("Years"), str),
+    "years_before": (N_("Years before"), str),
+    "last_business_on": (N_("Last business date"), lambda v: date(v)),
+    "files": (N_("Whole files"), str),
+    "document_groups": (N_("Document groups"), str),
+    "rows": (N_("Rows"), str),
 }
 
 

@@ -41,9 +41,14 @@ def add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
+def dormant_cutoff(as_of: dt.date) -> dt.date:
+    """The latest last business date that makes a file dormant on ``as_of``."""
+    return add_years(as_of, -DORMANT_AFTER_YEARS)
+
+
 def dormant_due(last_business_on: dt.date, as_of: dt.date) -> bool:
     """No business for a full year by ``as_of``."""
-    return add_years(last_business_on, DORMANT_AFTER_YEARS) <= as_of
+    return last_business_on <= dormant_cutoff(as_of)
 
 
 @dataclass(frozen=True)

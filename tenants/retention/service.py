@@ -121,7 +121,7 @@ async def remove_class(key: str, principal: Principal) -> None:
 
 async def dormancy_candidates(as_of: dt.date) -> list[int]:
     """Active files with no business for a full year by ``as_of`` (core only)."""
-    cutoff = rules.add_years(as_of, -rules.DORMANT_AFTER_YEARS)
+    cutoff = rules.dormant_cutoff(as_of)
     rows = await Tenant.select(Tenant.id).where(
         (Tenant.active == True) & Tenant.status.is_in(list(WAKEFUL))  # noqa: E712
         & (Tenant.last_business_on <= cutoff)).order_by(Tenant.id).run()
@@ -136,7 +136,7 @@ async def make_dormant(ref: TenantRef, as_of: dt.date) -> bool:
         row = await conn.fetchrow(
             "SELECT status, active, last_business_on FROM core.tenant WHERE id = $1 FOR UPDATE", ref.id)
         if (row is None or not row["active"] or row["status"] not in WAKEFUL
-                or row["last_business_on"] > rules.add_years(as_of, -rules.DORMANT_AFTER_YEARS)):
+                or not rules.dormant_due(row["last_business_on"], as_of)):
             return False
         profile = await Profile.select(Profile.status).where(Profile.id == 1).lock_rows("UPDATE").first().run()
         await Profile.update({Profile.status: "dormant", Profile.updated_at: now()}).where(Profile.id == 1).run()
