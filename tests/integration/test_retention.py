@@ -280,3 +280,18 @@ async def test_a_file_under_no_hold_is_listed_and_only_its_own_reader_pages_it(d
     from portal.core.errors import Forbidden
     with pytest.raises(Forbidden):
         await disposition.page(clerk)
+
+
+async def test_migration_backfills_the_last_business_date_from_payments_and_creation(database):
+    from migrations.core import m0011_retention
+
+    bld = await factories.building()
+    paid = await registry.get_ref(await factories.tenant(bld))
+    idle = await registry.get_ref(await factories.tenant(bld))
+    await DB.pool.execute("UPDATE core.tenant SET created_at = '2019-01-02T10:00:00+08' WHERE id = ANY($1::int[])",
+                          [paid.id, idle.id])
+    await payments.record_payment(paid, {"amount": "100", "paid_on": "2020-02-02", "method": "cash"}, FINANCE)
+    async with DB.transaction() as tx:
+        await m0011_retention.forwards(tx.connection)
+    assert (await _core(paid.id))["last_business_on"] == D(2020, 2, 2)
+    assert (await _core(idle.id))["last_business_on"] == D(2019, 1, 2)
