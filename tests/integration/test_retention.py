@@ -250,7 +250,7 @@ async def test_disposition_list_gives_each_file_and_document_group_its_reason(da
     archivist = await _signed_in(client_factory, ["archivist"])
     page = await archivist.get(f"/console/retention/disposition?q={old.archive_no}")
     assert page.status_code == 200 and f'href="/console/tenants/{old.id}"' in page.text and "整份档案" in page.text
-    assert "普通" in page.text and "5" in page.text
+    assert "客户等级：普通，最后业务日期" in page.text
     groups = await archivist.get(f"/console/retention/disposition?kind=documents&q={ids.archive_no}")
     assert f'href="/console/tenants/{ids.id}"' in groups.text and "身份证" in groups.text
     assert f'href="/console/tenants/{old.id}"' not in (await archivist.get(

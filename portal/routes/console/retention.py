@@ -37,9 +37,16 @@ def _label(key: str) -> str:
     return service.class_label(key, CATEGORIES)
 
 
+def _class_text(key: str) -> str:
+    """A class as the reader's language says it: 'Tenant level: Normal', 'Document category: ID copies'."""
+    if key.startswith("level:"):
+        return gettext("Tenant level: %(level)s") % {"level": gettext(_label(key))}
+    return gettext("Document category: %(category)s") % {"category": gettext(_label(key))}
+
+
 async def _classes_page(request: Request, *, values: dict, errors: dict, status_code: int = 200) -> Template:
     return render("console/retention/classes.html", status_code=status_code, principal=request.state.principal,
-                  rows=await service.classes(), label=_label, choices=_class_choices(), values=values,
+                  rows=await service.classes(), class_text=_class_text, choices=_class_choices(), values=values,
                   errors=errors)
 
 
@@ -86,7 +93,8 @@ async def disposition_page(request: Request, kind: str = "", level: str | None =
                                   page_no=current, per_page=PER_PAGE)
     return render("console/retention/disposition.html", principal=principal, filters=filters, page=current,
                   pages=max(1, (data["total"] + PER_PAGE - 1) // PER_PAGE), kinds=disposition.KINDS,
-                  levels=LEVEL_LABELS, label=_label, categories=CATEGORIES, day=events.date, **data)
+                  levels=LEVEL_LABELS, class_text=_class_text, categories=CATEGORIES, day=events.date,
+                  **data)
 
 
 def _csv_row(row: dict | None) -> list[str]:
@@ -95,7 +103,7 @@ def _csv_row(row: dict | None) -> list[str]:
                                      "Years", "Last business date", "Retention ended")]
     what = gettext(CATEGORIES.get(row["category"], row["category"])) if row["category"] else gettext("Whole file")
     return [row["archive_no"], row["name"], gettext(LEVEL_LABELS[row["level"]]), what, str(row["documents"]),
-            gettext(_label(row["class_key"])), str(row["years"]), row["last_business_on"].isoformat(),
+            _class_text(row["class_key"]), str(row["years"]), row["last_business_on"].isoformat(),
             row["ends_on"].isoformat()]
 
 
