@@ -296,3 +296,12 @@ async def test_migration_backfills_the_last_business_date_from_payments_and_crea
         await m0011_retention.forwards(tx.connection)
     assert (await _core(paid.id))["last_business_on"] == D(2020, 2, 2)
     assert (await _core(idle.id))["last_business_on"] == D(2019, 1, 2)
+
+
+async def test_bench_hook_times_the_scan_and_leaves_nothing_behind(database):
+    from tests.benchmarks.bench_retention import FIRST_ID, disposition_scan
+
+    result = await disposition_scan(200)
+    assert result["disposition_scan_tenants"] == 200 and 0 < result["disposition_candidates"] <= 200 + 10_000
+    assert result["disposition_scan_s"] >= 0
+    assert await DB.pool.fetchval("SELECT count(*) FROM core.tenant WHERE id > $1", FIRST_ID) == 0
