@@ -15,6 +15,8 @@ import csv
 import datetime as dt
 import io
 
+import asyncpg
+
 from piccolo.query.functions.aggregate import Count
 
 from documents.tables import Document
@@ -32,11 +34,15 @@ KINDS = {"": "Everything", "file": "Whole files", "documents": "Document groups"
 PER_PAGE = 50
 
 
-async def held_categories(schema: str) -> dict[str, int]:
-    """Document category -> documents the file holds."""
-    async with tenant_tx(check_schema(schema)):
-        rows = await Document.select(Document.category, Count(Document.id, alias="n")).group_by(
-            Document.category).run()
+async def held_categories(schema: str) -> dict[str, int] | None:
+    """Document category -> documents the file holds; None when the schema is
+    gone (a destroyed file's tombstone has nothing left to dispose of)."""
+    try:
+        async with tenant_tx(check_schema(schema)):
+            rows = await Document.select(Document.category, Count(Document.id, alias="n")).group_by(
+                Document.category).run()
+    except asyncpg.exceptions.UndefinedTableError:
+        return None
     return {r["category"]: r["n"] for r in rows}
 
 
@@ -48,6 +54,8 @@ async def build(as_of: dt.date | None = None, built_by: str = "beat") -> int:
     items: list[tuple[int, rules.Item]] = []
     for row in await queries.scan(as_of):
         held = await held_categories(row["schema_name"])
+        if held is None:
+            continue
         for item in rules.assess(row["last_business_on"], row["level"], held, years, as_of):
             items.append((row["id"], item))
     files = sum(1 for _, item in items if item.category is None)

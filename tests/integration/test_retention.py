@@ -305,3 +305,18 @@ async def test_bench_hook_times_the_scan_and_leaves_nothing_behind(database):
     assert result["disposition_scan_tenants"] == 200 and 0 < result["disposition_candidates"] <= 200 + 10_000
     assert result["disposition_scan_s"] >= 0
     assert await DB.pool.fetchval("SELECT count(*) FROM core.tenant WHERE id > $1", FIRST_ID) == 0
+
+
+async def test_a_file_whose_schema_is_gone_is_left_off_the_list(database):
+    bld = await factories.building()
+    ref = await registry.get_ref(await factories.tenant(bld, level="0"))
+    await _set_last_business(ref.id, D(2001, 1, 1))
+    async with DB.transaction() as tx:  # what a finished purge leaves: the registry row, no schema
+        await tx.connection.execute(f'ALTER SCHEMA "{ref.schema}" RENAME TO "gone_{ref.id}"')
+    try:
+        run_id = await disposition.build(D(2030, 1, 1), built_by="test")
+        assert await DB.pool.fetchval("SELECT count(*) FROM core.disposition_item WHERE run_id = $1"
+                                      " AND tenant_id = $2", run_id, ref.id) == 0
+    finally:
+        async with DB.transaction() as tx:
+            await tx.connection.execute(f'ALTER SCHEMA "gone_{ref.id}" RENAME TO "{ref.schema}"')
