@@ -21,11 +21,11 @@ def dormancy() -> int:
 
 
 @shared_task(name="retention.disposition")
-def disposition() -> int:
-    """Build this month's disposition list; returns the run id."""
+def disposition(built_by: str = "beat") -> int:
+    """Build this month's disposition list (or now, when an archivist asks); returns the run id."""
     from tenants.retention import disposition as lists
 
     async def body():
-        return await lists.build(built_by="beat")
+        return await lists.build(built_by=built_by)
 
     return run(body)

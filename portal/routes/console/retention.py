@@ -12,6 +12,7 @@ from litestar.response import Redirect, Response, Template
 
 from documents.service import CATEGORIES
 from portal import events
+from portal.core import jobs
 from portal.core.errors import Conflict, FormErrors, NotFound
 from portal.core.i18n import gettext
 from portal.core.roles import Perm
@@ -19,6 +20,7 @@ from portal.core.workdays import today
 from portal.routes.forms import form_dict, int_or_none, page_number
 from portal.web.render import form_errors, render, requires
 from portal.web.tenancy import Tenant
+from tasks import retention as retention_tasks
 from tenants.file.forms import LEVEL_LABELS
 from tenants.retention import disposition, service
 
@@ -118,9 +120,9 @@ async def disposition_csv(request: Request, kind: str = "", level: str | None = 
 
 @post("/console/retention/disposition", guards=MANAGE)
 async def disposition_build(request: Request) -> Response:
-    """Build the list now (the beat task does it on the first of every month)."""
-    await disposition.build(built_by=request.state.principal.name)
-    return Redirect("/console/retention/disposition?built=1")
+    """Build the list now, in the worker (the beat task does it on the first of every month)."""
+    sent = await jobs.send_now(retention_tasks.disposition, request.state.principal.name)
+    return Redirect(f"/console/retention/disposition?queued={int(sent)}")
 
 
 @get("/console/retention/dormant", guards=ARCHIVE)
