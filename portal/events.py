@@ -122,7 +122,7 @@ ACTOR_KINDS = {"staff": N_("staff"), "portal": N_("tenant user"), "system": N_("
 
 
 # Names the background jobs write as their actor.
-SYSTEM_NAMES = frozenset({"", "system", "billing", "beat"})
+SYSTEM_NAMES = frozenset({"", "system", "billing", "beat", "retention"})
 
 
 def actor(kind: str, name: str) -> str:
@@ -536,6 +536,7 @@ DETAIL_LABELS: dict[str, tuple[str, Callable[[Any], str]]] = {
     "files": (N_("Whole files"), str),
     "document_groups": (N_("Document groups"), str),
     "rows": (N_("Rows"), str),
+    "requested_by": (N_("Asked for by"), str),
 }
 
 

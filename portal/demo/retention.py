@@ -41,5 +41,5 @@ async def load(plan: Plan, tenant_ids: dict[int, int]) -> dict:
         await DB.pool.execute("UPDATE core.tenant SET last_business_on = $2 WHERE id = $1", ref.id,
                               rules.add_years(now, -QUIET_YEARS))
         made = await retention.make_dormant(ref, now)
-    run_id = await disposition.build(now, built_by="demo")
+    run_id = await disposition.build(now, built_by="system")
     return {"dormant": len(dormant) + int(made), "disposition_run": run_id}

@@ -68,8 +68,10 @@ async def build(as_of: dt.date | None = None, built_by: str = "beat") -> int:
                 run_id=run["id"], tenant_id=tenant_id, category=item.category, class_key=item.class_key,
                 years=item.years, last_business_on=item.last_business_on, ends_on=item.ends_on,
                 documents=item.documents) for tenant_id, item in items)).run()
-        await audit.record("retention.disposition.build", actor_name=built_by, target=f"run:{run['id']}",
-                           detail={"files": files, "document_groups": len(items) - files})
+        requested_by = "" if built_by in ("beat", "system") else built_by
+        await audit.record("retention.disposition.build", actor_name="retention", target=f"run:{run['id']}",
+                           detail={"files": files, "document_groups": len(items) - files,
+                                   "requested_by": requested_by})
     return run["id"]
 
 

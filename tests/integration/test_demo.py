@@ -168,5 +168,5 @@ async def test_demo_has_dormant_files_and_a_disposition_list(loaded):
     assert swept is not None
     listed = await DB.pool.fetchval(
         "SELECT count(*) FROM core.disposition_item WHERE tenant_id = $1 AND category IS NULL"
-        " AND run_id = (SELECT max(id) FROM core.disposition_run WHERE built_by = 'demo')", swept)
+        " AND run_id = (SELECT max(id) FROM core.disposition_run WHERE built_by = 'system')", swept)
     assert listed == 1
