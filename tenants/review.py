@@ -20,6 +20,8 @@ async def list_items(
     scoped = in_scope(principal, args)
     if scoped:
         where.append(scoped)
+    if not principal.can(Perm.ARCHIVE_OPEN):
+        where.append("t.status <> 'dormant'")  # dormant files are in the restricted archive view (retention)
     if kind:
         args.append(kind + "%")
         where.append(f"r.kind LIKE ${len(args)}")

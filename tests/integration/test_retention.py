@@ -341,3 +341,27 @@ async def test_build_now_runs_in_the_worker(database, client_factory, celery_wor
     assert run is not None and run["built_by"] != "beat"
     assert await DB.pool.fetchval("SELECT count(*) FROM core.disposition_item WHERE run_id = $1 AND tenant_id = $2",
                                   run["id"], ref.id) == 1
+
+
+async def test_a_dormant_files_pending_request_leaves_the_clerks_review_queue(database):
+    from portal.accounts import service as accounts
+    from tenants import review
+    from tenants.file import service as file_service
+
+    bld = await factories.building()
+    ref = await registry.get_ref(await factories.tenant(bld))
+    user = await factories.portal_user(ref.id)
+    portal = await accounts.load_principal("portal", user["id"], 0)
+    await file_service.submit_request(ref, portal, "profile", {"industry": "电子商务"})
+    clerk = Principal(kind="staff", user_id=9104, name="丙", roles=frozenset({Role.CLERK}),
+                      building_ids=frozenset({bld["id"]}))
+    archivist = Principal(kind="staff", user_id=9105, name="丁", roles=frozenset({Role.ARCHIVIST}))
+
+    async def queued(who) -> bool:
+        rows, _ = await review.list_items(who, per_page=500)
+        return any(r["tenant_id"] == ref.id for r in rows)
+
+    assert await queued(clerk)
+    await _set_last_business(ref.id, D(2001, 1, 1))
+    assert await retention.make_dormant(ref, D(2002, 1, 1))
+    assert not await queued(clerk) and await queued(archivist)
