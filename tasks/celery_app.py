@@ -9,7 +9,7 @@ from portal.core.settings import Settings
 from tenants.money import recovery
 
 TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money", "tasks.repairs", "tasks.complaints",
-                "tasks.surveys"]
+                "tasks.surveys", "tasks.retention"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -61,6 +61,13 @@ def make_celery(settings: Settings) -> Celery:
             "complaints-escalate": {  # overdue complaint steps: flagged, then escalated
                 "task": "complaints.escalate",
                 "schedule": crontab(minute="*/5"),
+            "retention-dormancy-daily": {  # files with no business for a year become dormant
+                "task": "retention.dormancy",
+                "schedule": crontab(hour=3, minute=10),
+            },
+            "retention-disposition-monthly": {  # the disposition list, first day of the month
+                "task": "retention.disposition",
+                "schedule": crontab(day_of_month=1, hour=3, minute=40),
             },
         },
     )

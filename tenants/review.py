@@ -20,6 +20,8 @@ async def list_items(
     scoped = scope_where(principal, R.tenant_id.building_ids)
     if scoped is not None:
         where.append(scoped)
+    if not principal.can(Perm.ARCHIVE_OPEN):
+        where.append(R.tenant_id.status != "dormant")  # dormant files are in the restricted archive view (retention)
     if kind:
         where.append(R.kind.like(kind + "%"))
     total = await R.count().where(*where).run()

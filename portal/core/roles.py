@@ -62,6 +62,10 @@ class Perm(StrEnum):
     # actions); approving the analysis report before it is issued (the general manager).
     SURVEY_MANAGE = "survey.manage"
     SURVEY_APPROVE = "survey.approve"
+    # Retention (issue 10): editing retention classes and reading the disposition
+    # list; opening dormant files in the restricted archive view and reactivating them.
+    RETENTION_MANAGE = "retention.manage"
+    ARCHIVE_OPEN = "archive.open"
 
 
 _ALL_READ = {Perm.TENANT_READ}
@@ -110,6 +114,12 @@ _SURVEY_ROLES = {Role.DEPT_HEAD: {Perm.SURVEY_MANAGE}, Role.SUPERVISOR: {Perm.SU
                  Role.GENERAL_MANAGER: {Perm.SURVEY_MANAGE, Perm.SURVEY_APPROVE}}
 for _role, _perms in _SURVEY_ROLES.items():
     ROLE_PERMS[_role] = ROLE_PERMS[_role] | frozenset(_perms)
+
+# Archivists and the leadership keep the archive: retention classes, the
+# disposition list, dormant files (seed 002: restricted access).
+_ARCHIVE_KEEPERS = (Role.ARCHIVIST, Role.SUPERVISOR, Role.GENERAL_MANAGER)
+for _role in _ARCHIVE_KEEPERS:
+    ROLE_PERMS[_role] = ROLE_PERMS[_role] | {Perm.RETENTION_MANAGE, Perm.ARCHIVE_OPEN}
 
 # Roles whose duties cover every building; the others are limited to theirs.
 ALL_BUILDINGS = frozenset(

@@ -14,6 +14,7 @@ from portal.core.tables import AuditLog
 from portal.demo.servicedesk import load_servicedesk
 from portal.demo.complaints import load_complaints
 from portal.demo import surveys as surveys_demo
+from portal.demo import retention as demo_retention
 from portal.demo.plan import (DEMO_PASSWORD, LOCK, MARKER_ACTION, STAFF, SYSTEM, Plan, build_plan,
                               business_letter)
 from tenants.file import service as file_service
@@ -65,6 +66,7 @@ async def _load(settings: Settings, plan: Plan) -> None:
     await load_servicedesk(settings, building_ids, tenant_ids, portal_users)
     complaints = await load_complaints(plan, tenant_ids, portal_users)
     await surveys_demo.load(settings, tenant_ids)
+    await demo_retention.load(plan, tenant_ids)  # dormant files and the disposition list (retention)
     await audit.record(MARKER_ACTION, actor_name="system", target=settings.office_name, detail={
         "buildings": len(building_ids), "staff": staff, "tenants": len(tenant_ids),
         "portal_users": len(portal_users), "change_requests": requests, "complaints": complaints,

@@ -169,7 +169,19 @@ SURVEYS = {
     "survey.action.done": N_("Marked a corrective action as done"),
 }
 
-AUDIT_SENTENCES: dict[str, str] = {**ACCOUNTS, **TENANT_FILES, **DOCUMENTS, **LENDING, **MONEY, **OFFICE, **REPAIRS, **COMPLAINTS, **SURVEYS}
+# Retention: periods, dormancy and reactivation, the disposition list.
+RETENTION = {
+    # Retention (tenants/retention): dormancy, the restricted archive view, periods, the disposition list.
+    "tenant.dormant": N_("Made a file dormant after a year without business"),
+    "tenant.dormant.open": N_("Opened a dormant file in the archive"),
+    "tenant.reactivate": N_("Reactivated a dormant file"),
+    "retention.class.save": N_("Set a retention period"),
+    "retention.class.remove": N_("Removed a document category's own retention period"),
+    "retention.disposition.build": N_("Built the disposition list"),
+    "retention.disposition.export": N_("Downloaded the disposition list"),
+}
+
+AUDIT_SENTENCES: dict[str, str] = {**ACCOUNTS, **TENANT_FILES, **DOCUMENTS, **LENDING, **MONEY, **OFFICE, **REPAIRS, **COMPLAINTS, **SURVEYS, **RETENTION}
 # A kind without its own sentence is described by its area (the part before the first dot).
 AUDIT_AREAS = {
     "staff": N_("Did something with staff accounts"), "portal": N_("Did something in the tenant portal"),
@@ -180,6 +192,7 @@ AUDIT_AREAS = {
     "money": N_("Did something with charges and payments"),
     "repair": N_("Did something with a repair"),
     "complaint": N_("Did something with a complaint"),
+    "retention": N_("Did something with retention"),
 }
 # Choices of the audit page's filter: an action or, ending in a dot, a whole area.
 AUDIT_FILTERS = {
@@ -190,4 +203,5 @@ AUDIT_FILTERS = {
     "audit.": N_("Audit log use"),
     "repair.": N_("Repairs"),
     "complaint.": N_("Complaints"),
+    "tenant.dormant.open": N_("Dormant files opened"), "retention.": N_("Retention and disposition"),
 }

@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 from portal.core.i18n import N_, gettext as _
 from portal.events.audit_kinds import AUDIT_AREAS, AUDIT_SENTENCES
 from portal.events.changes import DEPOSIT_KINDS
-from portal.events.values import field_label, money_fen, value
+from portal.events.values import date, field_label, money_fen, value
 
 
 def audit_sentence(row: Mapping) -> str:
@@ -35,6 +35,14 @@ DETAIL_LABELS: dict[str, tuple[str, Callable[[Any], str]]] = {
     "active": (N_("Active"), lambda v: value("active", v)),
     "period": (N_("Period"), str),
     "via_grant": (N_("Through a file loan"), lambda v: value("active", v)),
+    # Retention.
+    "years": (N_("Years"), str),
+    "years_before": (N_("Years before"), str),
+    "last_business_on": (N_("Last business date"), lambda v: date(v)),
+    "files": (N_("Whole files"), str),
+    "document_groups": (N_("Document groups"), str),
+    "rows": (N_("Rows"), str),
+    "requested_by": (N_("Asked for by"), str),
 }
 
 

@@ -112,7 +112,7 @@ ACTOR_KINDS = {"staff": N_("staff"), "portal": N_("tenant user"), "system": N_("
 
 
 # Names the background jobs write as their actor.
-SYSTEM_NAMES = frozenset({"", "system", "billing", "beat"})
+SYSTEM_NAMES = frozenset({"", "system", "billing", "beat", "retention"})
 
 
 def actor(kind: str, name: str) -> str:

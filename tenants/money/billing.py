@@ -24,11 +24,12 @@ from portal.core.errors import Forbidden, FormErrors, NotFound
 from portal.core.roles import Perm, Principal
 from tenants.file import changelog
 from tenants.money import queries, recovery, summary
-from tenants.money.amounts import AmountError, add_months, month_end, parse_period, to_fen
+from tenants.money.amounts import AmountError, add_months, month_end, parse_period, to_fen, today
 from tenants.money.ledger import fee_items_map, need
 from tenants.money.payments import settle_from_credit
 from tenants.money.tables import BillingRun, BillingRunItem, FeeItem, FeeSubscription
 from tenants.registry.tables import Tenant
+from tenants.retention import service as retention
 from tenants.registry.visibility import scope_ids
 from tenants.scope import check_schema, tenant_tx
 
@@ -252,6 +253,7 @@ async def bill_tenant(run_id: int, tenant_id: int, *, rule: LateFeeRule = LateFe
         inserted = await queries.insert_billed_charges(period, run_id, lines) if lines else []
         billed = sum(r["amount_fen"] for r in inserted)
         if inserted:
+            await retention.touch(tenant_id, today())  # a billed charge is business (last business date)
             await changelog.record(changelog.Actor("system", "billing"), "charge", "billed", "",
                                    f"{period:%Y-%m}: {len(inserted)} charges, {billed / 100:.2f}")
             if locked["credit_fen"] > 0:

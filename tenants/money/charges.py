@@ -12,11 +12,12 @@ from portal.core.forms import Form
 from portal.core.roles import Perm, Principal
 from tenants.file import changelog
 from tenants.money import queries
-from tenants.money.amounts import month_start, parse_fen
+from tenants.money.amounts import month_start, parse_fen, today
 from tenants.money.ledger import actor, clip, date_field, fee_items_map, ledger_tx, need, required_text
 from tenants.money.payments import settle_from_credit
 from tenants.money.tables import Charge, FeeSubscription
 from tenants.registry.service import TenantRef
+from tenants.retention import service as retention
 from tenants.scope import tenant_tx
 
 
@@ -37,6 +38,7 @@ async def add_manual_charge(ref: TenantRef, raw: Mapping[str, Any], principal: P
             amount_fen=amount, due_date=due_date, reason=reason, created_by=principal.name,
         )).returning(Charge.id).run()
         charge_id = row["id"]
+        await retention.touch(ref.id, today())  # a charge is business (last business date)
         await changelog.record(actor(principal), "charge", "created", "",
                                f"{description} {amount / 100:.2f} ({reason})", entity_id=charge_id)
         await settle_from_credit(principal)

@@ -17,6 +17,7 @@ from tenants.money.ledger import (
 )
 from tenants.money.tables import Deposit, DepositEntry
 from tenants.registry.service import TenantRef
+from tenants.retention import service as retention
 
 
 async def receive_deposit(ref: TenantRef, raw: Mapping[str, Any], principal: Principal) -> int:
@@ -47,6 +48,7 @@ async def receive_deposit(ref: TenantRef, raw: Mapping[str, Any], principal: Pri
             deposit_id=deposit_id, kind="receipt", amount_fen=amount, entry_date=entry_date, method=method,
             receipt_no=receipt_no, status="approved", recorded_by=principal.name, recorded_by_id=principal.user_id,
         )).returning(DepositEntry.id).run()
+        await retention.touch(ref.id, entry_date)  # a deposit paid is business (last business date)
         await changelog.record(actor(principal), "deposit", "received", "", f"{amount / 100:.2f} {receipt_no}",
                                entity_id=deposit_id)
         await audit.record("money.deposit.receive", principal=principal, tenant_id=ref.id,

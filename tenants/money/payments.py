@@ -17,6 +17,7 @@ from tenants.money.amounts import AmountError, parse_fen, today
 from tenants.money.ledger import METHODS, actor, clip, date_field, ledger_tx, need, next_number, open_charges
 from tenants.money.tables import Allocation, Payment
 from tenants.registry.service import TenantRef
+from tenants.retention import service as retention
 
 
 def parse_chosen(raw: Mapping[str, Any]) -> dict[int, int]:
@@ -117,6 +118,7 @@ async def record_payment(ref: TenantRef, raw: Mapping[str, Any], principal: Prin
         )).returning(Payment.id).run()
         payment_id = row["id"]
         allocated = await _insert_allocations(payment_id, parts, principal)
+        await retention.touch(ref.id, paid_on)  # a payment is business (last business date)
         await changelog.record(actor(principal), "payment", "recorded", "",
                                f"{amount / 100:.2f} {METHODS[method]} {reference} {receipt_no}".strip(),
                                entity_id=payment_id)

@@ -7,12 +7,13 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from portal.core import audit
+from portal.core import audit, workdays
 from portal.core.roles import Perm, Principal
 from portal.core.db import DB, db_now
 from portal.core.errors import FormErrors, Forbidden, NotFound
 from tenants import numbering
 from tenants.registry import identity, queries
+from tenants.retention.activity import touch as touch_business
 from tenants.registry.tables import Building, Tenant, TenantUnit
 from tenants.file import changelog, forms
 from tenants.file.changelog import Actor
@@ -48,6 +49,9 @@ class TenantRef:
     # (core.access_grant): read-only; a non-empty tuple limits it to those documents.
     via_grant: bool = False
     grant_document_ids: tuple[int, ...] = ()
+    # A dormant file (seed 002) sits in the restricted archive view: only
+    # Perm.ARCHIVE_OPEN opens it, and every open is audited (ref_for_staff).
+    dormant: bool = False
 
 
 def _ref(row) -> TenantRef:
@@ -58,10 +62,12 @@ def _ref(row) -> TenantRef:
         archive_no=row["archive_no"],
         building_ids=tuple(row["building_ids"]),
         active=row["active"],
+        dormant=row["status"] == "dormant",
     )
 
 
-_REF_COLUMNS = (Tenant.id, Tenant.schema_name, Tenant.name, Tenant.archive_no, Tenant.building_ids, Tenant.active)
+_REF_COLUMNS = (Tenant.id, Tenant.schema_name, Tenant.name, Tenant.archive_no, Tenant.building_ids, Tenant.active,
+                Tenant.status)
 
 
 async def get_ref(tenant_id: int) -> TenantRef:
@@ -92,6 +98,12 @@ async def ref_for_staff(principal: Principal, tenant_id: int, *, allow_grant: bo
         ref = await get_ref(tenant_id)
     except (NotFound, TenantScopeError):
         raise NotFound("No such tenant.")
+    if ref.dormant:
+        # The restricted archive view: archivists and the leadership only, each open audited.
+        if not (principal.may_see_tenant(ref.building_ids) and principal.can(Perm.ARCHIVE_OPEN)):
+            raise NotFound("No such tenant.")
+        await audit.record("tenant.dormant.open", principal=principal, tenant_id=ref.id, target=ref.archive_no)
+        return ref
     if not principal.may_see_tenant(ref.building_ids):
         if allow_grant and principal.is_staff and principal.can(Perm.TENANT_READ):
             # Only the accompanied kind reaches outside one's buildings (lending_scope).
@@ -222,6 +234,7 @@ async def create_tenant(
             await insert_contact(contact)
         await changelog.record(Actor(kind="staff", name=label), "file", "created", "", archive_no)
         await refresh_summary(conn, tenant_id)
+        await touch_business(tenant_id, workdays.today())  # leasing units is business (retention)
         await identity.link(conn, tenant_id, holders, identity.identity_of(profile)[1], actor)
         await audit.record("tenant.create", principal=actor, tenant_id=tenant_id, target=archive_no)
     return tenant_id
@@ -275,6 +288,8 @@ async def list_tenants(
         where.append(scoped)
     if not include_inactive:
         where.append(T.active.eq(True))
+    if not principal.can(Perm.ARCHIVE_OPEN):
+        where.append(T.status != "dormant")  # dormant files are in the restricted archive view
     if q:
         pattern = f"%{q.strip()}%"
         where.append(T.name.ilike(pattern) | T.archive_no.ilike(pattern) | T.contact_phones.like(pattern))

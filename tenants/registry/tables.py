@@ -5,6 +5,7 @@ from piccolo.columns import (
     BigSerial,
     Boolean,
     ForeignKey,
+    Date,
     Integer,
     Numeric,
     SmallInt,
@@ -52,6 +53,9 @@ class Tenant(Table, tablename="tenant", schema="core", db=DB):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     identity_code = Text(null=True, default=None)
+    # Retention (migration core 0011, tenants/retention): moved by every business event.
+    last_business_on = Date()
+    dormant_since = Date(null=True, default=None)
 
 
 class TenantUnit(Table, tablename="tenant_unit", schema="core", db=DB):

@@ -161,7 +161,11 @@ async def test_staff_see_the_buildings_their_roles_give_them(loaded):
     demo_names = set(TENANT_NAMES)
     mine = [t for t in listed if t["name"] in demo_names]
     assert mine and all(first in t["building_ids"] for t in mine)
-    assert len(mine) == sum(1 for t in PLAN.tenants if t.building == 1 or any(b == 1 for b, _ in t.units))
+    # Dormant files are in the restricted archive view (retention): not on the clerk's list.
+    dormant = {r["name"] for r in await DB.pool.fetch("SELECT name FROM core.tenant WHERE status = 'dormant'")}
+    assert dormant and not any(t["name"] in dormant for t in mine)
+    assert len(mine) == sum(1 for t in PLAN.tenants if (t.building == 1 or any(b == 1 for b, _ in t.units))
+                            and t.name not in dormant)
     assert sum(t["pending_reviews"] for t in mine) == 3  # the change requests wait in the clerk's buildings
 
 
@@ -174,3 +178,17 @@ async def test_demo_has_a_finished_survey_with_its_approved_report(loaded):
     data = await report.analysis(row["id"])
     assert data["counts"]["answered"] >= 30 and data["trend"] and data["actions"]
     assert not data["uncovered"]
+async def test_demo_has_dormant_files_and_a_disposition_list(loaded):
+    """Retention in the demo: every dormant file has dates that agree, one was made
+    dormant by the sweep's service (audited), and it is on the disposition list."""
+    rows = await DB.pool.fetch("SELECT id, last_business_on, dormant_since FROM core.tenant"
+                               " WHERE status = 'dormant' AND name = ANY($1::text[])", TENANT_NAMES)
+    assert rows and all(r["dormant_since"] and r["dormant_since"] > r["last_business_on"] for r in rows)
+    swept = await DB.pool.fetchval(
+        "SELECT tenant_id FROM core.audit_log WHERE action = 'tenant.dormant' AND tenant_id = ANY($1::int[])",
+        [r["id"] for r in rows])
+    assert swept is not None
+    listed = await DB.pool.fetchval(
+        "SELECT count(*) FROM core.disposition_item WHERE tenant_id = $1 AND category IS NULL"
+        " AND run_id = (SELECT max(id) FROM core.disposition_run WHERE built_by = 'system')", swept)
+    assert listed == 1

@@ -86,6 +86,11 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /console/tenants/{tenant_id:int}/money/notices/{notice_id:int}/resend": holders(Perm.MONEY_WRITE),
     "POST /console/calendar": holders(Perm.CALENDAR_MANAGE),
     "POST /console/calendar/{day:str}/remove": holders(Perm.CALENDAR_MANAGE),
+    # Retention (periods, the disposition list, reactivating dormant files).
+    "POST /console/retention/classes": holders(Perm.RETENTION_MANAGE),
+    "POST /console/retention/classes/remove": holders(Perm.RETENTION_MANAGE),
+    "POST /console/retention/disposition": holders(Perm.RETENTION_MANAGE),
+    f"POST {T}/reactivate": holders(Perm.ARCHIVE_OPEN),
     # Staff accounts.
     "POST /console/staff/new": holders(Perm.STAFF_MANAGE),
     "POST /console/staff/{staff_id:int}/edit": holders(Perm.STAFF_MANAGE),

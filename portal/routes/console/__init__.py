@@ -5,6 +5,7 @@ from portal.routes.console import (
     tenants,
 )
 from portal.routes.console import surveys
+from portal.routes.console import retention
 
 # Everything behind the gate that sends a person with a temporary password to
 # the account page first.
@@ -15,5 +16,6 @@ ROUTES = [
         *repairs.ROUTES,
         *complaints.ROUTES,
         *surveys.ROUTES,
+        *retention.ROUTES,
     )
 ]
