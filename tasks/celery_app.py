@@ -8,7 +8,7 @@ from celery.schedules import crontab
 from portal.core.settings import Settings
 from tenants.money import recovery
 
-TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money"]
+TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money", "tasks.destruction"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -45,6 +45,10 @@ def make_celery(settings: Settings) -> Celery:
             "documents-loan-reminders": {
                 "task": "documents.loan_reminders",
                 "schedule": crontab(hour="8,14", minute=0),
+            },
+            "destruction-start-due": {  # cooling-off periods that ended; purges whose worker died
+                "task": "destruction.start_due",
+                "schedule": crontab(minute="*/5"),
             },
             "documents-delete-expired-exports": {
                 "task": "documents.delete_expired_exports",

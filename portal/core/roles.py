@@ -47,6 +47,14 @@ class Perm(StrEnum):
     LOAN_REQUEST = "loan.request"
     LOAN_APPROVE = "loan.approve"
     LOAN_HANDLE = "loan.handle"
+    # Legal holds and destruction (issue 10): placing/releasing holds (archivists and
+    # management), asking for and reviewing a destruction (the archive department),
+    # approving it (the leadership), reading the hold and destruction registers.
+    HOLD_MANAGE = "hold.manage"
+    DESTRUCTION_REQUEST = "destruction.request"
+    DESTRUCTION_REVIEW = "destruction.review"
+    DESTRUCTION_APPROVE = "destruction.approve"
+    DESTRUCTION_READ = "destruction.read"
 
 
 _ALL_READ = {Perm.TENANT_READ}
@@ -72,6 +80,15 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.AUDITOR: frozenset({Perm.TENANT_READ, Perm.AUDIT_READ, Perm.MONEY_READ}),
     Role.ADMIN: frozenset({Perm.STAFF_MANAGE, Perm.CALENDAR_MANAGE}),
 }
+
+# Legal holds and destruction (issue 10), added to the roles above.
+_DESTRUCTION = {
+    Role.ARCHIVIST: {Perm.HOLD_MANAGE, Perm.DESTRUCTION_REQUEST, Perm.DESTRUCTION_REVIEW, Perm.DESTRUCTION_READ},
+    Role.SUPERVISOR: {Perm.HOLD_MANAGE, Perm.DESTRUCTION_APPROVE, Perm.DESTRUCTION_READ},
+    Role.GENERAL_MANAGER: {Perm.HOLD_MANAGE, Perm.DESTRUCTION_APPROVE, Perm.DESTRUCTION_READ},
+    Role.AUDITOR: {Perm.DESTRUCTION_READ},
+}
+ROLE_PERMS = {role: frozenset(perms | _DESTRUCTION.get(role, set())) for role, perms in ROLE_PERMS.items()}
 
 # Roles whose duties cover every building; the others are limited to theirs.
 ALL_BUILDINGS = frozenset(

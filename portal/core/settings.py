@@ -67,6 +67,10 @@ class Settings:
     office_hours: str = "08:30-12:00,13:30-17:30"
     business_letters: str = "A:写字楼租赁,B:商铺租赁,C:仓储租赁"
     business_letters_en: str = "A:Office leasing,B:Shop leasing,C:Storage leasing"
+    # Destruction (issue 10): the cooling-off period after the second approval, and how long
+    # database backups (which still hold a destroyed tenant's wrapped key) are kept.
+    destruction_cooling_days: int = 7
+    backup_retention_days: int = 35
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -86,6 +86,14 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /console/tenants/{tenant_id:int}/money/notices/{notice_id:int}/resend": holders(Perm.MONEY_WRITE),
     "POST /console/calendar": holders(Perm.CALENDAR_MANAGE),
     "POST /console/calendar/{day:str}/remove": holders(Perm.CALENDAR_MANAGE),
+    # Legal holds and destruction (issue 10).
+    "POST /console/holds/new": holders(Perm.HOLD_MANAGE),
+    "POST /console/holds/{hold_id:int}/release": holders(Perm.HOLD_MANAGE),
+    "POST /console/destruction/new": holders(Perm.DESTRUCTION_REQUEST),
+    "POST /console/destruction/{request_id:int}/decide": holders(Perm.DESTRUCTION_REVIEW) | holders(
+        Perm.DESTRUCTION_APPROVE),
+    "POST /console/destruction/{request_id:int}/cancel": holders(Perm.DESTRUCTION_REQUEST) | holders(
+        Perm.DESTRUCTION_REVIEW) | holders(Perm.DESTRUCTION_APPROVE),
     # Staff accounts.
     "POST /console/staff/new": holders(Perm.STAFF_MANAGE),
     "POST /console/staff/{staff_id:int}/edit": holders(Perm.STAFF_MANAGE),

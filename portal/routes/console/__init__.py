@@ -3,6 +3,7 @@
 from portal.routes.console import (
     account, audit, billing, calendar, documents, home, lending, money, reviews, staff, tenants,
 )
+from portal.routes.console import destruction
 
 # Everything behind the gate that sends a person with a temporary password to
 # the account page first.
@@ -10,5 +11,6 @@ ROUTES = [
     account.password_gate(
         *home.ROUTES, *tenants.ROUTES, *reviews.ROUTES, *staff.ROUTES, *audit.ROUTES, *account.ROUTES,
         *documents.ROUTES, *lending.ROUTES, *money.ROUTES, *billing.ROUTES, *calendar.ROUTES,
+        *destruction.ROUTES,
     )
 ]
