@@ -477,6 +477,15 @@ AUDIT_SENTENCES = {
     "money.fee_item.save": N_("Saved a fee item"),
     "money.billing.start": N_("Started a billing run"),
     "demo.load": N_("Loaded the demo data"),
+    "legal_hold.place": N_("Placed a legal hold"),
+    "legal_hold.release": N_("Released a legal hold"),
+    "destruction.request": N_("Asked for a destruction"),
+    "destruction.approve": N_("Approved a step of a destruction"),
+    "destruction.reject": N_("Rejected a destruction"),
+    "destruction.cancel": N_("Cancelled a destruction"),
+    "destruction.purge.start": N_("Started destroying a file after its cooling-off period"),
+    "destruction.crypto_erase": N_("Destroyed a file's encryption key"),
+    "destruction.done": N_("Finished a destruction and issued its certificate"),
 }
 # A kind without its own sentence is described by its area (the part before the first dot).
 AUDIT_AREAS = {
@@ -486,6 +495,7 @@ AUDIT_AREAS = {
     "document": N_("Did something with a document"), "export": N_("Did something with an export"),
     "loan": N_("Did something with a file loan"), "audit": N_("Used the audit log"),
     "money": N_("Did something with charges and payments"),
+    "legal_hold": N_("Did something with a legal hold"), "destruction": N_("Did something with a destruction"),
 }
 # Choices of the audit page's filter: an action or, ending in a dot, a whole area.
 AUDIT_FILTERS = {

@@ -23,7 +23,6 @@ import anyio
 from documents import keys
 from documents.storage import current_storage
 from documents.tables import Document, DocumentRequest, DocumentVersion, TenantKey
-from portal.accounts.tables import PortalUser
 from portal.core import audit, hooks
 from portal.core.db import DB
 from tenants.destruction import queries
@@ -97,8 +96,7 @@ async def freeze(job, req, settings) -> None:
     async with DB.transaction() as tx:
         await Tenant.update({Tenant.status: "destroying", Tenant.active: False, Tenant.updated_at: now()}).where(
             Tenant.id == req["tenant_id"]).run()
-        await PortalUser.update({PortalUser.active: False, PortalUser.session_epoch: PortalUser.session_epoch + 1}
-                                ).where(PortalUser.tenant_id == req["tenant_id"]).run()
+        await queries.disable_portal_users(tx.connection, req["tenant_id"])
         await _mark(tx.connection, job, "freeze")
 
 

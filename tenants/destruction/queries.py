@@ -72,3 +72,10 @@ async def next_certificate_no(conn) -> str:
     n = await conn.fetchval("SELECT nextval('core.destruction_certificate_seq')")
     year = await conn.fetchval("SELECT extract(year FROM now() AT TIME ZONE 'Asia/Shanghai')::int")
     return f"XH-{year}-{n:05d}"
+
+
+async def disable_portal_users(conn, tenant_id: int) -> None:
+    # core.portal_user belongs to portal.accounts, which a domain may not import: its users are
+    # disabled and their sessions ended (a new epoch) by this one statement.
+    await conn.execute("UPDATE core.portal_user SET active = false, session_epoch = session_epoch + 1"
+                       " WHERE tenant_id = $1", tenant_id)
