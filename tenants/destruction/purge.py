@@ -323,3 +323,26 @@ async def certificate(job, req, settings) -> None:
 STEPS = {"freeze": freeze, "inventory": inventory, "crypto_erase": crypto_erase, "delete_objects": delete_objects,
          "drop_schema": drop_schema, "purge_core": purge_core, "tombstone": tombstone, "pseudonymise": pseudonymise,
          "verify": verify, "delete_rows": delete_rows, "certificate": certificate}
+
+
+async def verify_archive_no(archive_no: str) -> dict:
+    """``portal purge verify``: what is left of a destroyed file (or of its destroyed documents)."""
+    tenant = await Tenant.select(Tenant.id, Tenant.status, Tenant.name).where(Tenant.archive_no == archive_no).first().run()
+    if tenant is None:
+        return {"archive_no": archive_no, "found": False, "left": {}}
+    requests = await DestructionRequest.select().where(
+        (DestructionRequest.tenant_id == tenant["id"]) & (DestructionRequest.status == "destroyed")).run()
+    left: dict[str, Any] = {}
+    if tenant["status"] == "destroyed":
+        left = await what_is_left(tenant["id"])
+    else:
+        for req in requests:
+            job = await PurgeJob.select(PurgeJob.inventory).where(PurgeJob.request_id == req["id"]).first().run()
+            record = job["inventory"] if isinstance(job["inventory"], dict) else json.loads(job["inventory"] or "{}")
+            found = await what_is_left(tenant["id"], document_ids=list(req["document_ids"]),
+                                       object_keys=record.get("object_keys", []))
+            if found:
+                left[f"request {req['id']}"] = found
+    return {"archive_no": archive_no, "found": True, "status": tenant["status"],
+            "destroyed": tenant["status"] == "destroyed" or bool(requests),
+            "certificates": [r["certificate_no"] for r in requests], "left": left}

@@ -184,7 +184,7 @@ async def cancel(request_id: int, raw: Mapping[str, Any], principal: Principal) 
                            target=f"destruction:{request_id}", detail={"reason": reason})
 
 
-async def start_due(at: dt.datetime | None = None) -> list[int]:
+async def start_due(at: dt.datetime | None = None, *, send: bool = True) -> list[int]:
     """Beat: requests whose cooling-off period is over start their purge (a job row and the task).
     A request whose scope came under hold meanwhile waits (and says so on its page)."""
     from tasks.destruction import purge as purge_task  # noqa: PLC0415 (tasks import services, not the reverse)
@@ -207,7 +207,8 @@ async def start_due(at: dt.datetime | None = None) -> list[int]:
                                            heartbeat_at=at)).on_conflict(action="DO NOTHING").run()
             await audit.record("destruction.purge.start", actor_name="beat", tenant_id=row["tenant_id"],
                                target=f"destruction:{row['id']}")
-            on_commit(purge_task, row["tenant_id"], row["id"])
+            if send:
+                on_commit(purge_task, row["tenant_id"], row["id"])
             started.append(row["id"])
     return started
 

@@ -55,7 +55,8 @@ async def test_hold_blocks_request_approval_and_purge_and_s3(settings, bench):
         await service.create_request(t["id"], REQUEST, p["archivist2"])
     # The S3 legal hold is on, and SeaweedFS refuses to delete a held version (even with the governance bypass).
     storage = get_storage(settings)
-    key, version = (await _versions(settings, t["id"]))[0]
+    key, version = await DB.pool.fetchrow(
+        f'SELECT object_key, s3_version_id FROM "{t["ref"].schema}".document_version ORDER BY id LIMIT 1')
     assert storage.client.is_object_legal_hold_enabled(storage.bucket, key, version_id=version)
     with pytest.raises(Exception):
         storage.client.remove_object(storage.bucket, key, version_id=version)
@@ -80,7 +81,7 @@ async def test_hold_blocks_request_approval_and_purge_and_s3(settings, bench):
     await service.decide(request_id, {"decision": "approve"}, p["supervisor"], cooling_days=7)
     # ... and one placed in the cooling-off period stops the purge, inside its own transaction.
     await start(request_id)
-    assert request_id in await service.start_due()
+    assert request_id in await service.start_due(send=False)
     late = await holds.place_hold(t["id"], {"scope": "documents", "document_ids": str(t["docs"][0]),
                                             "reason": "新诉讼", "case_ref": "(2026)沪0115民初2号"}, p["gm"])
     with pytest.raises(holds.Held):
@@ -121,12 +122,12 @@ async def test_flow_two_different_leaders_never_the_requester_and_cancel(setting
         "SELECT action FROM core.audit_log WHERE target = $1 ORDER BY id", f"destruction:{request_id}")]
     assert actions == ["destruction.request"] + ["destruction.approve"] * 3
     # Not yet due: nothing starts. Cancelled in the cooling-off period: nothing ever starts.
-    assert request_id not in await service.start_due()
+    assert request_id not in await service.start_due(send=False)
     with pytest.raises(FormErrors):
         await service.cancel(request_id, {"reason": ""}, p["gm"])
     await service.cancel(request_id, {"reason": "客户回归，继续保存"}, p["gm"])
     await start(request_id)
-    assert request_id not in await service.start_due()
+    assert request_id not in await service.start_due(send=False)
     assert await DB.pool.fetchval("SELECT status FROM core.destruction_request WHERE id = $1", request_id) == "cancelled"
     assert not await DB.pool.fetchval("SELECT 1 FROM core.purge_job WHERE request_id = $1", request_id)
     # A rejection needs a reason and ends the request.
@@ -146,7 +147,7 @@ async def test_purge_of_a_file_leaves_only_the_tombstone_and_spares_the_other(se
     assert len(versions) >= 3
     request_id = await approved(t["id"], p)
     await start(request_id)
-    assert request_id in await service.start_due()
+    assert request_id in await service.start_due(send=False)
     job = await purge.run(request_id, settings)
     assert job["status"] == "done" and list(job["done_steps"]) == list(purge.FILE_STEPS)
     assert set(json.loads(job["runs"]).values()) == {1}
@@ -200,7 +201,7 @@ async def test_purge_of_single_documents(settings, bench):
     request_id = await approved(t["id"], p, {**REQUEST, "scope": "documents", "document_ids": str(t["docs"][0]),
                                              "early": "1", "early_reason": "租户书面申请提前销毁"})
     await start(request_id)
-    await service.start_due()
+    await service.start_due(send=False)
     job = await purge.run(request_id, settings)
     assert job["status"] == "done"
     gone = set(json.loads(job["inventory"])["object_keys"])
