@@ -87,6 +87,7 @@ _DESTRUCTION = {
     Role.SUPERVISOR: {Perm.HOLD_MANAGE, Perm.DESTRUCTION_APPROVE, Perm.DESTRUCTION_READ},
     Role.GENERAL_MANAGER: {Perm.HOLD_MANAGE, Perm.DESTRUCTION_APPROVE, Perm.DESTRUCTION_READ},
     Role.AUDITOR: {Perm.DESTRUCTION_READ},
+    Role.DEPT_HEAD: {Perm.DESTRUCTION_REQUEST},  # a department asks; the archive department reviews
 }
 ROLE_PERMS = {role: frozenset(perms | _DESTRUCTION.get(role, set())) for role, perms in ROLE_PERMS.items()}
 

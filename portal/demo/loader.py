@@ -10,6 +10,7 @@ from portal.core import audit
 from portal.core.db import DB, connect_kwargs
 from portal.core.roles import Principal
 from portal.core.settings import Settings, SettingsError
+from portal.demo import destruction as destruction_demo
 from portal.demo.plan import (DEMO_PASSWORD, LOCK, MARKER_ACTION, STAFF, SYSTEM, Plan, build_plan,
                               business_letter)
 from tenants.file import service as file_service
@@ -58,6 +59,7 @@ async def _load(settings: Settings, plan: Plan) -> None:
     tenant_ids = await _load_tenants(plan, unit_ids, letters)
     portal_users = await _load_portal_users(plan, tenant_ids)
     requests = await _load_requests(plan, tenant_ids, portal_users)
+    await destruction_demo.load(settings, plan, tenant_ids, building_ids)  # a hold, a cooling-off, a destroyed file
     await audit.record(MARKER_ACTION, actor_name="system", target=settings.office_name, detail={
         "buildings": len(building_ids), "staff": staff, "tenants": len(tenant_ids),
         "portal_users": len(portal_users), "change_requests": requests,

@@ -150,3 +150,15 @@ async def test_staff_see_the_buildings_their_roles_give_them(loaded):
     assert mine and all(first in t["building_ids"] for t in mine)
     assert len(mine) == sum(1 for t in PLAN.tenants if t.building == 1 or any(b == 1 for b, _ in t.units))
     assert sum(t["pending_reviews"] for t in mine) == 3  # the change requests wait in the clerk's buildings
+
+
+async def test_demo_shows_a_hold_a_cooling_off_and_a_destroyed_file(loaded):
+    from portal.demo.destruction import DESTROYED_NAME
+
+    assert await DB.pool.fetchval("SELECT count(*) FROM core.legal_hold WHERE released_at IS NULL"
+                                  " AND case_ref LIKE '%民初12345号'") == 1
+    assert await DB.pool.fetchval("SELECT count(*) FROM core.destruction_request WHERE status = 'cooling'"
+                                  " AND cooling_until > now()") >= 1
+    destroyed = await DB.pool.fetchrow("SELECT t.status, c.number FROM core.tenant t JOIN core.destruction_certificate c"
+                                       " ON c.tenant_id = t.id WHERE t.name = $1", DESTROYED_NAME)
+    assert destroyed["status"] == "destroyed" and destroyed["number"].startswith("XH-")
