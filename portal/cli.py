@@ -327,6 +327,19 @@ def bench_documents(as_json: bool, size_mb: int, catalog_docs: int, rounds: int)
     click.echo(json.dumps(result))
 
 
+@bench.command("purge")
+@click.option("--objects", default=10000, show_default=True, help="Object versions of the tenant purged.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
+def bench_purge(objects: int, as_json: bool) -> None:
+    """The purge of one destroyed tenant with N object versions, and its verification."""
+    from tests.benchmarks import bench_purge as b
+
+    settings = load_settings()
+    with local_services(settings, "postgres", "redis", "s3", echo=_progress(as_json)):
+        result = b.main(settings, objects=objects, progress=_progress(as_json))
+    click.echo(json.dumps(result))
+
+
 # --- money benchmarks (issue 4) -------------------------------------------------------------------
 
 @bench.command("notices")
