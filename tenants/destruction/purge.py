@@ -64,24 +64,34 @@ def _scope_ids(req: dict) -> list[int] | None:
 
 
 async def run(request_id: int, settings) -> dict:
-    """Run (or resume) the purge of one approved request to the end; returns the job row."""
+    """Run (or resume) the purge of one approved request to the end; returns the job row.
+    A second delivery while another runs it returns at once (the job lock)."""
     job, req = await _job(request_id)
     steps = FILE_STEPS if req["scope"] == "file" else DOCUMENT_STEPS
-    for step in steps:
-        job, req = await _job(request_id)
-        if job["status"] == "done":
-            break
-        if step in job["done_steps"]:
-            continue
-        async with DB.transaction() as tx:
-            await queries.begin_step(tx.connection, job["id"], step)
+    lock_conn = await DB.pool.acquire()
+    try:
+        if not await queries.try_job_lock(lock_conn, job["id"]):
+            return job
         try:
-            await STEPS[step](job, req, settings)
-        except Exception as exc:
-            async with DB.transaction():
-                await PurgeJob.update({PurgeJob.error: f"{step}: {type(exc).__name__}"}).where(
-                    PurgeJob.id == job["id"]).run()
-            raise
+            for step in steps:
+                job, req = await _job(request_id)
+                if job["status"] == "done":
+                    break
+                if step in job["done_steps"]:
+                    continue
+                async with DB.transaction() as tx:
+                    await queries.begin_step(tx.connection, job["id"], step)
+                try:
+                    await STEPS[step](job, req, settings)
+                except Exception as exc:
+                    async with DB.transaction():
+                        await PurgeJob.update({PurgeJob.error: f"{step}: {type(exc).__name__}"}).where(
+                            PurgeJob.id == job["id"]).run()
+                    raise
+        finally:
+            await queries.job_unlock(lock_conn, job["id"])
+    finally:
+        await DB.pool.release(lock_conn)
     return (await _job(request_id))[0]
 
 

@@ -79,3 +79,13 @@ async def disable_portal_users(conn, tenant_id: int) -> None:
     # disabled and their sessions ended (a new epoch) by this one statement.
     await conn.execute("UPDATE core.portal_user SET active = false, session_epoch = session_epoch + 1"
                        " WHERE tenant_id = $1", tenant_id)
+
+
+async def try_job_lock(conn, job_id: int) -> bool:
+    # A session-level advisory lock on a connection held for the whole run: two deliveries of one purge
+    # (a redelivery while the first still runs) never run steps at once; a dead worker's lock goes with its session.
+    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", 0x50524745, job_id))
+
+
+async def job_unlock(conn, job_id: int) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1, $2)", 0x50524745, job_id)

@@ -247,3 +247,12 @@ async def resume_stale(stale_seconds: int) -> list[int]:
     for row in rows:
         await jobs.send_now(purge_task, row["tenant_id"], row["request_id"])
     return [r["request_id"] for r in rows]
+
+
+async def assert_not_destroyed(tenant_id: int) -> None:
+    """A file being destroyed or destroyed is out of reach of the tenant pages (404): only its
+    destruction record and certificate remain."""
+    from tenants.registry.tables import Tenant
+
+    if await Tenant.exists().where((Tenant.id == tenant_id) & Tenant.status.is_in(["destroying", "destroyed"])).run():
+        raise NotFound("This file has been destroyed.")

@@ -190,6 +190,13 @@ async def test_purge_of_a_file_leaves_only_the_tombstone_and_spares_the_other(se
     assert cert["number"] in text and t["ref"].archive_no in text and "NIST SP 800-88" in text
     assert "档案员甲" in text and "监销人乙" in text and p["gm"].name in text and p["supervisor"].name in text
     assert str(inventory["s3"]["versions"]) in text and inventory["s3"]["versions"] == len(versions)
+    # The tenant list still answers; the file's pages are out of reach (404), even for the archive.
+    archivist = await bench["client_factory"]()
+    assert (await factories.sign_in(archivist, p["archivist_login"])).status_code in (302, 303)
+    listing = await archivist.get("/console/tenants", params={"q": t["ref"].name})
+    assert listing.status_code == 200
+    assert (await archivist.get(f"/console/tenants/{t['id']}")).status_code == 404
+    assert (await archivist.get(f"/console/tenants/{t['id']}/documents")).status_code == 404
     # Rerunning the finished job does nothing.
     assert (await purge.run(request_id, settings))["runs"] == job["runs"]
 
@@ -202,8 +209,15 @@ async def test_purge_of_single_documents(settings, bench):
                                              "early": "1", "early_reason": "租户书面申请提前销毁"})
     await start(request_id)
     await service.start_due(send=False)
+    # While another delivery holds the job, a second one returns without running a step.
+    job_id = await DB.pool.fetchval("SELECT id FROM core.purge_job WHERE request_id = $1", request_id)
+    async with DB.pool.acquire() as other:
+        from tenants.destruction import queries
+        assert await queries.try_job_lock(other, job_id)
+        assert list((await purge.run(request_id, settings))["done_steps"]) == []
+        await queries.job_unlock(other, job_id)
     job = await purge.run(request_id, settings)
-    assert job["status"] == "done"
+    assert job["status"] == "done" and list(job["done_steps"]) == list(purge.DOCUMENT_STEPS)
     gone = set(json.loads(job["inventory"])["object_keys"])
     assert gone and all(k not in gone for k, _ in await _versions(settings, t["id"]))
     assert len(await _versions(settings, t["id"])) == len([k for k, _ in keep if k not in gone]) > 0
