@@ -122,8 +122,11 @@ async def object_keys(document_ids: list[int] | None) -> list[str]:
 
 
 async def place_hold(tenant_id: int, raw: Mapping[str, Any], principal: Principal) -> int:
+    from tenants.destruction.service import assert_not_destroyed
+
     _require(principal)
     ref = await ref_for_staff(principal, tenant_id)
+    await assert_not_destroyed(ref.id)
     data = clean_hold(raw)
     ids = data["document_ids"] if data["scope"] == "documents" else None
     async with tenant_tx(ref.schema) as tx:

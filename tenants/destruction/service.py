@@ -92,6 +92,7 @@ async def create_request(tenant_id: int, raw: Mapping[str, Any], principal: Prin
     if not principal.can(Perm.DESTRUCTION_REQUEST):
         raise Forbidden()
     ref = await ref_for_staff(principal, tenant_id)
+    await assert_not_destroyed(ref.id)
     data = clean_request(raw)
     ids = data["document_ids"] if data["scope"] == "documents" else None
     async with tenant_tx(ref.schema):

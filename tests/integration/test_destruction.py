@@ -197,6 +197,10 @@ async def test_purge_of_a_file_leaves_only_the_tombstone_and_spares_the_other(se
     assert listing.status_code == 200
     assert (await archivist.get(f"/console/tenants/{t['id']}")).status_code == 404
     assert (await archivist.get(f"/console/tenants/{t['id']}/documents")).status_code == 404
+    with pytest.raises(NotFound):
+        await holds.place_hold(t["id"], {"scope": "file", "reason": "迟到的诉讼", "case_ref": "X-1"}, p["gm"])
+    with pytest.raises(NotFound):
+        await service.create_request(t["id"], REQUEST, p["archivist"])
     # Rerunning the finished job does nothing.
     assert (await purge.run(request_id, settings))["runs"] == job["runs"]
 
