@@ -290,6 +290,28 @@ def rotate_master(old_key_env: str) -> None:
     click.echo(json.dumps(report))
 
 
+@main.group()
+def purge() -> None:
+    """Destroyed files (issue 10)."""
+
+
+@purge.command("verify")
+@click.option("--tenant", "archive_no", required=True, help="The destroyed file's archive number.")
+def purge_verify(archive_no: str) -> None:
+    """Re-check a destroyed file: print what, if anything, is left (S3 versions, schema, key, core rows).
+    Exit code 0 when nothing is left, 1 when something is, 2 when no destroyed file has that number."""
+    from documents.storage import get_storage
+    from tenants.destruction.purge import verify_archive_no
+
+    settings = _settings()
+    get_storage(settings)
+    report = asyncio.run(_with_pool(settings, lambda: verify_archive_no(archive_no.strip())))
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    if not report["found"] or not report.get("destroyed"):
+        sys.exit(2)
+    sys.exit(1 if report["left"] else 0)
+
+
 @bench.command("documents")
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
 @click.option("--size-mb", default=200, show_default=True, help="Size of the large upload.")
@@ -303,6 +325,19 @@ def bench_documents(as_json: bool, size_mb: int, catalog_docs: int, rounds: int)
     with local_services(settings, "postgres", "redis", "s3", echo=_progress(as_json)):
         result = b.main(settings, size_mb=size_mb, catalog_docs=catalog_docs, rounds=rounds,
                         progress=_progress(as_json))
+    click.echo(json.dumps(result))
+
+
+@bench.command("purge")
+@click.option("--objects", default=10000, show_default=True, help="Object versions of the tenant purged.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
+def bench_purge(objects: int, as_json: bool) -> None:
+    """The purge of one destroyed tenant with N object versions, and its verification."""
+    from tests.benchmarks import bench_purge as b
+
+    settings = load_settings()
+    with local_services(settings, "postgres", "redis", "s3", echo=_progress(as_json)):
+        result = b.main(settings, objects=objects, progress=_progress(as_json))
     click.echo(json.dumps(result))
 
 

@@ -9,7 +9,7 @@ from portal.core.settings import Settings
 from tenants.money import recovery
 
 TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money", "tasks.repairs", "tasks.complaints",
-                "tasks.surveys", "tasks.retention"]
+                "tasks.surveys", "tasks.retention", "tasks.destruction"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -51,6 +51,10 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "surveys.close_due",
                 "schedule": crontab(hour=0, minute=20),
             },
+            "destruction-start-due": {  # cooling-off periods that ended; purges whose worker died
+                "task": "destruction.start_due",
+                "schedule": crontab(minute="*/5"),
+            },
             "documents-delete-expired-exports": {
                 "task": "documents.delete_expired_exports",
                 "schedule": crontab(minute="*/10"),
@@ -61,6 +65,7 @@ def make_celery(settings: Settings) -> Celery:
             "complaints-escalate": {  # overdue complaint steps: flagged, then escalated
                 "task": "complaints.escalate",
                 "schedule": crontab(minute="*/5"),
+            },
             "retention-dormancy-daily": {  # files with no business for a year become dormant
                 "task": "retention.dormancy",
                 "schedule": crontab(hour=3, minute=10),

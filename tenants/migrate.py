@@ -103,7 +103,7 @@ async def _record_failure(tenant_id: int, error: str) -> None:
 async def pending_tenants() -> list[tuple[int, str]]:
     target = migrations.latest("tenant")
     rows = await DB.pool.fetch(
-        "SELECT id, schema_name FROM core.tenant WHERE schema_version < $1 ORDER BY id", target
+        "SELECT id, schema_name FROM core.tenant WHERE schema_version < $1 AND status <> 'destroyed' ORDER BY id", target
     )
     return [(r["id"], r["schema_name"]) for r in rows]
 

@@ -66,6 +66,14 @@ class Perm(StrEnum):
     # list; opening dormant files in the restricted archive view and reactivating them.
     RETENTION_MANAGE = "retention.manage"
     ARCHIVE_OPEN = "archive.open"
+    # Legal holds and destruction (issue 10): placing/releasing holds (archivists and
+    # management), asking for and reviewing a destruction (the archive department),
+    # approving it (the leadership), reading the hold and destruction registers.
+    HOLD_MANAGE = "hold.manage"
+    DESTRUCTION_REQUEST = "destruction.request"
+    DESTRUCTION_REVIEW = "destruction.review"
+    DESTRUCTION_APPROVE = "destruction.approve"
+    DESTRUCTION_READ = "destruction.read"
 
 
 _ALL_READ = {Perm.TENANT_READ}
@@ -120,6 +128,16 @@ for _role, _perms in _SURVEY_ROLES.items():
 _ARCHIVE_KEEPERS = (Role.ARCHIVIST, Role.SUPERVISOR, Role.GENERAL_MANAGER)
 for _role in _ARCHIVE_KEEPERS:
     ROLE_PERMS[_role] = ROLE_PERMS[_role] | {Perm.RETENTION_MANAGE, Perm.ARCHIVE_OPEN}
+
+# Legal holds and destruction (issue 10), added to the roles above.
+_DESTRUCTION = {
+    Role.ARCHIVIST: {Perm.HOLD_MANAGE, Perm.DESTRUCTION_REQUEST, Perm.DESTRUCTION_REVIEW, Perm.DESTRUCTION_READ},
+    Role.SUPERVISOR: {Perm.HOLD_MANAGE, Perm.DESTRUCTION_APPROVE, Perm.DESTRUCTION_READ},
+    Role.GENERAL_MANAGER: {Perm.HOLD_MANAGE, Perm.DESTRUCTION_APPROVE, Perm.DESTRUCTION_READ},
+    Role.AUDITOR: {Perm.DESTRUCTION_READ},
+    Role.DEPT_HEAD: {Perm.DESTRUCTION_REQUEST},  # a department asks; the archive department reviews
+}
+ROLE_PERMS = {role: frozenset(perms | _DESTRUCTION.get(role, set())) for role, perms in ROLE_PERMS.items()}
 
 # Roles whose duties cover every building; the others are limited to theirs.
 ALL_BUILDINGS = frozenset(

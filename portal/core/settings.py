@@ -73,6 +73,10 @@ class Settings:
     business_letters_en: str = "A:Office leasing,B:Shop leasing,C:Storage leasing"
     # Satisfaction surveys: a mean score below this (1-5) needs corrective actions in the report.
     survey_threshold: str = "3.5"
+    # Destruction (issue 10): the cooling-off period after the second approval, and how long
+    # database backups (which still hold a destroyed tenant's wrapped key) are kept.
+    destruction_cooling_days: int = 7
+    backup_retention_days: int = 35
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -15,6 +15,7 @@ from portal.demo.servicedesk import load_servicedesk
 from portal.demo.complaints import load_complaints
 from portal.demo import surveys as surveys_demo
 from portal.demo import retention as demo_retention
+from portal.demo import destruction as destruction_demo
 from portal.demo.plan import (DEMO_PASSWORD, LOCK, MARKER_ACTION, STAFF, SYSTEM, Plan, build_plan,
                               business_letter)
 from tenants.file import service as file_service
@@ -67,6 +68,7 @@ async def _load(settings: Settings, plan: Plan) -> None:
     complaints = await load_complaints(plan, tenant_ids, portal_users)
     await surveys_demo.load(settings, tenant_ids)
     await demo_retention.load(plan, tenant_ids)  # dormant files and the disposition list (retention)
+    await destruction_demo.load(settings, plan, tenant_ids, building_ids)  # a hold, a cooling-off, a destroyed file
     await audit.record(MARKER_ACTION, actor_name="system", target=settings.office_name, detail={
         "buildings": len(building_ids), "staff": staff, "tenants": len(tenant_ids),
         "portal_users": len(portal_users), "change_requests": requests, "complaints": complaints,

@@ -181,7 +181,20 @@ RETENTION = {
     "retention.disposition.export": N_("Downloaded the disposition list"),
 }
 
-AUDIT_SENTENCES: dict[str, str] = {**ACCOUNTS, **TENANT_FILES, **DOCUMENTS, **LENDING, **MONEY, **OFFICE, **REPAIRS, **COMPLAINTS, **SURVEYS, **RETENTION}
+# Legal holds and destruction: holds, requests, decisions, the purge and its certificate.
+DESTRUCTION = {
+    "legal_hold.place": N_("Placed a legal hold"),
+    "legal_hold.release": N_("Released a legal hold"),
+    "destruction.request": N_("Asked for a destruction"),
+    "destruction.approve": N_("Approved a step of a destruction"),
+    "destruction.reject": N_("Rejected a destruction"),
+    "destruction.cancel": N_("Cancelled a destruction"),
+    "destruction.purge.start": N_("Started destroying a file after its cooling-off period"),
+    "destruction.crypto_erase": N_("Destroyed a file's encryption key"),
+    "destruction.done": N_("Finished a destruction and issued its certificate"),
+}
+
+AUDIT_SENTENCES: dict[str, str] = {**ACCOUNTS, **TENANT_FILES, **DOCUMENTS, **LENDING, **MONEY, **OFFICE, **REPAIRS, **COMPLAINTS, **SURVEYS, **RETENTION, **DESTRUCTION}
 # A kind without its own sentence is described by its area (the part before the first dot).
 AUDIT_AREAS = {
     "staff": N_("Did something with staff accounts"), "portal": N_("Did something in the tenant portal"),
@@ -193,6 +206,7 @@ AUDIT_AREAS = {
     "repair": N_("Did something with a repair"),
     "complaint": N_("Did something with a complaint"),
     "retention": N_("Did something with retention"),
+    "legal_hold": N_("Did something with a legal hold"), "destruction": N_("Did something with a destruction"),
 }
 # Choices of the audit page's filter: an action or, ending in a dot, a whole area.
 AUDIT_FILTERS = {

@@ -31,12 +31,21 @@ TenantId = Annotated[int, Parameter(description="The tenant's id.")]
 Tenant = NamedDependency[TenantRef]
 
 
+async def _not_destroyed(ref: TenantRef) -> TenantRef:
+    # A file being destroyed or destroyed (inactive, so one more query only for inactive files) is out of reach.
+    if not ref.active:
+        from tenants.destruction.service import assert_not_destroyed
+
+        await assert_not_destroyed(ref.id)
+    return ref
+
+
 async def staff_tenant(request: Request, tenant_id: TenantId) -> TenantRef:
-    return await registry.ref_for_staff(request.state.principal, tenant_id)
+    return await _not_destroyed(await registry.ref_for_staff(request.state.principal, tenant_id))
 
 
 async def staff_tenant_or_grant(request: Request, tenant_id: TenantId) -> TenantRef:
-    return await registry.ref_for_staff(request.state.principal, tenant_id, allow_grant=True)
+    return await _not_destroyed(await registry.ref_for_staff(request.state.principal, tenant_id, allow_grant=True))
 
 
 async def portal_tenant(request: Request) -> TenantRef:

@@ -14,7 +14,9 @@ from tenants.scope import tenant_tx
 
 async def reconcile_all(fix: bool = True) -> dict:
     checks = [h.drift for h in hooks.load() if h.drift]
-    rows = await Tenant.select(Tenant.id, Tenant.schema_name).order_by(Tenant.id).run()
+    # A destroyed file has no schema left (its registry row is a tombstone).
+    rows = await Tenant.select(Tenant.id, Tenant.schema_name).where(Tenant.status != "destroyed").order_by(
+        Tenant.id).run()
     drifted: list[dict] = []
     failed: dict[int, str] = {}
     for row in rows:

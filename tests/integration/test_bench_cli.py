@@ -55,5 +55,5 @@ def test_bench_help_lists_every_benchmark():
     result = subprocess.run([sys.executable, "-m", "portal.cli", "bench", "--help"], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
-    for command in ("tenancy", "documents", "notices", "billing", "web"):
+    for command in ("tenancy", "documents", "notices", "billing", "web", "purge"):
         assert f"  {command} " in result.stdout

@@ -192,3 +192,13 @@ async def test_demo_has_dormant_files_and_a_disposition_list(loaded):
         "SELECT count(*) FROM core.disposition_item WHERE tenant_id = $1 AND category IS NULL"
         " AND run_id = (SELECT max(id) FROM core.disposition_run WHERE built_by = 'system')", swept)
     assert listed == 1
+async def test_demo_shows_a_hold_a_cooling_off_and_a_destroyed_file(loaded):
+    from portal.demo.destruction import DESTROYED_NAME
+
+    assert await DB.pool.fetchval("SELECT count(*) FROM core.legal_hold WHERE released_at IS NULL"
+                                  " AND case_ref LIKE '%民初12345号'") == 1
+    assert await DB.pool.fetchval("SELECT count(*) FROM core.destruction_request WHERE status = 'cooling'"
+                                  " AND cooling_until > now()") >= 1
+    destroyed = await DB.pool.fetchrow("SELECT t.status, c.number FROM core.tenant t JOIN core.destruction_certificate c"
+                                       " ON c.tenant_id = t.id WHERE t.name = $1", DESTROYED_NAME)
+    assert destroyed["status"] == "destroyed" and destroyed["number"].startswith("XH-")

@@ -15,7 +15,8 @@ from tests import factories
 from tests.integration.test_table_drift import table_classes
 
 FINANCE = Principal(kind="staff", user_id=9101, name="财务", roles=frozenset({Role.FINANCE}))
-KEPT = {"tenant", "audit_log"}  # the tombstone, and the log that is never deleted
+KEPT = {"tenant", "audit_log",  # the tombstone, and the log that is never deleted
+        "destruction_request", "purge_job", "destruction_certificate"}  # the record of the destruction
 
 
 async def _tenant_with_business():
@@ -41,7 +42,7 @@ async def _core_rows_naming(tenant_id: int) -> dict[str, int]:
 def test_every_domain_registers_once():
     names = [h.domain for h in hooks.load()]
     assert names == sorted(set(names))
-    assert {"registry", "file", "money", "documents", "accounts"} <= set(names)
+    assert {"registry", "file", "money", "documents", "accounts", "destruction"} <= set(names)
 
 
 async def test_inventory_covers_every_tenant_table(database):

@@ -91,6 +91,14 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /console/retention/classes/remove": holders(Perm.RETENTION_MANAGE),
     "POST /console/retention/disposition": holders(Perm.RETENTION_MANAGE),
     f"POST {T}/reactivate": holders(Perm.ARCHIVE_OPEN),
+    # Legal holds and destruction (issue 10).
+    "POST /console/holds/new": holders(Perm.HOLD_MANAGE),
+    "POST /console/holds/{hold_id:int}/release": holders(Perm.HOLD_MANAGE),
+    "POST /console/destruction/new": holders(Perm.DESTRUCTION_REQUEST),
+    "POST /console/destruction/{request_id:int}/decide": holders(Perm.DESTRUCTION_REVIEW) | holders(
+        Perm.DESTRUCTION_APPROVE),
+    "POST /console/destruction/{request_id:int}/cancel": holders(Perm.DESTRUCTION_REQUEST) | holders(
+        Perm.DESTRUCTION_REVIEW) | holders(Perm.DESTRUCTION_APPROVE),
     # Staff accounts.
     "POST /console/staff/new": holders(Perm.STAFF_MANAGE),
     "POST /console/staff/{staff_id:int}/edit": holders(Perm.STAFF_MANAGE),

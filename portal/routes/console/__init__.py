@@ -6,6 +6,7 @@ from portal.routes.console import (
 )
 from portal.routes.console import surveys
 from portal.routes.console import retention
+from portal.routes.console import destruction
 
 # Everything behind the gate that sends a person with a temporary password to
 # the account page first.
@@ -17,5 +18,6 @@ ROUTES = [
         *complaints.ROUTES,
         *surveys.ROUTES,
         *retention.ROUTES,
+        *destruction.ROUTES,
     )
 ]
