@@ -438,6 +438,8 @@ AUDIT_SENTENCES = {
     "document.catalog.print": N_("Printed a document catalogue"),
     "export.create": N_("Prepared an export"),
     "export.download": N_("Downloaded an export"),
+    "tenant.export": N_("Exported a tenant file to an encrypted archive"),
+    "tenant.restore": N_("Restored a tenant file from an archive, read-only"),
     "export.deleted": N_("Deleted an export"),
     "loan.request": N_("Asked to borrow files"),
     "loan.approve": N_("Approved a file loan"),

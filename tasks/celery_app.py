@@ -8,7 +8,7 @@ from celery.schedules import crontab
 from portal.core.settings import Settings
 from tenants.money import recovery
 
-TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money"]
+TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money", "tasks.backups"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -49,6 +49,10 @@ def make_celery(settings: Settings) -> Celery:
             "documents-delete-expired-exports": {
                 "task": "documents.delete_expired_exports",
                 "schedule": crontab(minute="*/10"),
+            },
+            "backup-nightly": {  # full on Sundays, incremental otherwise (tasks/backups.py)
+                "task": "backup.scheduled",
+                "schedule": crontab(hour=1, minute=30),
             },
         },
     )

@@ -67,6 +67,11 @@ class Settings:
     office_hours: str = "08:30-12:00,13:30-17:30"
     business_letters: str = "A:写字楼租赁,B:商铺租赁,C:仓储租赁"
     business_letters_en: str = "A:Office leasing,B:Shop leasing,C:Storage leasing"
+    # Backups (pgBackRest): its configuration file (empty: the one `portal up` writes
+    # for the local cluster under the data dir), the stanza, retention in days.
+    backup_config: str = ""
+    backup_stanza: str = "portal"
+    backup_retention_days: int = 35
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -23,6 +23,7 @@ from litestar import Request
 from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter
 
+from portal.core.errors import Conflict
 from tenants.registry import service as registry
 from tenants.registry.service import TenantRef
 
@@ -31,8 +32,16 @@ TenantId = Annotated[int, Parameter(description="The tenant's id.")]
 Tenant = NamedDependency[TenantRef]
 
 
+# A restored copy (tenants/backup, core.tenant.read_only) is for inspection: every
+# write route names the tenant through ``tenant``, so refusing here refuses them all.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def staff_tenant(request: Request, tenant_id: TenantId) -> TenantRef:
-    return await registry.ref_for_staff(request.state.principal, tenant_id)
+    ref = await registry.ref_for_staff(request.state.principal, tenant_id)
+    if ref.read_only and request.method not in SAFE_METHODS:
+        raise Conflict("This file is a restored copy for inspection and cannot be changed.", code="read_only")
+    return ref
 
 
 async def staff_tenant_or_grant(request: Request, tenant_id: TenantId) -> TenantRef:

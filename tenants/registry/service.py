@@ -47,6 +47,8 @@ class TenantRef:
     # (core.access_grant): read-only; a non-empty tuple limits it to those documents.
     via_grant: bool = False
     grant_document_ids: tuple[int, ...] = ()
+    # A file restored from an export for inspection: every write refuses it.
+    read_only: bool = False
 
 
 def _ref(row) -> TenantRef:
@@ -57,10 +59,12 @@ def _ref(row) -> TenantRef:
         archive_no=row["archive_no"],
         building_ids=tuple(row["building_ids"]),
         active=row["active"],
+        read_only=row["read_only"],
     )
 
 
-_REF_COLUMNS = (Tenant.id, Tenant.schema_name, Tenant.name, Tenant.archive_no, Tenant.building_ids, Tenant.active)
+_REF_COLUMNS = (Tenant.id, Tenant.schema_name, Tenant.name, Tenant.archive_no, Tenant.building_ids, Tenant.active,
+                Tenant.read_only)
 
 
 async def get_ref(tenant_id: int) -> TenantRef:

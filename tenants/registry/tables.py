@@ -52,6 +52,7 @@ class Tenant(Table, tablename="tenant", schema="core", db=DB):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     identity_code = Text(null=True, default=None)
+    read_only = Boolean(default=False)  # a restored copy for inspection (tenants/backup)
 
 
 class TenantUnit(Table, tablename="tenant_unit", schema="core", db=DB):

@@ -1,0 +1,193 @@
+"""Backups (issue 10 §4): the per-tenant encrypted export and its read-only
+restore under a new id, and the pgBackRest restore drill on a throwaway cluster
+(never the machine's own PostgreSQL). Nothing here is skipped: without
+pgBackRest installed the drill test fails (.ci/run installs it)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import asyncpg
+import pytest
+from click.testing import CliRunner
+
+from documents import keys
+from documents.storage import Storage
+from portal.core.roles import Principal, Role
+from tenants.backup import pgbackrest
+from tenants.backup.archive import ArchiveError
+from tenants.backup.transfer import export_tenant, restore_tenant
+from tenants.money import charges, payments
+from tenants.registry import service as registry
+from tenants.registry.tables import Tenant
+from tenants.scope import tenant_tx
+from tests import factories
+from tests.integration.docs_support import client_of, doc_id_of, pdf_bytes, png_bytes, upload, world  # noqa: F401
+
+PASSPHRASE = "correct horse battery staple"
+FINANCE = Principal(kind="staff", user_id=9102, name="财务", roles=frozenset({Role.FINANCE}))
+
+
+async def _counts(schema: str) -> dict[str, int]:
+    async with tenant_tx(schema) as tx:
+        tables = await tx.connection.fetch(
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename <> '_migration'", schema)
+        return {t["tablename"]: await tx.connection.fetchval(f'SELECT count(*) FROM "{t["tablename"]}"')
+                for t in tables}
+
+
+async def _object_checksums(settings, tenant_id: int) -> dict[tuple[int, int], tuple[str, str]]:
+    """(document, version) -> (sha256 of the object's plaintext as read back from S3, its key)."""
+    ref = await registry.get_ref(tenant_id)
+    async with tenant_tx(ref.schema) as tx:
+        rows = await tx.connection.fetch("SELECT document_id, version, object_key, s3_version_id FROM document_version")
+    data_key = await keys.data_key(tenant_id, settings.master_key, create=False)
+    storage = Storage(settings)
+    return {(r["document_id"], r["version"]): (
+        hashlib.sha256(storage.read_plaintext(r["object_key"], data_key, r["s3_version_id"])).hexdigest(),
+        r["object_key"]) for r in rows}
+
+
+async def _file_with_business(client, tenant_id: int) -> None:
+    doc_id = doc_id_of(await upload(client, tenant_id, pdf_bytes("backup-v1")))
+    token = await factories.form_token(client, f"/console/tenants/{tenant_id}/documents/{doc_id}")
+    response = await client.post(f"/console/tenants/{tenant_id}/documents/{doc_id}/versions",
+                                 data={"_csrf_token": token},
+                                 files={"file": ("v2.pdf", pdf_bytes("backup-v2", pages=2), "application/pdf")})
+    assert response.status_code in (302, 303), response.text[:300]
+    doc_id_of(await upload(client, tenant_id, png_bytes(), filename="photo.png"))
+    ref = await registry.get_ref(tenant_id)
+    await charges.add_manual_charge(ref, {"fee_item": "utilities", "amount": "120.00", "due_date": "2026-03-10",
+                                          "reason": "水电抄表"}, FINANCE)
+    await payments.record_payment(ref, {"amount": "20", "paid_on": "2026-03-11", "method": "cash"}, FINANCE)
+
+
+async def test_export_restore_round_trip_read_only_and_isolated(settings, world, client_of, tmp_path):  # noqa: F811
+    clerk = await client_of(world["clerk"]["username"])
+    await _file_with_business(clerk, world["a"])
+    doc_b = doc_id_of(await upload(await client_of(world["outsider"]["username"]), world["b"], pdf_bytes("other")))
+    source = await registry.get_ref(world["a"])
+    other = await registry.get_ref(world["b"])
+    other_before = (await _counts(other.schema), await _object_checksums(settings, other.id))
+
+    archive = tmp_path / "a.ptex"
+    exported = await export_tenant(source.archive_no, archive, PASSPHRASE, settings)
+    assert exported["objects"] == 3 and exported["tables"]["document_version"] == 3
+    assert b"backup-v1" not in archive.read_bytes() and source.name.encode() not in archive.read_bytes()
+
+    restored = await restore_tenant(archive, PASSPHRASE, settings)
+    copy = await registry.get_ref(restored["tenant_id"])
+    assert copy.id != source.id and copy.archive_no != source.archive_no and copy.read_only and not copy.active
+    assert copy.building_ids == source.building_ids
+    # Every table has the same rows; every object reads back with the same SHA-256, under the copy's own keys.
+    assert await _counts(copy.schema) == await _counts(source.schema)
+    assert sum((await _counts(copy.schema)).values()) == exported["rows"] - exported["tables"]["_migration"]
+    mine, theirs = await _object_checksums(settings, source.id), await _object_checksums(settings, copy.id)
+    assert {k: sha for k, (sha, _) in mine.items()} == {k: sha for k, (sha, _) in theirs.items()}
+    assert all(key.startswith(f"tenants/{copy.id:06d}/") for _, key in theirs.values())
+    # Another tenant is untouched.
+    assert (await _counts(other.schema), await _object_checksums(settings, other.id)) == other_before
+
+    # Read-only: the building's clerk reads the copy, every write is refused with a localized 409;
+    # the original still takes writes; staff of another building do not see the copy at all.
+    page = await clerk.get(f"/console/tenants/{copy.id}")
+    assert page.status_code == 200 and source.name in page.text
+    token = await factories.form_token(clerk, f"/console/tenants/{copy.id}")
+    refused = await clerk.post(f"/console/tenants/{copy.id}/contacts/new",
+                               data={"_csrf_token": token, "name": "王五", "mobile": "13900139000"})
+    assert refused.status_code == 409 and "恢复副本" in refused.text
+    refused = await upload(clerk, copy.id, pdf_bytes("into-the-copy"))
+    assert refused.status_code == 409
+    assert (await _counts(copy.schema))["document"] == (await _counts(source.schema))["document"]
+    allowed = await clerk.post(f"/console/tenants/{source.id}/contacts/new",
+                               data={"_csrf_token": token, "name": "王五", "mobile": "13900139000"})
+    assert allowed.status_code != 409
+    outsider = await client_of(world["outsider"]["username"])
+    assert (await outsider.get(f"/console/tenants/{copy.id}")).status_code == 404
+    assert (await outsider.get(f"/console/tenants/{world['b']}/documents/{doc_b}")).status_code == 200
+
+
+async def test_wrong_passphrase_or_damage_restores_nothing(settings, world, client_of, tmp_path):  # noqa: F811
+    clerk = await client_of(world["clerk"]["username"])
+    doc_id_of(await upload(clerk, world["a"], pdf_bytes("damage")))
+    archive = tmp_path / "a.ptex"
+    await export_tenant((await registry.get_ref(world["a"])).archive_no, archive, PASSPHRASE, settings)
+    tenants_before = await Tenant.count().run()
+    with pytest.raises(ArchiveError):
+        await restore_tenant(archive, "not the passphrase at all", settings)
+    damaged = bytearray(archive.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01
+    broken = tmp_path / "broken.ptex"
+    broken.write_bytes(bytes(damaged))
+    with pytest.raises(ArchiveError):
+        await restore_tenant(broken, PASSPHRASE, settings)
+    truncated = tmp_path / "short.ptex"
+    truncated.write_bytes(archive.read_bytes()[:-100])
+    with pytest.raises(ArchiveError):
+        await restore_tenant(truncated, PASSPHRASE, settings)
+    assert await Tenant.count().run() == tenants_before
+    # No schema or object was left behind by the refused restores.
+    leftover = await Tenant.raw("SELECT count(*) AS n FROM pg_catalog.pg_namespace n WHERE n.nspname ~ '^t_[0-9]{6}$'"
+                                " AND NOT EXISTS (SELECT 1 FROM core.tenant t WHERE t.schema_name = n.nspname)").run()
+    assert leftover[0]["n"] == 0
+
+
+async def test_restore_drill_on_a_throwaway_cluster(settings, world, client_of):  # noqa: F811
+    from portal import cli
+    from portal.core.db import database_name
+    from portal.devservices.pgbackrest import Cluster, archive_options, copy_database
+    from portal.devservices.postgres import chown_tree, postgres_os_user
+
+    assert shutil.which("pgbackrest"), "pgBackRest is not installed (apt-get install pgbackrest)"
+    clerk = await client_of(world["clerk"]["username"])
+    await _file_with_business(clerk, world["a"])
+    ref = await registry.get_ref(world["a"])
+    with Cluster("postgres") as live:
+        live.init()
+        root = live.dir / "pgbackrest"
+        for sub in ("repo", "log", "lock", "spool"):
+            (root / sub).mkdir(parents=True)
+        repo = pgbackrest.Repo(root / "pgbackrest.conf", "drill")
+        repo.config.write_text(pgbackrest.render_config(
+            stanza=repo.stanza, repo_path=root / "repo", base=root, pg_path=live.pgdata, pg_port=live.port,
+            pg_socket=live.sockdir, pg_user="postgres", retention_days=7))
+        if postgres_os_user() is not None:
+            chown_tree(live.dir, postgres_os_user())
+        live.start(archive_options(repo))
+        database = database_name(settings.database_url)
+        copy_database(settings.database_url, live, database, schemas=("core", ref.schema))
+        pgbackrest.stanza_create(repo)
+        backup = pgbackrest.backup(repo, "full")
+        assert backup["type"] == "full"
+
+        env = {"PORTAL_DATABASE_URL": live.dsn(database), "PORTAL_BACKUP_CONFIG": str(repo.config),
+               "PORTAL_BACKUP_STANZA": repo.stanza, "PORTAL_S3_BUCKET": settings.s3_bucket}
+        runner = CliRunner()
+        passed = runner.invoke(cli.main, ["backup", "drill", "--json"], env=env)
+        assert passed.exit_code == 0, passed.output
+        report = json.loads(passed.output)
+        assert report["ok"] and report["backup"]["label"] == backup["label"]
+        assert report["objects_checked"] == report["objects_ok"] == 3
+        assert report["tenants"] == 1 and report["rows"] > 0 and report["tombstones"] > 0
+
+        # The live system moves away from the backup: a row deleted, an object version gone.
+        conn = await asyncpg.connect(live.dsn(database))
+        try:
+            entries = await conn.fetchval(f'SELECT count(*) FROM "{ref.schema}".change_log')
+            await conn.execute(f'DELETE FROM "{ref.schema}".change_log WHERE id = (SELECT max(id) FROM'
+                               f' "{ref.schema}".change_log)')
+            victim = await conn.fetchrow(f'SELECT object_key, s3_version_id FROM "{ref.schema}".document_version'
+                                         " ORDER BY id LIMIT 1")
+        finally:
+            await conn.close()
+        Storage(settings).remove(victim["object_key"], victim["s3_version_id"])
+        failed = runner.invoke(cli.main, ["backup", "drill", "--json"], env=env)
+        assert failed.exit_code == 1, failed.output
+        report = json.loads(failed.output)
+        assert not report["ok"]
+        [mismatch] = report["mismatches"]
+        assert mismatch["archive_no"] == ref.archive_no
+        assert mismatch["row_mismatches"] == {"change_log": {"backup": entries, "live": entries - 1}}
+        assert [o["object_key"] for o in mismatch["objects_bad"]] == [victim["object_key"]]
