@@ -422,10 +422,11 @@ def backup_run(kind: str) -> None:
 
     from tenants.backup import pgbackrest
 
-    repo = _repo(_settings())
+    settings = _settings()
+    repo = _repo(settings)
     kind = pgbackrest.scheduled_type(dt.date.today()) if kind == "auto" else kind
     try:
-        click.echo(json.dumps(pgbackrest.backup(repo, kind), indent=2))
+        click.echo(json.dumps(pgbackrest.backup(repo, kind, settings.backup_retention_days), indent=2))
     except pgbackrest.BackupError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="backup.scheduled")
 def scheduled() -> dict:
-    repo = pgbackrest.repo_for(current_app.portal_settings)
+    settings = current_app.portal_settings
+    repo = pgbackrest.repo_for(settings)
     if not repo.exists:
         log.info("no pgBackRest configuration at %s: no backup taken here", repo.config)
         return {"skipped": str(repo.config)}
-    return pgbackrest.backup(repo, pgbackrest.scheduled_type(dt.date.today()))
+    return pgbackrest.backup(repo, pgbackrest.scheduled_type(dt.date.today()), settings.backup_retention_days)

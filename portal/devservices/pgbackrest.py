@@ -205,7 +205,7 @@ def drill(settings, repo: Repo, *, backup_set: str = "", take_backup: bool = Fal
     from tenants.backup.drill import compare
 
     if take_backup:
-        pgbackrest.backup(repo, "incr")
+        pgbackrest.backup(repo, "incr", settings.backup_retention_days)
     found = pgbackrest.backups(pgbackrest.info(repo))
     if backup_set:
         found = [b for b in found if b["label"] == backup_set]

@@ -143,12 +143,18 @@ def check(repo: Repo) -> None:
     run(repo, "check", timeout=300)
 
 
-def backup(repo: Repo, kind: str) -> dict:
+def backup(repo: Repo, kind: str, retention_days: int | None = None) -> dict:
     """Take a backup (full, diff or incr; an incr with no full becomes a full) and
-    expire what the retention allows; returns the new backup's info."""
+    expire what the retention allows; returns the new backup's info.
+    ``retention_days`` (the setting) overrides repo1's retention in the file."""
     if kind not in TYPES:
         raise BackupError(f"unknown backup type {kind!r}")
-    run(repo, f"--type={kind}", "backup")
+    retention = []
+    if retention_days is not None:
+        if retention_days < 1:
+            raise BackupError("backup retention must be at least one day")
+        retention = ["--repo1-retention-full-type=time", f"--repo1-retention-full={retention_days}"]
+    run(repo, *retention, f"--type={kind}", "backup")
     latest = latest_backup(info(repo))
     if latest is None:
         raise BackupError("the backup finished but is not listed")

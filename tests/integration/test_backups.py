@@ -159,12 +159,16 @@ async def test_restore_drill_on_a_throwaway_cluster(settings, world, client_of):
         database = database_name(settings.database_url)
         copy_database(settings.database_url, live, database, schemas=("core", ref.schema))
         pgbackrest.stanza_create(repo)
-        backup = pgbackrest.backup(repo, "full")
-        assert backup["type"] == "full"
-
         env = {"PORTAL_DATABASE_URL": live.dsn(database), "PORTAL_BACKUP_CONFIG": str(repo.config),
-               "PORTAL_BACKUP_STANZA": repo.stanza, "PORTAL_S3_BUCKET": settings.s3_bucket}
+               "PORTAL_BACKUP_STANZA": repo.stanza, "PORTAL_S3_BUCKET": settings.s3_bucket,
+               "PORTAL_BACKUP_RETENTION_DAYS": "7"}
         runner = CliRunner()
+        taken = runner.invoke(cli.main, ["backup", "run", "--type", "full"], env=env)
+        assert taken.exit_code == 0, taken.output
+        backup = json.loads(taken.output)
+        assert backup["type"] == "full"
+        listed = runner.invoke(cli.main, ["backup", "info"], env=env)
+        assert [b["label"] for b in json.loads(listed.output)] == [backup["label"]]
         passed = runner.invoke(cli.main, ["backup", "drill", "--json"], env=env)
         assert passed.exit_code == 0, passed.output
         report = json.loads(passed.output)
