@@ -94,6 +94,7 @@ async def test_export_restore_round_trip_read_only_and_isolated(settings, world,
     # the original still takes writes; staff of another building do not see the copy at all.
     page = await clerk.get(f"/console/tenants/{copy.id}")
     assert page.status_code == 200 and source.name in page.text
+    assert "恢复副本（只读）" in page.text and f"/console/tenants/{copy.id}/edit" not in page.text
     token = await factories.form_token(clerk, f"/console/tenants/{copy.id}")
     refused = await clerk.post(f"/console/tenants/{copy.id}/contacts/new",
                                data={"_csrf_token": token, "name": "王五", "mobile": "13900139000"})
