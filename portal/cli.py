@@ -350,6 +350,13 @@ def bench_web(tenants: int, clients: int, requests: int, as_json: bool) -> None:
 
 # --- backups: pgBackRest, the restore drill, per-tenant export/restore (issue 10 §4) ---------------
 
+def _operator() -> str:
+    """Who ran a command, for the audit log."""
+    import getpass
+
+    return f"portal command ({getpass.getuser()})"
+
+
 def _passphrase(env_name: str) -> str:
     value = os.environ.get(env_name, "")
     if not value:
@@ -371,7 +378,8 @@ def tenants_export(archive_no: str, out: Path, key_env: str) -> None:
     settings = _settings()
     passphrase = _passphrase(key_env)
     try:
-        report = asyncio.run(_with_pool(settings, lambda: export_tenant(archive_no, out, passphrase, settings)))
+        report = asyncio.run(_with_pool(settings, lambda: export_tenant(archive_no, out, passphrase, settings,
+                                                                           actor=_operator())))
     except (TransferError, ArchiveError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))
@@ -389,7 +397,8 @@ def tenants_restore(archive: Path, key_env: str) -> None:
     settings = _settings()
     passphrase = _passphrase(key_env)
     try:
-        report = asyncio.run(_with_pool(settings, lambda: restore_tenant(archive, passphrase, settings)))
+        report = asyncio.run(_with_pool(settings, lambda: restore_tenant(archive, passphrase, settings,
+                                                                            actor=_operator())))
     except (TransferError, ArchiveError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))

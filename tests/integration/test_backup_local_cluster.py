@@ -1,6 +1,6 @@
 """`portal up` configures pgBackRest for a cluster it starts itself (WAL archiving
-into a repository under the data dir, a stanza that passes `pgbackrest check`),
-and leaves a cluster it only uses alone. Runs on a throwaway cluster on a free
+into a repository under the data dir, a stanza that passes `pgbackrest check`,
+the nightly beat task's backup), and leaves a cluster it only uses alone. Runs on a throwaway cluster on a free
 port, never on the machine's own PostgreSQL."""
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ import tempfile
 from pathlib import Path
 
 import asyncpg
+from celery import current_app
 
 from portal.devservices import LocalServices
 from portal.devservices.pgbackrest import free_port
+from tasks.backups import scheduled
 from tenants.backup import pgbackrest
 
 
@@ -26,7 +28,7 @@ def test_schedule_and_retention_follow_the_seed_and_settings(tmp_path):
     assert "repo1-retention-full-type=time" in text and "repo1-retention-full=21" in text
 
 
-async def test_up_archives_the_wal_of_a_cluster_it_starts(settings):
+async def test_up_archives_the_wal_of_a_cluster_it_starts(settings, monkeypatch):
     assert shutil.which("pgbackrest"), "pgBackRest is not installed (apt-get install pgbackrest)"
     base = Path(tempfile.mkdtemp(prefix="pgup-", dir="/tmp"))
     os.chmod(base, 0o755)  # the cluster runs as the postgres OS user when we are root
@@ -46,6 +48,11 @@ async def test_up_archives_the_wal_of_a_cluster_it_starts(settings):
         finally:
             await conn.close()
         pgbackrest.check(repo)  # a WAL switch reaches the repository
+        # The nightly beat task takes the backup (the first one is always a full one).
+        monkeypatch.setattr(current_app, "portal_settings", local, raising=False)
+        taken = scheduled.run()
+        assert taken["type"] == "full" and [b["label"] for b in pgbackrest.backups(pgbackrest.info(repo))] == [
+            taken["label"]]
     finally:
         services.stop()
         shutil.rmtree(base, ignore_errors=True)

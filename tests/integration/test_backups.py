@@ -196,3 +196,33 @@ async def test_restore_drill_on_a_throwaway_cluster(settings, world, client_of):
         assert mismatch["archive_no"] == ref.archive_no
         assert mismatch["row_mismatches"] == {"change_log": {"backup": entries, "live": entries - 1}}
         assert [o["object_key"] for o in mismatch["objects_bad"]] == [victim["object_key"]]
+
+
+async def test_export_and_restore_commands(settings, world, client_of, tmp_path):  # noqa: F811
+    import subprocess
+    import sys
+
+    from portal.cli import _env_for
+
+    clerk = await client_of(world["clerk"]["username"])
+    doc_id_of(await upload(clerk, world["a"], pdf_bytes("command")))
+    ref = await registry.get_ref(world["a"])
+    env = {**_env_for(settings), "PORTAL_EXPORT_PASSPHRASE": PASSPHRASE}
+    archive = tmp_path / "cmd.ptex"
+
+    def portal(*args, **extra):
+        return subprocess.run([sys.executable, "-m", "portal.cli", *args], capture_output=True, text=True,
+                              env={**env, **extra}, timeout=120)
+
+    exported = portal("tenants", "export", ref.archive_no, "--out", str(archive))
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["objects"] == 1 and archive.exists()
+    refused = portal("tenants", "restore", str(archive), PORTAL_EXPORT_PASSPHRASE="")
+    assert refused.returncode == 1 and "PORTAL_EXPORT_PASSPHRASE is not set" in refused.stderr
+    restored = portal("tenants", "restore", str(archive))
+    assert restored.returncode == 0, restored.stderr
+    copy = await registry.get_ref(json.loads(restored.stdout)["tenant_id"])
+    assert copy.read_only and copy.name == ref.name
+    unknown = portal("tenants", "export", "E9Z9999", "--out", str(tmp_path / "none.ptex"))
+    assert unknown.returncode == 1 and "no tenant with archive number E9Z9999" in unknown.stderr
+    assert not (tmp_path / "none.ptex").exists() and not (tmp_path / "none.ptex.part").exists()
