@@ -6,6 +6,7 @@ restore drill and the tests. Never touches a cluster it did not start."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -70,8 +71,7 @@ def free_port() -> int:
 
 class Cluster:
     """A PostgreSQL cluster in a temp dir that exists only while it is used:
-    ``Cluster.new()`` runs initdb, ``Cluster.restored(repo, set)`` restores a
-    pgBackRest backup into it. It listens on a unix socket in its own 0700
+    ``Cluster.restored(repo, set)`` restores a pgBackRest backup into it. It listens on a unix socket in its own 0700
     directory (no TCP), and ``close()`` stops it and removes the directory."""
 
     def __init__(self, user: str = "postgres"):
@@ -93,22 +93,6 @@ class Cluster:
     def _chown(self) -> None:
         if self.run_as is not None:
             chown_tree(self.dir, self.run_as)
-
-    @classmethod
-    def new(cls, user: str = "postgres", options: str = "") -> "Cluster":
-        cluster = cls(user)
-        try:
-            cluster.init()
-            cluster.start(options)
-        except BaseException:
-            cluster.close()
-            raise
-        return cluster
-
-    def init(self) -> None:
-        run_logged([self.bindir / "initdb", "-D", self.pgdata, "-U", self.user, "--auth=trust",
-                    "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions", "--no-sync"],
-                   self.logfile, env=self.env, what="initdb", **user_kwargs(self.run_as))
 
     @classmethod
     def restored(cls, repo: Repo, backup_set: str, user: str = "postgres") -> "Cluster":
@@ -158,9 +142,6 @@ class Cluster:
     def dsn(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@/{database}?host={self.sockdir}&port={self.port}"
 
-    def pg_args(self) -> list[str]:
-        return ["-h", str(self.sockdir), "-p", str(self.port), "-U", self.user]
-
     def close(self) -> None:
         if self.pid is not None and alive(self.pid):
             result = subprocess.run([str(self.bindir / "pg_ctl"), "-D", str(self.pgdata), "-m", "immediate", "-w",
@@ -178,20 +159,25 @@ class Cluster:
         self.close()
 
 
-def copy_database(source_url: str, target: Cluster, database: str, schemas: tuple[str, ...] = ()) -> None:
-    """pg_dump | pg_restore a database (or only ``schemas`` of it) into a throwaway cluster."""
+def copy_database(source_url: str, target_url: str, schemas: tuple[str, ...] = ()) -> None:
+    """pg_dump | pg_restore a database (or only ``schemas`` of it) into a new database
+    at ``target_url`` (tests: a copy of the test database in a throwaway cluster)."""
+    from portal.core.db import admin_url, database_name
+
     bindir = pg_bindir()
+    name = database_name(target_url)
+    if not re.fullmatch(r"[A-Za-z0-9_]{1,63}", name):
+        raise ServiceError(f"unsupported database name {name!r}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    subprocess.run([str(bindir / "createdb"), *target.pg_args(), database], check=True, env=env,
-                   capture_output=True)
+    subprocess.run([str(bindir / "psql"), "-q", "-d", admin_url(target_url), "-c", f'CREATE DATABASE "{name}"'],
+                   check=True, env=env, capture_output=True)
     dump = subprocess.Popen([str(bindir / "pg_dump"), "-Fc", "--no-owner", *(f"--schema={s}" for s in schemas),
-                             "-d", source_url],
-                            stdout=subprocess.PIPE, env=env)
-    restore = subprocess.run([str(bindir / "pg_restore"), *target.pg_args(), "--no-owner", "-d", database],
+                             "-d", source_url], stdout=subprocess.PIPE, env=env)
+    restore = subprocess.run([str(bindir / "pg_restore"), "--no-owner", "-d", target_url],
                              stdin=dump.stdout, capture_output=True, env=env)
     dump.stdout.close()
     if dump.wait() != 0 or restore.returncode != 0:
-        raise ServiceError(f"copying {database} failed: {restore.stderr.decode(errors='replace')[-500:]}")
+        raise ServiceError(f"copying into {name} failed: {restore.stderr.decode(errors='replace')[-500:]}")
 
 
 # ---- the restore drill

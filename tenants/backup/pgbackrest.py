@@ -104,6 +104,15 @@ def scheduled_type(day: dt.date) -> str:
     return "full" if day.weekday() == 6 else "incr"
 
 
+def holds_data_until(moment: dt.datetime, retention_days: int, full_every_days: int = 7) -> dt.datetime:
+    """The latest time a backup (or archived WAL) may still hold data that was
+    deleted at ``moment`` (DESIGN.md §8: the destruction certificate says when the
+    wrapped key leaves the backups). Backups taken before ``moment`` are expired
+    once the first full backup after it (within ``full_every_days``) is older than
+    the retention; pass the longest retention of all repositories."""
+    return moment + dt.timedelta(days=full_every_days + retention_days)
+
+
 def _owner_of(path: Path) -> pwd.struct_passwd | None:
     """pgBackRest runs as the cluster's owner (it reads the data directory and the
     repository is written by archive_command as that user)."""

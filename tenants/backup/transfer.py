@@ -155,7 +155,10 @@ async def _write(tmp: Path, passphrase: str, row, schema: str, storage: Storage,
             if "document_version" in columns:
                 versions = await conn.fetch("SELECT id, document_id, version, object_key, s3_version_id, sha256, size"
                                             " FROM document_version ORDER BY id")
-            data_key = await keys.data_key(row["id"], settings.master_key, create=False) if versions else b""
+            try:
+                data_key = await keys.data_key(row["id"], settings.master_key, create=False) if versions else b""
+            except keys.KeyDestroyed:
+                raise TransferError("this tenant's documents were destroyed; there is nothing to export") from None
             for v in versions:
                 data = await asyncio.to_thread(storage.read_plaintext, v["object_key"], data_key, v["s3_version_id"])
                 if _sha(data) != v["sha256"] or len(data) != v["size"]:

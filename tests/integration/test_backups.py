@@ -1,22 +1,17 @@
 """Backups (issue 10 §4): the per-tenant encrypted export and its read-only
-restore under a new id, and the pgBackRest restore drill on a throwaway cluster
-(never the machine's own PostgreSQL). Nothing here is skipped: without
-pgBackRest installed the drill test fails (.ci/run installs it)."""
+restore under a new id (the pgBackRest side and the restore drill:
+test_backup_drill.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 
-import asyncpg
 import pytest
-from click.testing import CliRunner
 
 from documents import keys
 from documents.storage import Storage
 from portal.core.roles import Principal, Role
-from tenants.backup import pgbackrest
 from tenants.backup.archive import ArchiveError
 from tenants.backup.transfer import export_tenant, restore_tenant
 from tenants.money import charges, payments
@@ -50,7 +45,7 @@ async def _object_checksums(settings, tenant_id: int) -> dict[tuple[int, int], t
         r["object_key"]) for r in rows}
 
 
-async def _file_with_business(client, tenant_id: int) -> None:
+async def file_with_business(client, tenant_id: int) -> None:
     doc_id = doc_id_of(await upload(client, tenant_id, pdf_bytes("backup-v1")))
     token = await factories.form_token(client, f"/console/tenants/{tenant_id}/documents/{doc_id}")
     response = await client.post(f"/console/tenants/{tenant_id}/documents/{doc_id}/versions",
@@ -66,7 +61,7 @@ async def _file_with_business(client, tenant_id: int) -> None:
 
 async def test_export_restore_round_trip_read_only_and_isolated(settings, world, client_of, tmp_path):  # noqa: F811
     clerk = await client_of(world["clerk"]["username"])
-    await _file_with_business(clerk, world["a"])
+    await file_with_business(clerk, world["a"])
     doc_b = doc_id_of(await upload(await client_of(world["outsider"]["username"]), world["b"], pdf_bytes("other")))
     source = await registry.get_ref(world["a"])
     other = await registry.get_ref(world["b"])
@@ -133,69 +128,6 @@ async def test_wrong_passphrase_or_damage_restores_nothing(settings, world, clie
     leftover = await Tenant.raw("SELECT count(*) AS n FROM pg_catalog.pg_namespace n WHERE n.nspname ~ '^t_[0-9]{6}$'"
                                 " AND NOT EXISTS (SELECT 1 FROM core.tenant t WHERE t.schema_name = n.nspname)").run()
     assert leftover[0]["n"] == 0
-
-
-async def test_restore_drill_on_a_throwaway_cluster(settings, world, client_of):  # noqa: F811
-    from portal import cli
-    from portal.core.db import database_name
-    from portal.devservices.pgbackrest import Cluster, archive_options, copy_database
-    from portal.devservices.postgres import chown_tree, postgres_os_user
-
-    assert shutil.which("pgbackrest"), "pgBackRest is not installed (apt-get install pgbackrest)"
-    clerk = await client_of(world["clerk"]["username"])
-    await _file_with_business(clerk, world["a"])
-    ref = await registry.get_ref(world["a"])
-    with Cluster("postgres") as live:
-        live.init()
-        root = live.dir / "pgbackrest"
-        for sub in ("repo", "log", "lock", "spool"):
-            (root / sub).mkdir(parents=True)
-        repo = pgbackrest.Repo(root / "pgbackrest.conf", "drill")
-        repo.config.write_text(pgbackrest.render_config(
-            stanza=repo.stanza, repo_path=root / "repo", base=root, pg_path=live.pgdata, pg_port=live.port,
-            pg_socket=live.sockdir, pg_user="postgres", retention_days=7))
-        if postgres_os_user() is not None:
-            chown_tree(live.dir, postgres_os_user())
-        live.start(archive_options(repo))
-        database = database_name(settings.database_url)
-        copy_database(settings.database_url, live, database, schemas=("core", ref.schema))
-        pgbackrest.stanza_create(repo)
-        env = {"PORTAL_DATABASE_URL": live.dsn(database), "PORTAL_BACKUP_CONFIG": str(repo.config),
-               "PORTAL_BACKUP_STANZA": repo.stanza, "PORTAL_S3_BUCKET": settings.s3_bucket,
-               "PORTAL_BACKUP_RETENTION_DAYS": "7"}
-        runner = CliRunner()
-        taken = runner.invoke(cli.main, ["backup", "run", "--type", "full"], env=env)
-        assert taken.exit_code == 0, taken.output
-        backup = json.loads(taken.output)
-        assert backup["type"] == "full"
-        listed = runner.invoke(cli.main, ["backup", "info"], env=env)
-        assert [b["label"] for b in json.loads(listed.output)] == [backup["label"]]
-        passed = runner.invoke(cli.main, ["backup", "drill", "--json"], env=env)
-        assert passed.exit_code == 0, passed.output
-        report = json.loads(passed.output)
-        assert report["ok"] and report["backup"]["label"] == backup["label"]
-        assert report["objects_checked"] == report["objects_ok"] == 3
-        assert report["tenants"] == 1 and report["rows"] > 0 and report["tombstones"] > 0
-
-        # The live system moves away from the backup: a row deleted, an object version gone.
-        conn = await asyncpg.connect(live.dsn(database))
-        try:
-            entries = await conn.fetchval(f'SELECT count(*) FROM "{ref.schema}".change_log')
-            await conn.execute(f'DELETE FROM "{ref.schema}".change_log WHERE id = (SELECT max(id) FROM'
-                               f' "{ref.schema}".change_log)')
-            victim = await conn.fetchrow(f'SELECT object_key, s3_version_id FROM "{ref.schema}".document_version'
-                                         " ORDER BY id LIMIT 1")
-        finally:
-            await conn.close()
-        Storage(settings).remove(victim["object_key"], victim["s3_version_id"])
-        failed = runner.invoke(cli.main, ["backup", "drill", "--json"], env=env)
-        assert failed.exit_code == 1, failed.output
-        report = json.loads(failed.output)
-        assert not report["ok"]
-        [mismatch] = report["mismatches"]
-        assert mismatch["archive_no"] == ref.archive_no
-        assert mismatch["row_mismatches"] == {"change_log": {"backup": entries, "live": entries - 1}}
-        assert [o["object_key"] for o in mismatch["objects_bad"]] == [victim["object_key"]]
 
 
 async def test_export_and_restore_commands(settings, world, client_of, tmp_path):  # noqa: F811
