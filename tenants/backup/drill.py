@@ -12,6 +12,11 @@ without a schema (a destroyed file's tombstone) is counted, not compared; a coun
 differs, a tenant missing from the live system, an object that is missing or
 fails its checksum is a mismatch (the command then exits non-zero). Run it after
 a fresh backup (``portal backup drill --backup``) so the live side has not moved on.
+
+It talks to two databases at once (the scratch copy and the live one) over plain
+asyncpg connections, outside the application's pool and its ``tenant_tx``: the
+SQL here is catalog reads and counts of tables named at run time, which the
+query builder cannot say, always schema-qualified with checked schema names.
 """
 
 from __future__ import annotations

@@ -35,6 +35,8 @@ from documents.storage import Storage, object_key
 from portal.core import audit
 from portal.core.db import DB
 from tenants import numbering
+from documents.tables import DocumentVersion
+from tenants.backup import queries
 from tenants.backup.archive import ArchiveError, EncryptedReader, EncryptedWriter
 from tenants.backup.tables import TenantRestore
 from tenants.registry.service import refresh_summary
@@ -59,34 +61,11 @@ def _member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-async def _columns(conn, schema: str) -> dict[str, list[str]]:
-    rows = await conn.fetch(
-        "SELECT c.table_name, c.column_name FROM information_schema.columns c JOIN pg_catalog.pg_tables t"
-        " ON t.schemaname = c.table_schema AND t.tablename = c.table_name"
-        " WHERE c.table_schema = $1 ORDER BY c.table_name, c.ordinal_position", schema)
-    found: dict[str, list[str]] = {}
-    for row in rows:
-        found.setdefault(row["table_name"], []).append(row["column_name"])
-    return found
-
-
-async def _core_tables_naming_tenants(conn) -> list[str]:
-    rows = await conn.fetch("SELECT table_name FROM information_schema.columns WHERE table_schema = 'core'"
-                            " AND column_name = 'tenant_id' ORDER BY table_name")
-    return [r["table_name"] for r in rows]
-
-
 async def _parents_first(conn, schema: str, tables: dict[str, list[str]]) -> dict[str, list[str]]:
     """The tables in foreign-key order (a referenced table before the tables
     that reference it), so a restore can COPY them one after the other."""
-    # pg_constraint: the builder has no catalog of foreign keys.
-    rows = await conn.fetch(
-        "SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent"
-        " FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_namespace n ON n.oid = c.connamespace"
-        " WHERE c.contype = 'f' AND n.nspname = $1", schema)
     needs = {t: set() for t in tables}
-    for r in rows:
-        child, parent = r["child"].rsplit(".", 1)[-1].strip('"'), r["parent"].rsplit(".", 1)[-1].strip('"')
+    for child, parent in await queries.foreign_keys(conn, schema):
         if child in needs and parent in needs and child != parent:
             needs[child].add(parent)
     ordered: dict[str, list[str]] = {}
@@ -130,31 +109,26 @@ async def _write(tmp: Path, passphrase: str, row, schema: str, storage: Storage,
     with open(tmp, "wb") as fh, EncryptedWriter(fh, passphrase) as raw, tarfile.open(fileobj=raw, mode="w|") as tar:
         async with tenant_tx(schema) as tx:
             conn = tx.connection
-            columns = await _parents_first(conn, schema, await _columns(conn, schema))
-            listed = ", ".join(f'"{schema}"."{t}"' for t in columns)
-            await conn.execute(f"LOCK TABLE {listed} IN SHARE MODE")
-            core_tables = await _core_tables_naming_tenants(conn)
-            core_columns = {t: c for t, c in (await _columns(conn, "core")).items() if t in core_tables}
+            columns = await _parents_first(conn, schema, await queries.table_columns(conn, schema))
+            await queries.lock_for_export(conn, schema, list(columns))
+            core_tables = await queries.core_tables_naming_tenants(conn)
+            core_columns = {t: c for t, c in (await queries.table_columns(conn, "core")).items() if t in core_tables}
             header = {"format": FORMAT, "registry": {k: row[k] for k in REGISTRY},
                       "tenant_migration": migrations.latest("tenant"), "exported_at": _now().isoformat(),
                       "tables": columns, "core_tables": core_columns}
             _member(tar, "header.json", json.dumps(header, ensure_ascii=False, default=str).encode())
             for table in columns:
-                buf = io.BytesIO()
-                await conn.copy_from_table(table, schema_name=schema, output=buf, format="binary")
-                manifest["tables"][table] = await conn.fetchval(f'SELECT count(*) FROM "{schema}"."{table}"')
-                _member(tar, f"tenant/{table}.copy", buf.getvalue())
+                manifest["tables"][table] = await queries.count(conn, schema, table)
+                _member(tar, f"tenant/{table}.copy", await queries.copy_out(conn, schema, table))
             for table in core_tables:
-                buf = io.BytesIO()
-                await conn.copy_from_query(f'SELECT * FROM core."{table}" WHERE tenant_id = {int(row["id"])}',
-                                           output=buf, format="binary")
-                manifest["core"][table] = await conn.fetchval(
-                    f'SELECT count(*) FROM core."{table}" WHERE tenant_id = $1', row["id"])
-                _member(tar, f"core/{table}.copy", buf.getvalue())
+                manifest["core"][table] = await queries.count(conn, "core", table, row["id"])
+                _member(tar, f"core/{table}.copy", await queries.copy_out_core_rows(conn, table, row["id"]))
             versions = []
             if "document_version" in columns:
-                versions = await conn.fetch("SELECT id, document_id, version, object_key, s3_version_id, sha256, size"
-                                            " FROM document_version ORDER BY id")
+                versions = await DocumentVersion.select(
+                    DocumentVersion.id, DocumentVersion.document_id, DocumentVersion.version,
+                    DocumentVersion.object_key, DocumentVersion.s3_version_id, DocumentVersion.sha256,
+                    DocumentVersion.size).order_by(DocumentVersion.id).run()
             try:
                 data_key = await keys.data_key(row["id"], settings.master_key, create=False) if versions else b""
             except keys.KeyDestroyed:
@@ -183,16 +157,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-async def _reset_sequences(conn, schema: str) -> None:
-    rows = await conn.fetch("SELECT table_name, column_name FROM information_schema.columns"
-                            " WHERE table_schema = $1 AND column_default LIKE 'nextval(%'", schema)
-    for r in rows:
-        table, column = r["table_name"], r["column_name"]
-        await conn.execute(
-            f"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('\"{schema}\".\"{table}\"', '{column}'),"
-            f' coalesce(max("{column}"), 1), max("{column}") IS NOT NULL) FROM "{schema}"."{table}"')
-
-
 async def restore_tenant(path: Path, passphrase: str, settings, *, actor: str = "cli") -> dict:
     """Restore an archive under a new id, read-only; returns what was restored."""
     archive_sha = file_sha256(path)
@@ -203,7 +167,10 @@ async def restore_tenant(path: Path, passphrase: str, settings, *, actor: str = 
             reader = EncryptedReader(fh, passphrase)
             with tarfile.open(fileobj=reader, mode="r|") as tar:
                 return await _restore(tar, storage, uploaded, settings, archive_sha, actor)
-    except (tarfile.TarError, EOFError) as exc:
+    except (ArchiveError, TransferError):
+        await _forget(storage, uploaded)
+        raise
+    except (tarfile.TarError, EOFError, ValueError, KeyError, TypeError) as exc:  # a malformed member or field
         await _forget(storage, uploaded)
         raise ArchiveError("the archive is damaged") from exc
     except BaseException:
@@ -240,26 +207,26 @@ async def _restore(tar, storage, uploaded, settings, archive_sha: str, actor: st
     restored_objects: dict[int, str] = {}
     async with DB.transaction(allow_nested=False) as tx:
         conn = tx.connection
-        tenant_id = await conn.fetchval("SELECT nextval('core.tenant_id_seq')")
+        tenant_id, sequence = await queries.new_tenant_ids(conn)
         schema = schema_for(tenant_id)
-        sequence = await conn.fetchval("SELECT nextval('core.archive_seq')")
         archive_no = numbering.format_archive_no(source["kind"], source["level"], source["business_letter"], sequence)
-        await conn.execute(
-            "INSERT INTO core.tenant (id, archive_no, schema_name, schema_version, name, kind, level,"
-            " business_letter, status, building_ids, active, read_only)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, false, true)",
-            tenant_id, archive_no, schema, migrations.latest("tenant"), source["name"], source["kind"],
-            source["level"], source["business_letter"], source["status"], list(source["building_ids"]))
+        now = _now()
+        await Tenant.insert(Tenant(
+            id=tenant_id, archive_no=archive_no, schema_name=schema, schema_version=migrations.latest("tenant"),
+            name=source["name"], kind=source["kind"], level=source["level"],
+            business_letter=source["business_letter"], status=source["status"],
+            building_ids=list(source["building_ids"]), unit_labels="", primary_contact="", contact_phones="",
+            contact_count=0, pending_reviews=0, active=False, read_only=True, created_at=now, updated_at=now)).run()
         await conn.execute(f'CREATE SCHEMA "{check_schema(schema)}"')
         await enter_schema(tx, schema)
         from tenants.migrate import build_latest_schema
 
         await build_latest_schema(conn)
-        here = await _columns(conn, schema)
+        here = await queries.table_columns(conn, schema)
         if set(here) != set(tables) or any(here[t] != tables[t] for t in tables):
             raise TransferError("the archive's tables differ from this installation's tenant schema")
         data = [t for t in here if t != "_migration"]
-        await conn.execute("TRUNCATE " + ", ".join(f'"{schema}"."{t}"' for t in data))
+        await queries.empty(conn, schema, data)
         data_key = None
         for member in members:
             name = member.name
@@ -269,12 +236,12 @@ async def _restore(tar, storage, uploaded, settings, archive_sha: str, actor: st
                     raise ArchiveError("the archive is damaged")
                 if table == "_migration":
                     continue
-                await conn.copy_to_table(table, schema_name=schema, source=io.BytesIO(_read(tar, member)),
-                                         columns=tables[table], format="binary")
+                await queries.copy_in(conn, schema, table, tables[table], _read(tar, member))
             elif name.startswith("objects/"):
                 version_id = int(name.split("/", 1)[1])
-                row = await conn.fetchrow("SELECT object_uid, sha256, size FROM document_version WHERE id = $1",
-                                          version_id)
+                row = await DocumentVersion.select(DocumentVersion.object_uid, DocumentVersion.sha256,
+                                                   DocumentVersion.size).where(
+                    DocumentVersion.id == version_id).first().run()
                 plain = _read(tar, member)
                 if row is None or _sha(plain) != row["sha256"] or len(plain) != row["size"]:
                     raise TransferError(f"object of document version {version_id} fails its SHA-256 check")
@@ -283,8 +250,9 @@ async def _restore(tar, storage, uploaded, settings, archive_sha: str, actor: st
                 key = object_key(tenant_id, row["object_uid"])
                 uploaded.append(key)
                 s3_version = await asyncio.to_thread(storage.put_encrypted_bytes, key, data_key, plain)
-                await conn.execute("UPDATE document_version SET object_key = $1, s3_version_id = $2, thumb_key = ''"
-                                   " WHERE id = $3", key, s3_version, version_id)
+                await DocumentVersion.update({DocumentVersion.object_key: key, DocumentVersion.s3_version_id: s3_version,
+                                              DocumentVersion.thumb_key: ""}).where(
+                    DocumentVersion.id == version_id).run()
                 restored_objects[version_id] = row["sha256"]
             elif name == "manifest.json":
                 manifest = json.loads(_read(tar, member))
@@ -292,14 +260,14 @@ async def _restore(tar, storage, uploaded, settings, archive_sha: str, actor: st
                 raise ArchiveError("the archive is damaged")
         if manifest is None:
             raise ArchiveError("the archive is incomplete (no manifest)")
-        counts = {t: await conn.fetchval(f'SELECT count(*) FROM "{schema}"."{t}"') for t in data}
+        counts = {t: await queries.count(conn, schema, t) for t in data}
         expected = {t: n for t, n in manifest["tables"].items() if t != "_migration"}
         if counts != expected:
             raise TransferError("restored row counts differ from the archive's manifest")
         wanted = {o["document_version_id"]: o["sha256"] for o in manifest["objects"]}
         if wanted != restored_objects:
             raise TransferError("restored objects differ from the archive's manifest")
-        await _reset_sequences(conn, schema)
+        await queries.reset_sequences(conn, schema)
         await refresh_summary(conn, tenant_id)
         await TenantRestore.insert(TenantRestore(
             tenant_id=tenant_id, source_archive_no=source["archive_no"], source_tenant_id=source["id"],
