@@ -4,6 +4,7 @@ test_backup_drill.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 
@@ -111,6 +112,8 @@ async def test_wrong_passphrase_or_damage_restores_nothing(settings, world, clie
     archive = tmp_path / "a.ptex"
     await export_tenant((await registry.get_ref(world["a"])).archive_no, archive, PASSPHRASE, settings)
     tenants_before = await Tenant.count().run()
+    first_id = await Tenant.raw("SELECT last_value AS n FROM core.tenant_id_seq").run()
+    started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=2)
     with pytest.raises(ArchiveError):
         await restore_tenant(archive, "not the passphrase at all", settings)
     damaged = bytearray(archive.read_bytes())
@@ -128,6 +131,15 @@ async def test_wrong_passphrase_or_damage_restores_nothing(settings, world, clie
     leftover = await Tenant.raw("SELECT count(*) AS n FROM pg_catalog.pg_namespace n WHERE n.nspname ~ '^t_[0-9]{6}$'"
                                 " AND NOT EXISTS (SELECT 1 FROM core.tenant t WHERE t.schema_name = n.nspname)").run()
     assert leftover[0]["n"] == 0
+    # Nor any object under the ids the refused restores took (the bucket outlives test runs: by time).
+    from portal.core.s3 import s3_client
+
+    last_id = await Tenant.raw("SELECT last_value AS n FROM core.tenant_id_seq").run()
+    client = s3_client(settings)
+    for tenant_id in range(first_id[0]["n"] + 1, last_id[0]["n"] + 1):
+        assert not [o for o in client.list_objects(settings.s3_bucket, prefix=f"tenants/{tenant_id:06d}/",
+                                                   recursive=True, include_version=True)
+                    if o.last_modified >= started], tenant_id
 
 
 async def test_export_and_restore_commands(settings, world, client_of, tmp_path):  # noqa: F811
