@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 
 # chromium: browser tests; fonts-noto-cjk: Chinese in pages and PDFs; poppler-utils:
 # PDF thumbnails and checks; the pango/harfbuzz/fontconfig libraries: WeasyPrint;
-# pgbouncer: the tenancy tests also run through it (transaction pooling).
+# pgbouncer: the tenancy tests also run through it (transaction pooling); pgbackrest: backups of
+# the cluster `up` starts, and the restore drill.
 PACKAGES=(chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b
-          libharfbuzz-subset0 libfontconfig1 libglib2.0-0 python3-venv pgbouncer)
+          libharfbuzz-subset0 libfontconfig1 libglib2.0-0 python3-venv pgbouncer pgbackrest)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

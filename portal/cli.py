@@ -147,13 +147,14 @@ def beat() -> None:
 
 
 @contextmanager
-def local_services(settings: Settings, *needed: str, echo=click.echo):
+def local_services(settings: Settings, *needed: str, echo=click.echo, backups: bool = False):
     """Use the ``needed`` services ("postgres", "redis", "s3") where they answer and
     start the missing ones locally (stopped again on exit). One that can be
     neither reached nor started ends the command with one line naming it."""
     from portal.devservices import LocalServices, ServiceError
 
-    services = LocalServices(settings, **{name: name in needed for name in ("postgres", "redis", "s3")})
+    services = LocalServices(settings, **{name: name in needed for name in ("postgres", "redis", "s3")},
+                             backups=backups)
     try:
         services.start()
     except ServiceError as exc:
@@ -188,7 +189,7 @@ def up(no_demo: bool) -> None:
     logs = settings.data_path / "logs"
     children = Supervisor(_env_for(settings), logs)
     try:
-        with local_services(settings, "postgres", "redis", "s3"):
+        with local_services(settings, "postgres", "redis", "s3", backups=True):
             try:
                 ensure_bucket(settings)
                 asyncio.run(prepare_database(settings))
@@ -385,6 +386,147 @@ def bench_web(tenants: int, clients: int, requests: int, as_json: bool) -> None:
     with local_services(settings, "postgres", "redis", echo=_progress(as_json)):
         result = b.main(settings, tenants=tenants, clients=clients, requests=requests, progress=_progress(as_json))
     click.echo(json.dumps(result))
+
+
+# --- backups: pgBackRest, the restore drill, per-tenant export/restore (issue 10 §4) ---------------
+
+def _operator() -> str:
+    """Who ran a command, for the audit log."""
+    import getpass
+
+    return f"portal command ({getpass.getuser()})"
+
+
+def _passphrase(env_name: str) -> str:
+    value = os.environ.get(env_name, "")
+    if not value:
+        raise click.ClickException(f"{env_name} is not set: it holds the archive's passphrase")
+    return value
+
+
+@tenants.command("export")
+@click.argument("archive_no")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The encrypted archive to write.")
+@click.option("--key-env", default="PORTAL_EXPORT_PASSPHRASE", show_default=True,
+              help="Environment variable holding the archive's passphrase (12+ characters).")
+def tenants_export(archive_no: str, out: Path, key_env: str) -> None:
+    """Export one tenant (tables, its core rows, its documents) to an encrypted archive."""
+    from tenants.backup.archive import ArchiveError
+    from tenants.backup.transfer import TransferError, export_tenant
+
+    settings = _settings()
+    passphrase = _passphrase(key_env)
+    try:
+        report = asyncio.run(_with_pool(settings, lambda: export_tenant(archive_no, out, passphrase, settings,
+                                                                           actor=_operator())))
+    except (TransferError, ArchiveError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+@tenants.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key-env", default="PORTAL_EXPORT_PASSPHRASE", show_default=True,
+              help="Environment variable holding the archive's passphrase.")
+def tenants_restore(archive: Path, key_env: str) -> None:
+    """Restore an exported tenant under a new id and archive number, read-only, for inspection."""
+    from tenants.backup.archive import ArchiveError
+    from tenants.backup.transfer import TransferError, restore_tenant
+
+    settings = _settings()
+    passphrase = _passphrase(key_env)
+    try:
+        report = asyncio.run(_with_pool(settings, lambda: restore_tenant(archive, passphrase, settings,
+                                                                            actor=_operator())))
+    except (TransferError, ArchiveError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+@main.group()
+def backup() -> None:
+    """pgBackRest backups of the database and the restore drill (deploy/BACKUPS.md)."""
+
+
+def _repo(settings: Settings):
+    from tenants.backup.pgbackrest import BackupError, repo_for
+
+    try:
+        repo = repo_for(settings)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not repo.exists:
+        raise click.ClickException(f"no pgBackRest configuration at {repo.config}: `portal up` writes one for the "
+                                   "cluster it manages; production: deploy/BACKUPS.md")
+    return repo
+
+
+@backup.command("run")
+@click.option("--type", "kind", type=click.Choice(["auto", "full", "diff", "incr"]), default="auto",
+              show_default=True, help="auto: full on Sundays, incremental on other days.")
+def backup_run(kind: str) -> None:
+    """Take a backup now (and expire the ones past PORTAL_BACKUP_RETENTION_DAYS)."""
+    import datetime as dt
+
+    from tenants.backup import pgbackrest
+
+    settings = _settings()
+    repo = _repo(settings)
+    kind = pgbackrest.scheduled_type(dt.date.today()) if kind == "auto" else kind
+    try:
+        click.echo(json.dumps(pgbackrest.backup(repo, kind, settings.backup_retention_days), indent=2))
+    except pgbackrest.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@backup.command("info")
+def backup_info() -> None:
+    """The backups in the repository, oldest first (JSON)."""
+    from tenants.backup import pgbackrest
+
+    repo = _repo(_settings())
+    try:
+        click.echo(json.dumps(pgbackrest.backups(pgbackrest.info(repo)), indent=2))
+    except pgbackrest.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@backup.command("drill")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--backup", "take_backup", is_flag=True, help="Take an incremental backup first.")
+@click.option("--set", "backup_set", default="", help="Backup label to restore (default: the latest).")
+@click.option("--no-objects", is_flag=True, help="Skip the S3 object checksums (row counts only).")
+def backup_drill(as_json: bool, take_backup: bool, backup_set: str, no_objects: bool) -> None:
+    """Restore a backup into a scratch cluster, compare it with the live system; exit 1 on a mismatch."""
+    from portal.devservices import ServiceError
+    from portal.devservices.pgbackrest import drill
+    from tenants.backup.pgbackrest import BackupError
+
+    settings = _settings()
+    repo = _repo(settings)
+    try:
+        report = drill(settings, repo, backup_set=backup_set, take_backup=take_backup, objects=not no_objects)
+    except (BackupError, ServiceError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        _print_drill(report)
+    sys.exit(0 if report["ok"] else 1)
+
+
+def _print_drill(report: dict) -> None:
+    b = report["backup"]
+    click.echo(f"backup {b['label']} ({b['type']}, stopped {b['stopped']}) restored in {report['restore_s']} s")
+    click.echo(f"tenants {report['tenants']}, tables {report['tables']}, rows {report['rows']}, "
+               f"objects {report['objects_ok']}/{report['objects_checked']} match")
+    for m in report["mismatches"]:
+        click.echo(f"MISMATCH {m['archive_no']}: rows {m['row_mismatches']} objects {m['objects_bad']}"
+                   + (" (gone from the live system)" if m["missing_live"] else ""))
+    if report["new_since_backup"]:
+        click.echo(f"created since the backup (not compared): {', '.join(report['new_since_backup'])}")
+    click.echo("drill passed" if report["ok"] else "drill FAILED")
 
 
 if __name__ == "__main__":

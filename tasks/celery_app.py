@@ -9,7 +9,7 @@ from portal.core.settings import Settings
 from tenants.money import recovery
 
 TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money", "tasks.repairs", "tasks.complaints",
-                "tasks.surveys", "tasks.retention", "tasks.destruction"]
+                "tasks.surveys", "tasks.retention", "tasks.destruction", "tasks.backups"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -73,6 +73,10 @@ def make_celery(settings: Settings) -> Celery:
             "retention-disposition-monthly": {  # the disposition list, first day of the month
                 "task": "retention.disposition",
                 "schedule": crontab(day_of_month=1, hour=3, minute=40),
+            },
+            "backup-nightly": {  # full on Sundays, incremental otherwise (tasks/backups.py)
+                "task": "backup.scheduled",
+                "schedule": crontab(hour=1, minute=30),
             },
         },
     )

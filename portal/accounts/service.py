@@ -34,7 +34,8 @@ _PORTAL_PRINCIPAL = (PortalUser.id, PortalUser.display_name, PortalUser.tenant_i
                      PortalUser.tenant_id.name.as_alias("tenant_name"),
                      PortalUser.tenant_id.archive_no.as_alias("tenant_archive_no"),
                      PortalUser.tenant_id.building_ids.as_alias("tenant_building_ids"),
-                     PortalUser.tenant_id.status.as_alias("tenant_status"))
+                     PortalUser.tenant_id.status.as_alias("tenant_status"),
+                     PortalUser.tenant_id.read_only.as_alias("tenant_read_only"))
 
 
 async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = "") -> Principal | None:
@@ -56,7 +57,8 @@ async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = 
             return None
         tenant_row = {"id": row["tenant_id"], "active": row["tenant_active"], "schema_name": row["tenant_schema_name"],
                       "name": row["tenant_name"], "archive_no": row["tenant_archive_no"],
-                      "building_ids": row["tenant_building_ids"], "status": row["tenant_status"]}
+                      "building_ids": row["tenant_building_ids"], "status": row["tenant_status"],
+                      "read_only": row["tenant_read_only"]}
         return Principal(kind="portal", user_id=row["id"], name=row["display_name"], tenant_id=row["tenant_id"],
                          session_id=session_id, tenant_row=tenant_row)
     return None

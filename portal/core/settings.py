@@ -76,6 +76,10 @@ class Settings:
     # Destruction (issue 10): the cooling-off period after the second approval, and how long
     # database backups (which still hold a destroyed tenant's wrapped key) are kept.
     destruction_cooling_days: int = 7
+    # Backups (pgBackRest): its configuration file (empty: the one `portal up` writes
+    # for the local cluster under the data dir), the stanza, retention in days.
+    backup_config: str = ""
+    backup_stanza: str = "portal"
     backup_retention_days: int = 35
     extra: Mapping[str, str] = field(default_factory=dict)
 

@@ -26,7 +26,7 @@ PG_START_TIMEOUT = 30
 UNIX_SOCKET_MAX = 100  # sun_path is 108 bytes; keep a margin
 
 
-def start_postgres(settings: Settings, ep: Endpoint, base: Path) -> StartedService:
+def start_postgres(settings: Settings, ep: Endpoint, base: Path, extra_options: str = "") -> StartedService:
     """initdb (first time) and pg_ctl start a cluster in ``base``; the service stops it with pg_ctl."""
     bindir = pg_bindir()
     pgdata = base / "data"
@@ -52,7 +52,7 @@ def start_postgres(settings: Settings, ep: Endpoint, base: Path) -> StartedServi
              "--locale=C.UTF-8", "--no-instructions"],
             logfile, env=env, what="PostgreSQL initdb", **cmd_kwargs,
         )
-    options = f"-c listen_addresses={ep.bind_host} -p {ep.port} -k {sockdir}"
+    options = f"-c listen_addresses={ep.bind_host} -p {ep.port} -k {sockdir} {extra_options}".rstrip()
     run_logged(
         [bindir / "pg_ctl", "-D", pgdata, "-l", logfile, "-o", options, "-w", "-t", str(PG_START_TIMEOUT), "start"],
         logfile, env=env, what="PostgreSQL pg_ctl start", **cmd_kwargs,

@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from portal.core.settings import Settings
+from tenants.backup.pgbackrest import BackupError
+from portal.devservices import pgbackrest as pgbackrest_local
 from portal.devservices.postgres import start_postgres
 from portal.devservices.probes import (
     Endpoint,
@@ -20,6 +22,7 @@ from portal.devservices.probes import (
     check_redis,
     check_s3,
     postgres_endpoint,
+    postgres_user,
     redis_endpoint,
     s3_endpoint,
     tcp_open,
@@ -45,6 +48,9 @@ class LocalServices:
     postgres: bool = True
     redis: bool = True
     s3: bool = True
+    # Archive the WAL of a cluster started here and keep a pgBackRest stanza for it
+    # (`portal up`; tenants/backup/pgbackrest.py). A cluster we only use is left alone.
+    backups: bool = False
     s3_timeout: float = S3_START_TIMEOUT
     report: list[str] = field(default_factory=list, init=False)
     started: list[StartedService] = field(default_factory=list, init=False)
@@ -134,10 +140,29 @@ class LocalServices:
                 ) from exc
             return f"PostgreSQL {ep}: using running server"
         self._require_local("PostgreSQL", ep)
-        svc = start_postgres(self.settings, ep, self._dir("pg"))
+        base = self._dir("pg")
+        repo, options, note = self._backup_options(ep, base)
+        svc = start_postgres(self.settings, ep, base, extra_options=options)
         self.started.append(svc)
         check_postgres(self.settings)
-        return f"PostgreSQL {ep}: started PostgreSQL (pid {svc.pid})"
+        if repo is not None:
+            try:
+                note = pgbackrest_local.ensure_stanza(repo)
+            except BackupError as exc:
+                note = f"pgBackRest: backups are NOT working: {exc}"
+        return f"PostgreSQL {ep}: started PostgreSQL (pid {svc.pid})" + (f"\n{note}" if note else "")
+
+    def _backup_options(self, ep: Endpoint, base: Path):
+        """(repo, postgres options, note) for a cluster started here."""
+        if not self.backups:
+            return None, "", ""
+        try:
+            pgbackrest_local.pgbackrest.executable()
+        except BackupError as exc:
+            return None, "", f"pgBackRest: {exc}; the local cluster runs without backups"
+        repo, options = pgbackrest_local.local_repo(self.settings, base, ep.port, base / "run",
+                                                    postgres_user(self.settings))
+        return repo, options, ""
 
     # ---- Redis
 

@@ -194,7 +194,13 @@ DESTRUCTION = {
     "destruction.done": N_("Finished a destruction and issued its certificate"),
 }
 
-AUDIT_SENTENCES: dict[str, str] = {**ACCOUNTS, **TENANT_FILES, **DOCUMENTS, **LENDING, **MONEY, **OFFICE, **REPAIRS, **COMPLAINTS, **SURVEYS, **RETENTION, **DESTRUCTION}
+# Backups: a tenant's encrypted export and its read-only restored copy.
+BACKUPS = {
+    "tenant.export": N_("Exported a tenant file to an encrypted archive"),
+    "tenant.restore": N_("Restored a tenant file from an archive, read-only"),
+}
+
+AUDIT_SENTENCES: dict[str, str] = {**ACCOUNTS, **TENANT_FILES, **DOCUMENTS, **LENDING, **MONEY, **OFFICE, **REPAIRS, **COMPLAINTS, **SURVEYS, **RETENTION, **DESTRUCTION, **BACKUPS}
 # A kind without its own sentence is described by its area (the part before the first dot).
 AUDIT_AREAS = {
     "staff": N_("Did something with staff accounts"), "portal": N_("Did something in the tenant portal"),

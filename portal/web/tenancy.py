@@ -23,6 +23,7 @@ from litestar import Request
 from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter
 
+from portal.core.errors import Conflict
 from tenants.registry import service as registry
 from tenants.registry.service import TenantRef
 
@@ -35,13 +36,20 @@ async def _not_destroyed(ref: TenantRef) -> TenantRef:
     # A file being destroyed or destroyed (inactive, so one more query only for inactive files) is out of reach.
     if not ref.active:
         from tenants.destruction.service import assert_not_destroyed
-
         await assert_not_destroyed(ref.id)
     return ref
 
 
+# A restored copy (tenants/backup, core.tenant.read_only) is for inspection: every
+# write route names the tenant through ``tenant``, so refusing here refuses them all.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def staff_tenant(request: Request, tenant_id: TenantId) -> TenantRef:
-    return await _not_destroyed(await registry.ref_for_staff(request.state.principal, tenant_id))
+    ref = await _not_destroyed(await registry.ref_for_staff(request.state.principal, tenant_id))
+    if ref.read_only and request.method not in SAFE_METHODS:
+        raise Conflict("This file is a restored copy for inspection and cannot be changed.", code="read_only")
+    return ref
 
 
 async def staff_tenant_or_grant(request: Request, tenant_id: TenantId) -> TenantRef:

@@ -52,6 +52,8 @@ class TenantRef:
     # A dormant file (seed 002) sits in the restricted archive view: only
     # Perm.ARCHIVE_OPEN opens it, and every open is audited (ref_for_staff).
     dormant: bool = False
+    # A file restored from an export for inspection: every write refuses it.
+    read_only: bool = False
 
 
 def _ref(row) -> TenantRef:
@@ -63,11 +65,12 @@ def _ref(row) -> TenantRef:
         building_ids=tuple(row["building_ids"]),
         active=row["active"],
         dormant=row["status"] == "dormant",
+        read_only=row["read_only"],
     )
 
 
 _REF_COLUMNS = (Tenant.id, Tenant.schema_name, Tenant.name, Tenant.archive_no, Tenant.building_ids, Tenant.active,
-                Tenant.status)
+                Tenant.status, Tenant.read_only)
 
 
 async def get_ref(tenant_id: int) -> TenantRef:

@@ -56,6 +56,7 @@ class Tenant(Table, tablename="tenant", schema="core", db=DB):
     # Retention (migration core 0011, tenants/retention): moved by every business event.
     last_business_on = Date()
     dormant_since = Date(null=True, default=None)
+    read_only = Boolean(default=False)  # a restored copy for inspection (tenants/backup)
 
 
 class TenantUnit(Table, tablename="tenant_unit", schema="core", db=DB):
