@@ -26,7 +26,9 @@ async def forwards(conn) -> None:
     """Fill ``identity_code`` of the tenants that exist already (one query per schema)."""
     from tenants.scope import check_schema
 
-    for row in await conn.fetch("SELECT id, schema_name FROM core.tenant ORDER BY id"):
+    # Only tenants whose schema exists: a destroyed file keeps its registry tombstone, not its schema.
+    for row in await conn.fetch("SELECT t.id, t.schema_name FROM core.tenant t JOIN pg_catalog.pg_namespace n"
+                                " ON n.nspname = t.schema_name ORDER BY t.id"):
         schema = check_schema(row["schema_name"])
         await conn.execute(
             f'UPDATE core.tenant SET identity_code = (SELECT nullif(CASE p.kind WHEN \'E\' THEN p.credit_code'

@@ -1,5 +1,5 @@
 """The survey e-mails (invitation, reminder) to a tenant's notice contacts,
-sent with the money notices' mailer (``tenants.money.notices.Mailer``)."""
+sent with the kernel's mailer (``portal.core.mail.Mailer``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 from portal.core import i18n
-from tenants.money.notices import Mailer, recipients
+from portal.core.mail import Mailer
+from tenants.money.notices_mail import recipients
 from tenants.registry.service import TenantRef
+from tenants.scope import tenant_tx
 from tenants.surveys.service import get_survey
 
 
@@ -38,9 +40,8 @@ def message(settings, to: list[tuple[str, str]], survey: dict, *, reminder: bool
 
 async def send(ref: TenantRef, survey_id: int, settings, *, reminder: bool) -> str:
     """'sent', 'no_contacts', or the failure reason code (never exception text)."""
-    import asyncio
-
-    to = await recipients(ref)
+    async with tenant_tx(ref.schema):
+        to = await recipients()
     if not to:
         return "no_contacts"
     survey = await get_survey(survey_id)
@@ -48,5 +49,5 @@ async def send(ref: TenantRef, survey_id: int, settings, *, reminder: bool) -> s
     try:
         error = await mailer.asend(message(settings, to, survey, reminder=reminder, locale=settings.default_locale))
     finally:
-        await asyncio.to_thread(mailer.close)
+        await mailer.aclose()
     return error or "sent"

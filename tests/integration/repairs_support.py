@@ -3,30 +3,21 @@ principals, and running task bodies in the tenant's transaction."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 
 import pytest
 
-from portal.core import jobs
 from portal.core.db import DB
 from portal.core.roles import Principal, Role
 from portal.core.workdays import now
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
-from tests import factories
+from tests import factories, followups
 
 
-@contextlib.contextmanager
 def sent_tasks():
     """The follow-ups sent while the block runs: (name, args, options)."""
-    sent: list[tuple[str, list, dict]] = []
-    previous = jobs._sender
-    jobs.use_sender(lambda name, args, kwargs, options: sent.append((name, args, options)))
-    try:
-        yield sent
-    finally:
-        jobs.use_sender(previous)
+    return followups.sent_tasks(with_options=True)
 
 
 def principal_of(user: dict, role: Role, buildings=()) -> Principal:

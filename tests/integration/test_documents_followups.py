@@ -4,26 +4,13 @@ for a person who cannot reach the tenant."""
 
 from __future__ import annotations
 
-import contextlib
 
-from portal.core import jobs
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
+from tests.followups import sent_tasks
 from tests.integration.docs_support import (  # noqa: F401 (fixtures)
     client_of, doc_id_of, pdf_bytes, upload, world,
 )
-
-
-@contextlib.contextmanager
-def sent_tasks():
-    """The follow-ups sent while the block runs (the app's sender is put back after)."""
-    sent: list[tuple[str, list]] = []
-    previous = jobs._sender
-    jobs.use_sender(lambda name, args, kwargs, options: sent.append((name, args)))
-    try:
-        yield sent
-    finally:
-        jobs.use_sender(previous)
 
 
 async def _version_row(tenant_id: int, doc_id: int) -> int:

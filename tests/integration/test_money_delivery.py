@@ -15,6 +15,7 @@ from tenants.money import (batches, billing, charges, notices_issue, notices_mai
 from tenants.registry import service as registry
 from tenants.scope import tenant_tx
 from tests import factories
+from tests.followups import sent_tasks
 from tests.integration.money_support import archive_storage, free_port, smtp_sink  # noqa: F401 (fixtures)
 
 FINANCE = Principal(kind="staff", user_id=9601, name="财务己", roles=frozenset({Role.FINANCE}))
@@ -114,7 +115,9 @@ async def test_resume_never_resends_a_notice_handed_to_the_mail_server(database,
     info = await batches.progress(batch_id)
     assert info["status"] == "done" and info["email_undelivered"] == 1 and info["emailed"] == 0
     # a person resends it, once
-    [(tenant_id, notice_id)] = await batches.resend_failed(batch_id, GM)
+    with sent_tasks() as queued:  # the resend is queued after commit; delivered here, not by any worker
+        [(tenant_id, notice_id)] = await batches.resend_failed(batch_id, GM)
+    assert [name for name, _ in queued] == ["money.email_notice"]
     assert (await notices_mail.deliver(ref, notice_id, local))[0] == "sent"
     assert len(sink.messages) == 1 and (await batches.progress(batch_id))["emailed"] == 1
     assert await batches.resend_failed(batch_id, GM) == []
