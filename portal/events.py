@@ -492,6 +492,7 @@ AUDIT_SENTENCES = {
     "repair.escalate.dept_head": N_("Warned the department head: a repair is about to miss its deadline"),
     "repair.escalate.supervisor": N_("Told the supervisor: a repair missed its deadline"),
     "repair.roster": N_("Changed the technicians' roster"),
+    "repair.photo": N_("Added a photo to a repair"),
 }
 # A kind without its own sentence is described by its area (the part before the first dot).
 AUDIT_AREAS = {

@@ -53,7 +53,7 @@ CREATE TABLE work_order_event (
     order_id integer NOT NULL REFERENCES work_order (id),
     kind text NOT NULL CHECK (kind IN ('reported', 'dispatched', 'accepted', 'declined', 'on_site', 'paused',
         'resumed', 'completed', 'confirmed', 'reopened', 'cancelled', 'closed', 'unassigned', 'note', 'escalated',
-        'rated')),
+        'rated', 'photo')),
     actor_kind text NOT NULL CHECK (actor_kind IN ('portal', 'staff', 'system')),
     actor_id integer,
     actor_name text NOT NULL DEFAULT '',
