@@ -493,6 +493,7 @@ AUDIT_SENTENCES = {
     "repair.escalate.supervisor": N_("Told the supervisor: a repair missed its deadline"),
     "repair.roster": N_("Changed the technicians' roster"),
     "repair.photo": N_("Added a photo to a repair"),
+    "repair.bill": N_("Approved a repair's cost as a charge to the tenant"),
 }
 # A kind without its own sentence is described by its area (the part before the first dot).
 AUDIT_AREAS = {

@@ -24,6 +24,7 @@ EVENTS = {
     "reopened": N_("Reopened"), "cancelled": N_("Cancelled"), "closed": N_("Closed"),
     "unassigned": N_("No technician available: waiting for a dispatcher"), "note": N_("Note"),
     "escalated": N_("Escalated"), "rated": N_("Rated"), "photo": N_("Photo added"),
+    "billed": N_("Charged to the tenant"),
 }
 TIMEOUT_NOTE = "timeout"
 

@@ -122,6 +122,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     **{f"POST {T}/repairs/{{order_id:int}}/{step}": holders(Perm.REPAIR_WORK)
        for step in ("accept", "decline", "on-site", "pause", "resume", "notes", "parts", "complete", "photos")},
     f"POST {T}/repairs/{{order_id:int}}/assign": holders(Perm.REPAIR_DISPATCH),
+    f"POST {T}/repairs/{{order_id:int}}/bill": holders(Perm.MONEY_APPROVE) & holders(Perm.MONEY_WRITE),
     f"POST {T}/repairs/{{order_id:int}}/cancel": holders(Perm.REPAIR_DISPATCH),
     "POST /portal/repairs": PORTAL,
     **{f"POST /portal/repairs/{{order_id:int}}/{step}": PORTAL for step in ("confirm", "rate", "reopen", "cancel", "photos")},

@@ -74,6 +74,18 @@ async def test_report_dispatch_and_the_whole_life_of_an_order(desk, settings):
     assert kinds[:3] == ["reported", "dispatched", "accepted"] and "closed" in kinds
     assert detail["parts_total_fen"] == 3100
 
+    from portal.core.roles import Principal, Role
+    from tenants.servicedesk import billing
+
+    finance = Principal(kind="staff", user_id=9101, name="财务", roles=frozenset({Role.FINANCE}))
+    with pytest.raises(Forbidden):
+        await billing.approve_charge(a, busy["principal"], order["id"])
+    charge_id = await billing.approve_charge(a, finance, order["id"])
+    assert await billing.approve_charge(a, finance, order["id"]) == charge_id  # approved once
+    async with tenant_tx(a.schema) as tx:
+        assert await tx.connection.fetchval("SELECT amount_fen FROM charge WHERE id = $1", charge_id) == 3100
+    assert (await order_row(a, order["id"]))["charge_id"] == charge_id
+
     from documents.storage import get_storage
     from tenants.servicedesk import slip
 

@@ -16,7 +16,7 @@ from portal.web.render import form_errors, render, requires
 from portal.web.files import receive_upload, storage_of
 from portal.web.tenancy import Tenant
 from tenants.registry import service as registry
-from tenants.servicedesk import board as desk, dispatch, labels, photos, roster, service
+from tenants.servicedesk import billing, board as desk, dispatch, labels, photos, roster, service
 
 DISPATCH = [requires(Perm.REPAIR_DISPATCH)]
 WORK = [requires(Perm.REPAIR_WORK)]
@@ -211,5 +211,12 @@ async def photo(request: Request, tenant: Tenant, order_id: int) -> Response:
     return Redirect(f"/console/tenants/{tenant.id}/repairs/{order_id}")
 
 
-ROUTES = [photo, board_page, board_rows, my_orders, roster_page, roster_save, roster_shift, roster_leave, tenant_repairs,
+@post(T + "/{order_id:int}/bill", guards=[requires(Perm.MONEY_APPROVE, Perm.MONEY_WRITE)])
+async def bill(request: Request, tenant: Tenant, order_id: int) -> Response:
+    """Finance approves the repair's parts and labour as a charge in the ledger."""
+    await billing.approve_charge(tenant, request.state.principal, order_id)
+    return Redirect(f"/console/tenants/{tenant.id}/repairs/{order_id}")
+
+
+ROUTES = [photo, bill, board_page, board_rows, my_orders, roster_page, roster_save, roster_shift, roster_leave, tenant_repairs,
           tenant_report, order_page, accept, decline, on_site, pause, resume, note, part, complete, assign, cancel]
