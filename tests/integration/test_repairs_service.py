@@ -195,3 +195,23 @@ async def test_tasks_stay_in_their_tenant(desk):
     assert (await order_row(a, order["id"]))["status"] == "reported"
     with pytest.raises(NotFound):  # staff-facing reads are per tenant too
         await service.get_order(b, desk["pa"], other["id"])
+
+
+async def test_a_dispatch_lost_after_commit_is_swept_up(desk):
+    """The broker lost the message (or the worker died with it): the sweep finds
+    the order still 'reported' and its dispatch, re-sent, is the same round."""
+    import datetime as dt
+
+    from portal.core.workdays import now
+    from tenants.servicedesk import scan
+
+    a = desk["a"]
+    with sent_tasks():
+        order = await service.report(a, desk["pa"], LEAK)  # the dispatch message goes nowhere
+    assert (a.id, order["id"], 0) not in await scan.lost_dispatches(now())  # too fresh to call lost
+    assert (a.id, order["id"], 0) in await scan.lost_dispatches(now() + dt.timedelta(minutes=3))
+    await technician(desk["b1"]["id"])
+    with sent_tasks():
+        assert await run_body(dispatch.dispatch, a, order["id"], 0) == "dispatched"
+        assert await run_body(dispatch.dispatch, a, order["id"], 0) == "skipped"  # a second copy does nothing
+    assert (a.id, order["id"], 0) not in await scan.lost_dispatches(now() + dt.timedelta(minutes=3))
