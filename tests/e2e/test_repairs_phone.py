@@ -111,3 +111,37 @@ async def test_a_leak_from_report_to_rating_on_phones(live_server, browser, shot
     await _sign_in(phone_board, live_server, "console", desk["username"], desk["password"])
     await phone_board.goto(f"{live_server}/console/repairs")
     await _shot(phone_board, shots, "board-phone")
+
+
+async def test_repair_pages_are_accessible_and_keep_the_csp(live_server, browser, database):
+    from tests.e2e.test_page_checks import _assert_clean, _watched_page
+    from tenants.servicedesk import service
+    from tests.integration.repairs_support import portal_principal
+
+    bld = await factories.building()
+    ref = await registry.get_ref(await factories.tenant(bld, name="上海报修无障碍有限公司"))
+    user = await factories.portal_user(ref.id)
+    tech = await technician(bld["id"])
+    with sent_tasks():
+        order = await service.report(ref, portal_principal(user, ref.id), {"category": "water", "description": "漏水"})
+        await run_body(dispatch.dispatch, ref, order["id"], 0)
+        await service.report(ref, portal_principal(user, ref.id), {"category": "lift", "description": "电梯异响",
+                                                                    "urgency": "urgent"})
+    desk = await factories.staff(["dispatcher", "clerk"], [bld["id"]])
+    page = await _watched_page(browser)
+    await _sign_in(page, live_server, "console", desk["username"], desk["password"])
+    base = f"/console/tenants/{ref.id}/repairs"
+    for path in ["/console/repairs", "/console/repairs/roster", base, f"{base}/{order['id']}"]:
+        await page.goto(live_server + path)
+        await page.wait_for_load_state("networkidle")
+        await _assert_clean(page, path)
+    worker = await _watched_page(browser, viewport=(390, 844))
+    await _sign_in(worker, live_server, "console", tech["username"], tech["password"])
+    for path in ["/console/repairs/mine", f"{base}/{order['id']}"]:
+        await worker.goto(live_server + path)
+        await _assert_clean(worker, "technician " + path)
+    tenant = await _watched_page(browser, viewport=(390, 844))
+    await _sign_in(tenant, live_server, "portal", user["email"], user["password"])
+    for path in ["/portal/repairs", f"/portal/repairs/{order['id']}"]:
+        await tenant.goto(live_server + path)
+        await _assert_clean(tenant, path)
