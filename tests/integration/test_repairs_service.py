@@ -215,3 +215,29 @@ async def test_a_dispatch_lost_after_commit_is_swept_up(desk):
         assert await run_body(dispatch.dispatch, a, order["id"], 0) == "dispatched"
         assert await run_body(dispatch.dispatch, a, order["id"], 0) == "skipped"  # a second copy does nothing
     assert (a.id, order["id"], 0) not in await scan.lost_dispatches(now() + dt.timedelta(minutes=3))
+
+
+async def test_reopen_within_seven_days_dispatches_a_new_round(desk):
+    a, pa = desk["a"], desk["pa"]
+    tech = await technician(desk["b1"]["id"])
+    with sent_tasks():
+        order = await service.report(a, pa, LEAK)
+        await run_body(dispatch.dispatch, a, order["id"], 0)
+    with pytest.raises(Conflict):
+        await service.reopen(a, pa, order["id"], {"note": "还在漏"})  # not completed yet
+    for step in (service.accept, service.on_site):
+        await step(a, tech["principal"], order["id"])
+    await service.complete(a, tech["principal"], order["id"], {})
+    with sent_tasks():
+        await service.confirm(a, pa, order["id"], {})
+    with pytest.raises(FormErrors):
+        await service.reopen(a, pa, order["id"], {"note": ""})
+    with pytest.raises(NotFound):
+        await service.reopen(a, desk["pb"], order["id"], {"note": "还在漏"})
+    with sent_tasks() as sent:
+        await service.reopen(a, pa, order["id"], {"note": "还在漏"})
+    row = await order_row(a, order["id"])
+    assert row["status"] == "reported" and row["dispatch_round"] == 1 and row["assignee_id"] is None
+    assert sent[0][1] == [a.id, order["id"], 1] and (await summary_row(a.id, order["id"]))["status"] == "reported"
+    with pytest.raises(FormErrors):
+        await service.rate(a, pa, order["id"], {"rating": "0"})
