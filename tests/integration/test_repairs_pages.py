@@ -97,6 +97,8 @@ async def test_board_and_roster_for_dispatchers_only(desk, client_factory):
     assert order["number"] in (await d.get("/console/repairs/board?view=unassigned")).text
     assert order["number"] not in (await (await _client(client_factory, blind["username"])).get(
         "/console/repairs")).text
-    assert (await (await _client(client_factory, clerk["username"])).get("/console/repairs")).status_code == 403
+    clerk_client = await _client(client_factory, clerk["username"])
+    assert (await clerk_client.get("/console/repairs")).status_code == 403
+    assert order["number"] in (await clerk_client.get(f"/console/tenants/{a.id}")).text  # the tenant page lists it
     assert (await d.get("/console/repairs/roster")).status_code == 200
     assert (await d.get("/console/repairs?page=99999999999")).status_code in (200, 422)
