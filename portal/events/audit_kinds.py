@@ -141,7 +141,6 @@ REPAIRS = {
     "repair.roster": N_("Changed the technicians' roster"),
     "repair.photo": N_("Added a photo to a repair"),
     "repair.bill": N_("Approved a repair's cost as a charge to the tenant"),
-    "repair.": N_("Repairs"),
 }
 
 # Complaints: the nine steps, escalation, the card.
