@@ -373,6 +373,22 @@ def bench_billing(tenants: int, as_json: bool) -> None:
     click.echo(json.dumps(result))
 
 
+@bench.command("servicedesk")
+@click.option("--tenants", default=2000, show_default=True)
+@click.option("--orders", default=20000, show_default=True)
+@click.option("--technicians", default=40, show_default=True)
+@click.option("--rate", default=20.0, show_default=True, help="Orders reported per second.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
+def bench_servicedesk(tenants: int, orders: int, technicians: int, rate: float, as_json: bool) -> None:
+    """Repair dispatch in a real worker, the SLA scan, the board and a technician's list."""
+    from tests.benchmarks import bench_servicedesk as b
+
+    settings = load_settings()
+    with local_services(settings, "postgres", "redis", echo=_progress(as_json)):
+        result = b.main(settings, tenants, orders, technicians, rate, progress=_progress(as_json))
+    click.echo(json.dumps(result))
+
+
 @bench.command("web")
 @click.option("--tenants", default=50, show_default=True)
 @click.option("--clients", default=20, show_default=True, help="Concurrent keep-alive connections.")

@@ -43,6 +43,7 @@ CREATE TABLE work_order (
     rating_comment text NOT NULL DEFAULT '' CHECK (length(rating_comment) <= 1000),
     billable boolean NOT NULL DEFAULT false,
     slip_document_id integer,
+    charge_id integer,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
@@ -53,7 +54,7 @@ CREATE TABLE work_order_event (
     order_id integer NOT NULL REFERENCES work_order (id),
     kind text NOT NULL CHECK (kind IN ('reported', 'dispatched', 'accepted', 'declined', 'on_site', 'paused',
         'resumed', 'completed', 'confirmed', 'reopened', 'cancelled', 'closed', 'unassigned', 'note', 'escalated',
-        'rated')),
+        'rated', 'photo', 'billed')),
     actor_kind text NOT NULL CHECK (actor_kind IN ('portal', 'staff', 'system')),
     actor_id integer,
     actor_name text NOT NULL DEFAULT '',

@@ -139,6 +139,8 @@ REPAIRS = {
     "repair.escalate.dept_head": N_("Warned the department head: a repair is about to miss its deadline"),
     "repair.escalate.supervisor": N_("Told the supervisor: a repair missed its deadline"),
     "repair.roster": N_("Changed the technicians' roster"),
+    "repair.photo": N_("Added a photo to a repair"),
+    "repair.bill": N_("Approved a repair's cost as a charge to the tenant"),
 }
 
 # Complaints: the nine steps, escalation, the card.

@@ -23,7 +23,8 @@ EVENTS = {
     "resumed": N_("Resumed"), "completed": N_("Completed"), "confirmed": N_("Confirmed by the tenant"),
     "reopened": N_("Reopened"), "cancelled": N_("Cancelled"), "closed": N_("Closed"),
     "unassigned": N_("No technician available: waiting for a dispatcher"), "note": N_("Note"),
-    "escalated": N_("Escalated"), "rated": N_("Rated"),
+    "escalated": N_("Escalated"), "rated": N_("Rated"), "photo": N_("Photo added"),
+    "billed": N_("Charged to the tenant"),
 }
 TIMEOUT_NOTE = "timeout"
 

@@ -305,6 +305,8 @@ async def reopen(ref: TenantRef, principal: Principal, order_id: int, raw: Mappi
                               "confirmed_at": None, "closed_at": None, "dispatch_round": row["dispatch_round"] + 1,
                               "declined_ids": [], "responded_at": None, "on_site_at": None,
                               **sla.start(at, row["category"], row["urgency"], cal)})
+        S = WorkOrderSummary  # new clocks: the old escalation and breach no longer apply
+        await S.update({S.escalation: 0, S.breached: False}).where((S.tenant_id == ref.id) & (S.order_id == order_id)).run()
         await event(order_id, "reopened", principal, note, at=at)
         await audit.record("repair.reopen", principal=principal, tenant_id=ref.id, target=f"work_order:{order_id}")
         on_commit(dispatch_order, ref.id, order_id, row["dispatch_round"])

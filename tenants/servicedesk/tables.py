@@ -52,6 +52,7 @@ class WorkOrder(Table, tablename="work_order", db=DB):
     rating_comment = Text(default="")
     billable = Boolean(default=False)
     slip_document_id = Integer(null=True, default=None)
+    charge_id = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 

@@ -26,6 +26,7 @@ def _bench(settings, tmp_path, *args: str, **overrides: str) -> subprocess.Compl
     ("documents", "S3", {"PORTAL_S3_ENDPOINT": f"{UNREACHABLE}:8333"}),
     ("billing", "Redis", {"PORTAL_REDIS_URL": f"redis://{UNREACHABLE}:6379/0"}),
     ("web", "Redis", {"PORTAL_REDIS_URL": f"redis://{UNREACHABLE}:6379/0"}),
+    ("servicedesk", "Redis", {"PORTAL_REDIS_URL": f"redis://{UNREACHABLE}:6379/0"}),
     ("tenancy", "PostgreSQL", {"PORTAL_DATABASE_URL": f"postgresql://postgres@{UNREACHABLE}:5432/portal"}),
 ])
 def test_a_missing_service_is_named_in_one_line(services, settings, tmp_path, command, service, override):
@@ -55,5 +56,5 @@ def test_bench_help_lists_every_benchmark():
     result = subprocess.run([sys.executable, "-m", "portal.cli", "bench", "--help"], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
-    for command in ("tenancy", "documents", "notices", "billing", "web", "purge"):
+    for command in ("tenancy", "documents", "notices", "billing", "web", "purge", "servicedesk"):
         assert f"  {command} " in result.stdout

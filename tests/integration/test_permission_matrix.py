@@ -133,11 +133,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /console/repairs/roster/{user_id:int}/leave": holders(Perm.REPAIR_DISPATCH),
     f"POST {T}/repairs": holders(Perm.REPAIR_REPORT),
     **{f"POST {T}/repairs/{{order_id:int}}/{step}": holders(Perm.REPAIR_WORK)
-       for step in ("accept", "decline", "on-site", "pause", "resume", "notes", "parts", "complete")},
+       for step in ("accept", "decline", "on-site", "pause", "resume", "notes", "parts", "complete", "photos")},
     f"POST {T}/repairs/{{order_id:int}}/assign": holders(Perm.REPAIR_DISPATCH),
+    f"POST {T}/repairs/{{order_id:int}}/bill": holders(Perm.MONEY_APPROVE) & holders(Perm.MONEY_WRITE),
     f"POST {T}/repairs/{{order_id:int}}/cancel": holders(Perm.REPAIR_DISPATCH),
     "POST /portal/repairs": PORTAL,
-    **{f"POST /portal/repairs/{{order_id:int}}/{step}": PORTAL for step in ("confirm", "rate", "reopen", "cancel")},
+    **{f"POST /portal/repairs/{{order_id:int}}/{step}": PORTAL for step in ("confirm", "rate", "reopen", "cancel", "photos")},
     "POST /api/v1/tenants/{tenant_id:int}/work-orders": holders(Perm.REPAIR_REPORT),
     "POST /api/v1/portal/work-orders": PORTAL,
     # Complaints.

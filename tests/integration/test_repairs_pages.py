@@ -5,7 +5,9 @@ nobody reaches another tenant's order or a page without the right (404/403)."""
 from __future__ import annotations
 
 from tenants.servicedesk import dispatch
+from tenants.scope import tenant_tx
 from tests import factories
+from tests.integration.docs_support import pdf_bytes, png_bytes
 from tests.integration.repairs_support import (  # noqa: F401 (fixture)
     desk, order_row, run_body, sent_tasks, technician,
 )
@@ -36,6 +38,23 @@ async def test_portal_report_and_console_steps(desk, client_factory):
 
     other = await _client(client_factory, desk["user_b"]["email"], "portal")
     assert (await other.get(f"/portal/repairs/{order_id}")).status_code == 404
+
+    # Photos go through the document intake: an image is filed, anything else refused and not kept.
+    token = await factories.form_token(tenant, f"/portal/repairs/{order_id}")
+    with sent_tasks():
+        shot = await tenant.post(f"/portal/repairs/{order_id}/photos", data={"_csrf_token": token},
+                                 files={"file": ("leak.png", png_bytes(), "image/png")})
+    assert shot.status_code in (302, 303), shot.text[:300]
+    refused = await tenant.post(f"/portal/repairs/{order_id}/photos", data={"_csrf_token": token},
+                                files={"file": ("leak.pdf", pdf_bytes("not a photo"), "application/pdf")})
+    assert refused.status_code == 422
+    stranger = await other.post(f"/portal/repairs/{order_id}/photos", data={"_csrf_token": await factories.form_token(
+        other, "/portal/repairs")}, files={"file": ("x.png", png_bytes(), "image/png")})
+    assert stranger.status_code == 404  # another tenant's order does not exist for them
+    async with tenant_tx(a.schema) as tx:
+        photos = await tx.connection.fetch("SELECT d.category FROM work_order_photo p JOIN document d"
+                                           " ON d.id = p.document_id WHERE p.order_id = $1", order_id)
+    assert [p["category"] for p in photos] == ["repairs"]
 
     worker = await _client(client_factory, tech["username"])
     mine = await worker.get("/console/repairs/mine")
@@ -78,6 +97,8 @@ async def test_board_and_roster_for_dispatchers_only(desk, client_factory):
     assert order["number"] in (await d.get("/console/repairs/board?view=unassigned")).text
     assert order["number"] not in (await (await _client(client_factory, blind["username"])).get(
         "/console/repairs")).text
-    assert (await (await _client(client_factory, clerk["username"])).get("/console/repairs")).status_code == 403
+    clerk_client = await _client(client_factory, clerk["username"])
+    assert (await clerk_client.get("/console/repairs")).status_code == 403
+    assert order["number"] in (await clerk_client.get(f"/console/tenants/{a.id}")).text  # the tenant page lists it
     assert (await d.get("/console/repairs/roster")).status_code == 200
     assert (await d.get("/console/repairs?page=99999999999")).status_code in (200, 422)

@@ -74,6 +74,18 @@ async def test_report_dispatch_and_the_whole_life_of_an_order(desk, settings):
     assert kinds[:3] == ["reported", "dispatched", "accepted"] and "closed" in kinds
     assert detail["parts_total_fen"] == 3100
 
+    from portal.core.roles import Principal, Role
+    from tenants.servicedesk import billing
+
+    finance = Principal(kind="staff", user_id=9101, name="财务", roles=frozenset({Role.FINANCE}))
+    with pytest.raises(Forbidden):
+        await billing.approve_charge(a, busy["principal"], order["id"])
+    charge_id = await billing.approve_charge(a, finance, order["id"])
+    assert await billing.approve_charge(a, finance, order["id"]) == charge_id  # approved once
+    async with tenant_tx(a.schema) as tx:
+        assert await tx.connection.fetchval("SELECT amount_fen FROM charge WHERE id = $1", charge_id) == 3100
+    assert (await order_row(a, order["id"]))["charge_id"] == charge_id
+
     from documents.storage import get_storage
     from tenants.servicedesk import slip
 
@@ -183,3 +195,49 @@ async def test_tasks_stay_in_their_tenant(desk):
     assert (await order_row(a, order["id"]))["status"] == "reported"
     with pytest.raises(NotFound):  # staff-facing reads are per tenant too
         await service.get_order(b, desk["pa"], other["id"])
+
+
+async def test_a_dispatch_lost_after_commit_is_swept_up(desk):
+    """The broker lost the message (or the worker died with it): the sweep finds
+    the order still 'reported' and its dispatch, re-sent, is the same round."""
+    import datetime as dt
+
+    from portal.core.workdays import now
+    from tenants.servicedesk import scan
+
+    a = desk["a"]
+    with sent_tasks():
+        order = await service.report(a, desk["pa"], LEAK)  # the dispatch message goes nowhere
+    assert (a.id, order["id"], 0) not in await scan.lost_dispatches(now())  # too fresh to call lost
+    assert (a.id, order["id"], 0) in await scan.lost_dispatches(now() + dt.timedelta(minutes=3))
+    await technician(desk["b1"]["id"])
+    with sent_tasks():
+        assert await run_body(dispatch.dispatch, a, order["id"], 0) == "dispatched"
+        assert await run_body(dispatch.dispatch, a, order["id"], 0) == "skipped"  # a second copy does nothing
+    assert (a.id, order["id"], 0) not in await scan.lost_dispatches(now() + dt.timedelta(minutes=3))
+
+
+async def test_reopen_within_seven_days_dispatches_a_new_round(desk):
+    a, pa = desk["a"], desk["pa"]
+    tech = await technician(desk["b1"]["id"])
+    with sent_tasks():
+        order = await service.report(a, pa, LEAK)
+        await run_body(dispatch.dispatch, a, order["id"], 0)
+    with pytest.raises(Conflict):
+        await service.reopen(a, pa, order["id"], {"note": "还在漏"})  # not completed yet
+    for step in (service.accept, service.on_site):
+        await step(a, tech["principal"], order["id"])
+    await service.complete(a, tech["principal"], order["id"], {})
+    with sent_tasks():
+        await service.confirm(a, pa, order["id"], {})
+    with pytest.raises(FormErrors):
+        await service.reopen(a, pa, order["id"], {"note": ""})
+    with pytest.raises(NotFound):
+        await service.reopen(a, desk["pb"], order["id"], {"note": "还在漏"})
+    with sent_tasks() as sent:
+        await service.reopen(a, pa, order["id"], {"note": "还在漏"})
+    row = await order_row(a, order["id"])
+    assert row["status"] == "reported" and row["dispatch_round"] == 1 and row["assignee_id"] is None
+    assert sent[0][1] == [a.id, order["id"], 1] and (await summary_row(a.id, order["id"]))["status"] == "reported"
+    with pytest.raises(FormErrors):
+        await service.rate(a, pa, order["id"], {"rating": "0"})

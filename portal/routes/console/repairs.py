@@ -13,9 +13,10 @@ from portal.core.roles import Perm
 from portal.core.workdays import today
 from portal.routes.forms import form_dict, int_or_none, page_number
 from portal.web.render import form_errors, render, requires
+from portal.web.files import receive_upload, storage_of
 from portal.web.tenancy import Tenant
 from tenants.registry import service as registry
-from tenants.servicedesk import board as desk, dispatch, labels, roster, service
+from tenants.servicedesk import billing, board as desk, dispatch, labels, photos, roster, service
 
 DISPATCH = [requires(Perm.REPAIR_DISPATCH)]
 WORK = [requires(Perm.REPAIR_WORK)]
@@ -123,7 +124,7 @@ async def _order_page(request: Request, ref, order_id: int, errors: dict | None 
     techs = await roster.technicians(principal) if principal.can(Perm.REPAIR_DISPATCH) else []
     return render("console/repairs/order.html", status_code=status_code, principal=principal, ref=ref, L=labels,
                   order=await service.get_order(ref, principal, order_id), technicians=techs, values={},
-                  errors=errors or {})
+                  errors=errors or {}, order_tenant_id=ref.id)
 
 
 @get(T + "/{order_id:int}", guards=READ)
@@ -200,5 +201,22 @@ async def cancel(request: Request, tenant: Tenant, order_id: int) -> Response:
     return await _step(request, tenant, order_id, service.cancel)
 
 
-ROUTES = [board_page, board_rows, my_orders, roster_page, roster_save, roster_shift, roster_leave, tenant_repairs,
+@post(T + "/{order_id:int}/photos", guards=WORK, request_max_body_size=None)
+async def photo(request: Request, tenant: Tenant, order_id: int) -> Response:
+    form = await receive_upload(request, tenant.id)
+    try:
+        await photos.add_photo(tenant, request.state.principal, storage_of(request), order_id, form.file)
+    except FormErrors as exc:
+        return await _order_page(request, tenant, order_id, form_errors(exc), status_code=422)
+    return Redirect(f"/console/tenants/{tenant.id}/repairs/{order_id}")
+
+
+@post(T + "/{order_id:int}/bill", guards=[requires(Perm.MONEY_APPROVE, Perm.MONEY_WRITE)])
+async def bill(request: Request, tenant: Tenant, order_id: int) -> Response:
+    """Finance approves the repair's parts and labour as a charge in the ledger."""
+    await billing.approve_charge(tenant, request.state.principal, order_id)
+    return Redirect(f"/console/tenants/{tenant.id}/repairs/{order_id}")
+
+
+ROUTES = [photo, bill, board_page, board_rows, my_orders, roster_page, roster_save, roster_shift, roster_leave, tenant_repairs,
           tenant_report, order_page, accept, decline, on_site, pause, resume, note, part, complete, assign, cancel]

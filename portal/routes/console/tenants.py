@@ -15,6 +15,7 @@ from tenants.file import forms, service as file_service
 from tenants.money import ledger
 from tenants.numbering import business_letter_names
 from tenants.registry import identity, service as registry
+from tenants.servicedesk import labels as repair_labels, service as repair_service
 
 PER_PAGE = 50
 
@@ -108,10 +109,11 @@ async def _file_page(request: Request, ref, *, status_code: int = 200, changes_p
     people = await accounts.list_portal_users(ref.id) if principal.can(Perm.PORTAL_INVITE) and not ref.via_grant \
         else None
     context = {"invite_link": None, "invite_errors": {}, "invite_values": {},
-               "links": await identity.links_of(ref.id, principal), **extra}
+               "links": await identity.links_of(ref.id, principal), **extra,
+               "repairs": [] if ref.via_grant else await repair_service.list_orders(ref, principal, limit=5)}
     return render("console/tenant.html", status_code=status_code, principal=principal, ref=ref,
                   units=units, people=people, fee_items=await ledger.fee_items_map(), **context,
-                  **data, **_choices(request))
+                  **data, **_choices(request), repair_labels=repair_labels)
 
 
 @get("/console/tenants/{tenant_id:int}", guards=[requires(Perm.TENANT_READ)])

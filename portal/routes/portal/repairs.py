@@ -9,9 +9,10 @@ from litestar.response import Redirect, Response, Template
 from portal.core.errors import FormErrors
 from portal.routes.forms import form_dict
 from portal.web.render import form_errors, portal_guard, render
+from portal.web.files import receive_upload, storage_of
 from portal.web.tenancy import Tenant
 from tenants.registry import service as registry
-from tenants.servicedesk import labels, service
+from tenants.servicedesk import labels, photos, service
 
 GUARD = [portal_guard]
 
@@ -42,7 +43,8 @@ async def report(request: Request, my_tenant: Tenant) -> Response:
 async def _detail(request: Request, ref, order_id: int, errors: dict | None = None, status_code: int = 200):
     principal = request.state.principal
     return render("portal/repairs/detail.html", status_code=status_code, principal=principal,
-                  order=await service.get_order(ref, principal, order_id), L=labels, values={}, errors=errors or {})
+                  order=await service.get_order(ref, principal, order_id), L=labels, values={}, errors=errors or {},
+                  order_tenant_id=ref.id)
 
 
 @get("/portal/repairs/{order_id:int}", guards=GUARD)
@@ -81,4 +83,15 @@ async def cancel(request: Request, my_tenant: Tenant, order_id: int) -> Response
     return await _step(request, my_tenant, order_id, service.cancel)
 
 
-ROUTES = [repairs_page, report, repair_detail, confirm, rate, reopen, cancel]
+@post("/portal/repairs/{order_id:int}/photos", guards=GUARD, request_max_body_size=None)
+async def photo(request: Request, my_tenant: Tenant, order_id: int) -> Response:
+    """A photo taken on the phone, through the document intake (checked, encrypted, filed)."""
+    form = await receive_upload(request, my_tenant.id)
+    try:
+        await photos.add_photo(my_tenant, request.state.principal, storage_of(request), order_id, form.file)
+    except FormErrors as exc:
+        return await _detail(request, my_tenant, order_id, form_errors(exc), status_code=422)
+    return Redirect(f"/portal/repairs/{order_id}")
+
+
+ROUTES = [repairs_page, report, repair_detail, confirm, rate, reopen, cancel, photo]
