@@ -15,6 +15,7 @@ from documents.storage import current_storage
 from portal.core import audit
 from portal.core.db import DB
 from portal.core.errors import NotFound
+from portal.core.i18n import N_
 from portal.core.roles import Perm, Principal
 from tenants.destruction import queries
 from tenants.destruction.holds import now
@@ -36,13 +37,32 @@ def _json(value) -> dict:
     return value if isinstance(value, dict) else json.loads(value or "{}")
 
 
+# What each tenant table holds, as the certificate names it (never the table's own name).
+RECORD_KINDS = {
+    "profile": N_("Company details"), "contact": N_("Contacts"), "change_log": N_("Change log entries"),
+    "change_request": N_("Change requests"), "document": N_("Documents"), "document_version": N_("Document versions"),
+    "document_request": N_("Document requests"), "charge": N_("Charges"), "payment": N_("Payments"),
+    "allocation": N_("Payment allocations"), "deposit": N_("Deposits"), "deposit_entry": N_("Deposit entries"),
+    "fee_subscription": N_("Recurring fees"), "notice": N_("Notices"), "work_order": N_("Repair orders"),
+    "work_order_event": N_("Repair order events"), "work_order_part": N_("Repair parts and labour"),
+    "work_order_photo": N_("Repair photos"), "complaint": N_("Complaints"), "complaint_step": N_("Complaint steps"),
+}
+
+
+def record_kind(table: str) -> str:
+    return RECORD_KINDS.get(table, N_("Other records"))
+
+
 def context(job: dict, req: dict, number: str, settings, destroyed_at: dt.datetime) -> dict:
     record = _json(job["inventory"])
     verification = _json(job["verification"])
     rows: dict[str, int] = {}
     for found in record.get("domains", {}).values():
         for table, n in found.get("rows", {}).items():
-            rows[table] = rows.get(table, 0) + n
+            if table == "_migration":
+                continue  # the schema's own bookkeeping, not a record of the tenant
+            kind = record_kind(table)
+            rows[kind] = rows.get(kind, 0) + n
     backup_expiry = (destroyed_at + dt.timedelta(days=settings.backup_retention_days)).astimezone(SHANGHAI).date()
     return {"number": number, "req": req, "office_name": settings.office_name, "fmt": _fmt,
             "rows": sorted(rows.items()), "s3": record.get("s3", {"versions": 0, "delete_markers": 0, "bytes": 0}),
