@@ -106,7 +106,6 @@ async def from_list(raw: Mapping[str, Any], ref, data: dict) -> dict | None:
         group = set(await disposition.group_documents(ref.schema, item["category"]))
         if data["scope"] != "documents" or not set(data["document_ids"]) <= group:
             raise FormErrors({"document_ids": "Choose documents of this line's document group only."})
-    data.update(early=False, early_reason="")
     return item
 
 
@@ -115,6 +114,8 @@ async def create_request(tenant_id: int, raw: Mapping[str, Any], principal: Prin
         raise Forbidden()
     ref = await ref_for_staff(principal, tenant_id)
     await assert_not_destroyed(ref.id)
+    if str(raw.get("disposition_item") or "").strip():  # chosen from the list: its retention has ended
+        raw = {**raw, "early": "", "early_reason": ""}
     data = clean_request(raw)
     item = await from_list(raw, ref, data)
     ids = data["document_ids"] if data["scope"] == "documents" else None
