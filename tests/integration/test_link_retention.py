@@ -21,6 +21,7 @@ from tenants.registry import service as registry
 from tenants.retention import disposition
 from tenants.scope import tenant_tx
 from tests import factories
+from tests.integration.destruction_support import bench  # noqa: F401 (fixture)
 from tests.integration.repairs_support import order_row, portal_principal, sent_tasks
 
 D = dt.date
@@ -304,3 +305,22 @@ async def test_reporting_and_closing_a_repair_move_the_last_business_date(archiv
     with pytest.raises(FormErrors):
         await repairs.report(ref, tenant, {"category": "water", "description": ""})
     assert await _last_business(ref.id) == D(2020, 1, 1)
+
+
+async def test_a_major_complaints_hold_locks_the_files_s3_versions_after_commit(settings, bench):
+    from documents.storage import get_storage
+    from tests.integration.destruction_support import tenant_with_everything
+
+    t = await tenant_with_everything(bench["client"], bench["bld"], marker="major")
+    with sent_tasks() as sent:
+        await complaints.lodge(t["ref"], {**NEW, "grade": "major"}, bench["p"]["gm"])
+    [hold] = await holds.active_holds(t["id"])
+    [args] = [s[1] for s in sent if s[0] == "destruction.s3_hold"]
+    assert args == [t["id"], hold["id"]]
+    assert await holds.apply_s3_hold(*args) >= 3  # every version of both documents (and thumbnails, if any)
+    storage = get_storage(settings)
+    key, version = await DB.pool.fetchrow(
+        f'SELECT object_key, s3_version_id FROM "{t["ref"].schema}".document_version ORDER BY id LIMIT 1')
+    assert storage.client.is_object_legal_hold_enabled(storage.bucket, key, version_id=version)
+    await holds.release_hold(hold["id"], {"release_reason": "投诉已结案"}, bench["p"]["archivist"])
+    assert not storage.client.is_object_legal_hold_enabled(storage.bucket, key, version_id=version)
