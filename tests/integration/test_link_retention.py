@@ -156,7 +156,7 @@ async def test_the_list_prefills_the_request_and_the_request_records_its_line(ar
     assert f'name="disposition_item" value="{file_line["id"]}"' in form.text
     assert f'value="{whole.id}"' in form.text and "2035-01-01" in form.text and "2030-01-01" in form.text
     assert 'name="early"' not in form.text  # from the list: not an early destruction
-    assert "列入 2040-03-01 的处置清单" in form.text and "选自处置清单" in form.text
+    assert "列入 2040-03-01 的处置清单：客户等级：普通" in form.text and "选自处置清单" in form.text
     group_form = await client.get(f"/console/destruction/new?item={group_line['id']}")
     assert f"{ids[0]}, {ids[1]}" in group_form.text and 'value="documents" selected' in group_form.text
 

@@ -148,10 +148,13 @@ def _list_reason(item: dict) -> str:
     """The disposition list's reason for a line, in the reader's language (the request's reason field)."""
     key = item["class_key"]
     kind, _, value = key.partition(":")
-    label = LEVEL_LABELS.get(int(value), key) if kind == "level" and value.isdigit() else CATEGORIES.get(value, value)
+    if kind == "level" and value.isdigit():
+        what = gettext("Tenant level: %(level)s") % {"level": gettext(LEVEL_LABELS.get(int(value), key))}
+    else:
+        what = gettext("Document category: %(category)s") % {"category": gettext(CATEGORIES.get(value, value))}
     return gettext("On the disposition list of %(list)s: %(what)s, %(years)s years after the last business date of"
                    " %(day)s; retention ended on %(end)s.") % {
-        "list": item["as_of"].isoformat(), "what": gettext(label), "years": item["years"],
+        "list": item["as_of"].isoformat(), "what": what, "years": item["years"],
         "day": item["last_business_on"].isoformat(), "end": item["ends_on"].isoformat()}
 
 
