@@ -317,6 +317,8 @@ async def test_a_major_complaints_hold_locks_the_files_s3_versions_after_commit(
     [hold] = await holds.active_holds(t["id"])
     [args] = [s[1] for s in sent if s[0] == "destruction.s3_hold"]
     assert args == [t["id"], hold["id"]]
+    other = await registry.get_ref(await factories.tenant(bench["bld"]))
+    assert await holds.apply_s3_hold(other.id, hold["id"]) == 0  # the task never acts on another tenant's hold
     assert await holds.apply_s3_hold(*args) >= 3  # every version of both documents (and thumbnails, if any)
     storage = get_storage(settings)
     key, version = await DB.pool.fetchrow(
