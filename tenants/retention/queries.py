@@ -63,7 +63,8 @@ async def held_due(as_of: dt.date, scope: list[int] | None) -> list[dict]:
 
 
 # The list page: items of one run joined with the registry, filtered and paged
-# with the total in the same statement (a window function).
+# with the total in the same statement (a window function), each with the file's
+# open destruction request if any (a correlated subquery: one request per file at a time).
 async def items(run_id: int, *, kind: str, level: int | None, q: str, scope: list[int] | None,
                 limit: int | None, offset: int) -> tuple[list[dict], int]:
     where, args = ["i.run_id = $1"], [run_id]
@@ -84,7 +85,9 @@ async def items(run_id: int, *, kind: str, level: int | None, q: str, scope: lis
         add("t.building_ids && ${n}::int[]", scope)
     args += [limit, offset]
     rows = await DB.pool.fetch(
-        "SELECT i.*, t.archive_no, t.name, t.level, t.status, count(*) OVER () AS total"
+        "SELECT i.*, t.archive_no, t.name, t.level, t.status, count(*) OVER () AS total,"
+        " (SELECT max(r.id) FROM core.destruction_request r WHERE r.tenant_id = i.tenant_id AND r.status IN"
+        "  ('review', 'approval_1', 'approval_2', 'cooling', 'purging')) AS open_request"
         " FROM core.disposition_item i JOIN core.tenant t ON t.id = i.tenant_id"
         f" WHERE {' AND '.join(where)} ORDER BY i.ends_on, t.archive_no, i.category NULLS FIRST"
         f" LIMIT ${len(args) - 1} OFFSET ${len(args)}", *args)

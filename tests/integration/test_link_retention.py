@@ -169,6 +169,9 @@ async def test_the_list_prefills_the_request_and_the_request_records_its_line(ar
     assert await destruction.origin(request_id) == {"item": file_line["id"], "run": run_id, "list_of": AS_OF}
     row = await DB.pool.fetchrow("SELECT early, early_reason FROM core.destruction_request WHERE id = $1", request_id)
     assert (row["early"], row["early_reason"]) == (False, "")
+    listing = await client.get(f"/console/retention/disposition?q={whole.archive_no}")
+    assert f'href="/console/destruction/{request_id}"' in listing.text and "已申请销毁" in listing.text
+    assert f"new?item={file_line['id']}" not in listing.text  # one open request per file
     page = await client.get(f"/console/destruction/{request_id}")
     assert f"2040-03-01 的处置清单，第 {file_line['id']} 项" in page.text
 
