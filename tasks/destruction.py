@@ -19,6 +19,14 @@ async def purge(ref, request_id: int) -> str:
     return job["status"]
 
 
+@tenant_task("destruction.s3_hold", in_transaction=False)
+async def s3_hold(ref, hold_id: int) -> int:
+    """Turn on the S3 legal holds of a hold placed by another domain's transaction (a major complaint)."""
+    from tenants.destruction import holds
+
+    return await holds.apply_s3_hold(ref.id, int(hold_id))
+
+
 @shared_task(name="destruction.start_due")
 def start_due() -> int:
     from tenants.destruction import service

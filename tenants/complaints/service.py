@@ -20,6 +20,8 @@ from portal.core.roles import Perm, Principal
 from portal.core.workdays import SHANGHAI, now
 from tenants.complaints import flow, forms, queries, summary
 from tenants.complaints.tables import Complaint, ComplaintStep
+from tenants.destruction import holds
+from tenants.retention import activity as retention
 from tenants.registry.service import TenantRef
 from tenants.scope import tenant_tx
 
@@ -55,6 +57,12 @@ async def _step_row(complaint_id: int, step: str, decision: str, principal: Prin
         complaint_id=complaint_id, step=step, decision=decision, to_step=to_step or "",
         actor_kind=principal.kind if principal else "system", actor_id=principal.user_id if principal else None,
         actor_name=principal.name if principal else "", at=at or now(), note=note[:1000])).run()
+
+
+async def _hold(ref: TenantRef, number: str, principal: Principal) -> None:
+    """A major complaint (or staff asking for it) places a legal hold on the whole file, in this
+    transaction, in the name of the person who graded it; releasing it stays a person's act."""
+    await holds.hold_in_tx(ref.id, reason=number, case_ref=number, principal=principal, source="complaint")
 
 
 def _notify(ref: TenantRef, complaint_id: int, kind: str) -> None:
@@ -100,6 +108,9 @@ async def lodge(ref: TenantRef, raw: Mapping[str, Any], principal: Principal, *,
         await summary.sync(ref, complaint_id, cal, at)
         await audit.record("complaint.lodge", principal=principal, tenant_id=ref.id, target=f"complaint:{number}",
                            detail={"number": number, "kind": cleaned["channel"]})
+        await retention.touch(ref.id, at.astimezone(SHANGHAI).date())  # a complaint is business (last business date)
+        if cleaned["legal_hold_requested"]:
+            await _hold(ref, number, principal)
         _notify(ref, complaint_id, "received")
     return complaint_id
 
@@ -161,6 +172,7 @@ async def decide(ref: TenantRef, complaint_id: int, raw: Mapping[str, Any], prin
                                target=f"complaint:{row['number']}", detail={"number": row["number"]})
             if data["grade"] == "major":
                 await Complaint.update({Complaint.legal_hold_requested: True}).where(Complaint.id == complaint_id)
+                await _hold(ref, row["number"], principal)
         await summary.sync(ref, complaint_id, cal, at)
         if transition.after.outcome == approvals.Outcome.REJECTED or (
                 transition.step.name == "carry_out" and transition.decision == approvals.Decision.APPROVE):

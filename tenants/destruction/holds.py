@@ -22,6 +22,7 @@ from portal.core import audit
 from portal.core.db import DB
 from portal.core.errors import Conflict, Forbidden, FormErrors, NotFound
 from portal.core.forms import Form
+from portal.core.jobs import on_commit
 from portal.core.roles import Perm, Principal
 from tenants.destruction import queries
 from tenants.destruction.tables import LegalHold
@@ -141,6 +142,44 @@ async def place_hold(tenant_id: int, raw: Mapping[str, Any], principal: Principa
                            detail={"case_ref": data["case_ref"], "documents": ids or "file"})
     await set_s3_holds(ref.id, keys, True)
     return row["id"]
+
+
+async def hold_in_tx(tenant_id: int, *, reason: str, case_ref: str, principal: Principal,
+                     source: str) -> int | None:
+    """Place a whole-file hold from another domain's rule (a major complaint), inside that domain's
+    ``tenant_tx``: it commits or rolls back with the event. Placed in the name of the person whose
+    act it follows; one active hold per case reference (a repeated grading places none). The S3
+    legal holds follow after commit (``tasks.destruction.s3_hold``). Returns the new hold's id."""
+    from tasks.destruction import s3_hold  # noqa: PLC0415 (tasks import services, not the reverse)
+
+    tx = DB.current_transaction.get()
+    if tx is None:
+        raise RuntimeError("hold_in_tx must run inside the caller's transaction")
+    await queries.lock_holds(tx.connection, tenant_id)
+    if await LegalHold.exists().where((LegalHold.tenant_id == tenant_id) & LegalHold.released_at.is_null()
+                                      & (LegalHold.case_ref == case_ref[:100])).run():
+        return None
+    [row] = await LegalHold.insert(LegalHold(
+        tenant_id=tenant_id, document_ids=None, document_titles=[], reason=reason[:500], case_ref=case_ref[:100],
+        placed_by_id=principal.user_id, placed_by=principal.name, placed_at=now(),
+    )).returning(LegalHold.id).run()
+    await audit.record("legal_hold.place", principal=principal, tenant_id=tenant_id, target=f"legal_hold:{row['id']}",
+                       detail={"case_ref": case_ref[:100], "documents": "file", "kind": source})
+    on_commit(s3_hold, tenant_id, row["id"])
+    return row["id"]
+
+
+async def apply_s3_hold(tenant_id: int, hold_id: int) -> int:
+    """The S3 side of a hold placed in another transaction: on while the hold is active (idempotent)."""
+    hold = await LegalHold.select().where((LegalHold.id == hold_id) & (LegalHold.tenant_id == tenant_id)).first().run()
+    if hold is None or hold["released_at"] is not None:
+        return 0
+    from tenants.registry.service import get_ref
+
+    ref = await get_ref(tenant_id)
+    async with tenant_tx(ref.schema):
+        keys = await object_keys(hold["document_ids"])
+    return await set_s3_holds(tenant_id, keys, True)
 
 
 async def get_hold(hold_id: int, principal: Principal) -> dict:

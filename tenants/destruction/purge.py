@@ -40,7 +40,8 @@ DOCUMENT_STEPS = ("inventory", "delete_objects", "delete_rows", "verify", "certi
 # and the destruction's own record.
 KEPT = {"tenant", "audit_log", "destruction_request", "purge_job", "destruction_certificate"}
 # Audit detail keys whose values are codes, never personal data.
-CODE_KEYS = {"step", "next_step", "outcome", "scope", "early", "documents", "kind", "status", "category", "version"}
+CODE_KEYS = {"step", "next_step", "outcome", "scope", "early", "documents", "kind", "status", "category", "version",
+             "list_of"}
 
 
 class PurgeIncomplete(RuntimeError):

@@ -88,12 +88,36 @@ def clean_request(raw: Mapping[str, Any]) -> dict:
             "signer_1": signer_1, "signer_2": signer_2, "document_ids": ids}
 
 
+async def from_list(raw: Mapping[str, Any], ref, data: dict) -> dict | None:
+    """The disposition-list line a request was chosen from (field ``disposition_item``), checked
+    against the request: the same file, the whole file for a file line, documents of the group for
+    a group line. A request from the list is not early (its retention has ended)."""
+    from tenants.retention import disposition
+
+    text = str(raw.get("disposition_item") or "").strip()
+    if not text:
+        return None
+    item = await disposition.item_row(int(text)) if text.isdigit() and len(text) < 19 else None
+    if item is None or item["tenant_id"] != ref.id:
+        raise FormErrors({"disposition_item": "This line is no longer on the disposition list."})
+    if item["category"] is None and data["scope"] != "file":
+        raise FormErrors({"scope": "This line of the disposition list is the whole file."})
+    if item["category"] is not None:
+        group = set(await disposition.group_documents(ref.schema, item["category"]))
+        if data["scope"] != "documents" or not set(data["document_ids"]) <= group:
+            raise FormErrors({"document_ids": "Choose documents of this line's document group only."})
+    return item
+
+
 async def create_request(tenant_id: int, raw: Mapping[str, Any], principal: Principal) -> int:
     if not principal.can(Perm.DESTRUCTION_REQUEST):
         raise Forbidden()
     ref = await ref_for_staff(principal, tenant_id)
     await assert_not_destroyed(ref.id)
+    if str(raw.get("disposition_item") or "").strip():  # chosen from the list: its retention has ended
+        raw = {**raw, "early": "", "early_reason": ""}
     data = clean_request(raw)
+    item = await from_list(raw, ref, data)
     ids = data["document_ids"] if data["scope"] == "documents" else None
     async with tenant_tx(ref.schema):
         await assert_not_held(ref.id, ids)
@@ -114,9 +138,30 @@ async def create_request(tenant_id: int, raw: Mapping[str, Any], principal: Prin
             early_reason=data["early_reason"], signer_1=data["signer_1"], signer_2=data["signer_2"],
             requested_by_id=principal.user_id, requested_by=principal.name, requested_at=now(),
         )).returning(DestructionRequest.id).run()
+        detail = {"scope": data["scope"], "early": data["early"]}
+        if item is not None:  # where it was chosen: the audit row is the request's record of its origin
+            detail.update(disposition_item=item["id"], disposition_run=item["run_id"], list_of=item["as_of"].isoformat())
         await audit.record("destruction.request", principal=principal, tenant_id=ref.id,
-                           target=f"destruction:{row['id']}", detail={"scope": data["scope"], "early": data["early"]})
+                           target=f"destruction:{row['id']}", detail=detail)
     return row["id"]
+
+
+async def origin(request_id: int) -> dict | None:
+    """The disposition-list line the request was chosen from ({"item", "run", "list_of"}), or None
+    (an early destruction, or a request made without the list)."""
+    from portal.core.tables import AuditLog
+
+    row = await AuditLog.select(AuditLog.detail).where(
+        (AuditLog.action == "destruction.request") & (AuditLog.target == f"destruction:{request_id}")).first().run()
+    detail = row["detail"] if row else None
+    if isinstance(detail, str):
+        import json
+
+        detail = json.loads(detail)
+    if not detail or "disposition_item" not in detail:
+        return None
+    return {"item": detail["disposition_item"], "run": detail["disposition_run"],
+            "list_of": dt.date.fromisoformat(detail["list_of"])}
 
 
 async def get_request(request_id: int, principal: Principal) -> dict:

@@ -88,6 +88,28 @@ def assess(last_business_on: dt.date, level: int, held: Mapping[str, int], class
     return items
 
 
+def without_held(items: list[Item], level: int, held: Mapping[str, int], classes: Mapping[str, int],
+                 held_categories: set[str]) -> list[Item]:
+    """``assess``'s items for a file some of whose documents are under legal hold
+    (``held_categories``: the categories of the held documents). The file as a
+    whole can no longer go, nor any group holding a held document; when the
+    whole file was due, every other group is (each period has ended, as the
+    file's was the longest), so each is listed with its own period."""
+    out = []
+    for item in items:
+        if item.category is not None:
+            if item.category not in held_categories:
+                out.append(item)
+            continue
+        for category, n in sorted(held.items()):
+            if not n or category in held_categories:
+                continue
+            key = category_key(category) if category_key(category) in classes else level_key(level)
+            out.append(Item(category, key, classes[key], item.last_business_on,
+                            add_years(item.last_business_on, classes[key]), n))
+    return out
+
+
 def shortest_years(level: int, classes: Mapping[str, int]) -> int:
     """The shortest period that can apply to anything in a file of ``level``
     (what the core scan uses to pick candidates)."""

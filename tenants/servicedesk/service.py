@@ -12,9 +12,10 @@ from portal.core import audit
 from portal.core.errors import Conflict, Forbidden, NotFound
 from portal.core.jobs import on_commit
 from portal.core.roles import Perm, Principal
-from portal.core.workdays import now
+from portal.core.workdays import SHANGHAI, now
 from tenants.registry import service as registry
 from tenants.registry.service import TenantRef
+from tenants.retention import activity as retention
 from tenants.scope import tenant_tx
 from tenants.servicedesk import forms, queries, sla
 from tenants.servicedesk.calendar import calendar
@@ -102,6 +103,7 @@ async def report(ref: TenantRef, principal: Principal, raw: Mapping[str, Any], s
         await sync_summary(ref, row)
         await audit.record("repair.report", principal=principal, tenant_id=ref.id, target=f"work_order:{row['id']}",
                            detail={"number": number})
+        await retention.touch(ref.id, at.astimezone(SHANGHAI).date())  # a repair is business (last business date)
         on_commit(dispatch_order, ref.id, row["id"], 0)
         if data["urgency"] == "urgent":
             on_commit(page_on_duty, ref.id, row["id"])
@@ -269,6 +271,7 @@ async def close(tx, ref: TenantRef, row: dict, principal: Principal | None, *, r
         await event(row["id"], "rated", principal, comment, at=at)
     await save(ref, row, changes)
     await event(row["id"], "closed", principal, at=at)
+    await retention.touch(ref.id, at.astimezone(SHANGHAI).date())  # closing a repair is business
     if principal is not None:
         await audit.record("repair.confirm", principal=principal, tenant_id=ref.id, target=f"work_order:{row['id']}")
     else:

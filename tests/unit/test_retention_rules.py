@@ -59,3 +59,13 @@ def test_dormant_after_a_full_year_without_business():
 def test_shortest_period_picks_candidates():
     assert rules.shortest_years(1, CLASSES) == 3
     assert rules.shortest_years(0, {"level:0": 5}) == 5
+
+
+def test_a_document_hold_takes_the_whole_file_and_its_group_off_but_lists_the_other_groups():
+    held = {"correspondence": 2, "contracts": 1}
+    [item] = rules.assess(D(2020, 6, 1), 0, held, CLASSES, D(2040, 1, 1))
+    assert item.category is None
+    out = rules.without_held([item], 0, held, CLASSES, {"contracts"})
+    assert [(i.category, i.documents) for i in out] == [("correspondence", 2)]
+    assert all(i.ends_on <= D(2040, 1, 1) for i in out)
+    assert rules.without_held([item], 0, held, CLASSES, {"contracts", "correspondence"}) == []

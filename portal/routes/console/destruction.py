@@ -21,7 +21,10 @@ from portal.core.i18n import gettext
 from portal.core.roles import Perm
 from portal.routes.forms import form_dict, int_or_none
 from portal.web.render import form_errors, principal_of, render, requires, staff_guard
+from documents.service import CATEGORIES
 from tenants.destruction import certificate, holds, service
+from tenants.file.forms import LEVEL_LABELS
+from tenants.retention import disposition
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 READ = [requires(Perm.DESTRUCTION_READ)]
@@ -141,10 +144,33 @@ async def register_csv(request: Request, status: str | None = None, q: str = "")
         r["approver_2"], _when(r["destroyed_at"])] for r in rows])
 
 
+def _list_reason(item: dict) -> str:
+    """The disposition list's reason for a line, in the reader's language (the request's reason field)."""
+    key = item["class_key"]
+    kind, _, value = key.partition(":")
+    if kind == "level" and value.isdigit():
+        what = gettext("Tenant level: %(level)s") % {"level": gettext(LEVEL_LABELS.get(int(value), key))}
+    else:
+        what = gettext("Document category: %(category)s") % {"category": gettext(CATEGORIES.get(value, value))}
+    return gettext("On the disposition list of %(list)s: %(what)s, %(years)s years after the last business date of"
+                   " %(day)s; retention ended on %(end)s.") % {
+        "list": item["as_of"].isoformat(), "what": what, "years": item["years"],
+        "day": item["last_business_on"].isoformat(), "end": item["ends_on"].isoformat()}
+
+
 @get("/console/destruction/new", guards=REQUEST)
-async def request_form(request: Request, tenant_id: str | None = None) -> Template:
-    return render("console/destruction/request_new.html", principal=request.state.principal,
-                  values={"tenant_id": int_or_none(tenant_id) or "", "scope": "file"}, errors={})
+async def request_form(request: Request, tenant_id: str | None = None, item: str | None = None) -> Template:
+    """The request form; from a disposition-list line (``?item=``) prefilled with its file or documents and reason."""
+    values = {"tenant_id": int_or_none(tenant_id) or "", "scope": "file"}
+    line = None
+    item_id = int_or_none(item, "item")
+    if item_id is not None:
+        line = await disposition.item(item_id, request.state.principal)
+        values = {"tenant_id": line["tenant_id"], "disposition_item": line["id"], "reason": _list_reason(line),
+                  "scope": "documents" if line["category"] else "file",
+                  "document_ids": ", ".join(str(i) for i in line["document_ids"])}
+    return render("console/destruction/request_new.html", principal=request.state.principal, values=values,
+                  errors={}, line=line)
 
 
 @post("/console/destruction/new", guards=REQUEST)
@@ -157,7 +183,7 @@ async def request_create(request: Request) -> Response:
         request_id = await service.create_request(tenant_id, data, request.state.principal)
     except FormErrors as exc:
         return render("console/destruction/request_new.html", status_code=422, principal=request.state.principal,
-                      values=data, errors=form_errors(exc))
+                      values=data, errors=form_errors(exc), line=None)
     return Redirect(f"/console/destruction/{request_id}")
 
 
@@ -177,7 +203,8 @@ async def request_page(request: Request, request_id: int) -> Template:
     return render("console/destruction/request.html", principal=principal, r=row, statuses=service.STATUSES,
                   may_decide=service.may_decide(principal, row), countdown=_countdown(row["cooling_until"]),
                   step_label=service.FLOW.step(row["status"]).label if row["status"] in service.WAITING else "",
-                  may_cancel=row["status"] in service.WAITING + ("cooling",), errors={})
+                  may_cancel=row["status"] in service.WAITING + ("cooling",), errors={},
+                  origin=await service.origin(request_id))
 
 
 @post("/console/destruction/{request_id:int}/decide", guards=DECIDE)

@@ -96,7 +96,7 @@ async def disposition_page(request: Request, kind: str = "", level: str | None =
     return render("console/retention/disposition.html", principal=principal, filters=filters, page=current,
                   pages=max(1, (data["total"] + PER_PAGE - 1) // PER_PAGE), kinds=disposition.KINDS,
                   levels=LEVEL_LABELS, class_text=_class_text, categories=CATEGORIES, day=events.date,
-                  **data)
+                  may_request=principal.can(Perm.DESTRUCTION_REQUEST), **data)
 
 
 def _csv_row(row: dict | None) -> list[str]:
