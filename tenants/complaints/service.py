@@ -161,6 +161,9 @@ async def decide(ref: TenantRef, complaint_id: int, raw: Mapping[str, Any], prin
                                target=f"complaint:{row['number']}", detail={"number": row["number"]})
             if data["grade"] == "major":
                 await Complaint.update({Complaint.legal_hold_requested: True}).where(Complaint.id == complaint_id)
+                from tasks.notify import deliver
+
+                on_commit(deliver, ref.id, "complaint.major", complaint_id, "")
         await summary.sync(ref, complaint_id, cal, at)
         if transition.after.outcome == approvals.Outcome.REJECTED or (
                 transition.step.name == "carry_out" and transition.decision == approvals.Decision.APPROVE):

@@ -1,0 +1,236 @@
+"""Notifications: the gateway webhook against a local HTTP sink (the real
+SMS/WeChat gateway is outside this machine), e-mail against the SMTP sink,
+each delivery once, and the repair and complaint events that send them."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from portal.core import notify
+from portal.core.db import DB
+from portal.core.notify import Notice
+from tasks import notify as notify_task
+from tenants.servicedesk import dispatch, scan, service
+from tests.integration.money_support import archive_storage, smtp_sink  # noqa: F401 (fixtures)
+from tests.integration.repairs_support import desk, run_body, sent_tasks, technician  # noqa: F401
+
+LEAK = {"category": "water", "description": "卫生间水管漏水", "location": "3F 卫生间"}
+
+
+class HookSink:
+    """A local HTTP server standing in for the gateway: records each POST;
+    answers 500 to the first ``fail`` of them."""
+
+    def __init__(self, fail: int = 0):
+        self.posts: list[tuple[dict, bytes]] = []
+        self.fail = fail
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if sink.fail > 0:
+                    sink.fail -= 1
+                    self.send_response(500)
+                else:
+                    sink.posts.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def bodies(self) -> list[dict]:
+        return [json.loads(body) for _, body in self.posts]
+
+
+@pytest.fixture
+def hook_sink():
+    sink = HookSink()
+    sink.thread.start()
+    yield sink
+    sink.server.shutdown()
+    sink.server.server_close()
+
+
+def local(settings, controller, sink: HookSink | None, secret: str = ""):
+    return settings.with_(smtp_host="127.0.0.1", smtp_port=controller.port,
+                          notify_webhook_url=sink.url if sink else "", notify_webhook_secret=secret)
+
+
+def mails(sink) -> list[email.message.EmailMessage]:
+    return [email.message_from_bytes(m.original_content, policy=email.policy.default) for m in sink.messages]
+
+
+def text_of(msg) -> str:
+    return msg["Subject"] + "\n" + msg.get_body(("plain",)).get_content()
+
+
+PAGE = Notice("webhook", "technician", "staff:1", "师傅甲", "13800000000", "紧急报修", "紧急报修 WX1：请立即响应。")
+
+
+async def test_webhook_is_signed_and_posted_once_per_key(settings, smtp_sink, hook_sink):
+    controller, _ = smtp_sink
+    conf = local(settings, controller, hook_sink, secret="s3cret")
+    key = f"test:{uuid.uuid4().hex}"
+    assert (await notify.deliver(conf, "repair.urgent", "A-001", key, [PAGE]))["sent"] == 1
+    assert (await notify.deliver(conf, "repair.urgent", "A-001", key, [PAGE]))["already"] == 1  # redelivered
+    assert len(hook_sink.posts) == 1
+    headers, body = hook_sink.posts[0]
+    expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert headers["x-portal-signature"] == expected
+    assert headers["x-portal-delivery"] == f"{key}:webhook:staff:1"
+    sent = json.loads(body)
+    assert sent == {"kind": "repair.urgent", "archive_no": "A-001", "delivery": f"{key}:webhook:staff:1",
+                    "recipient": {"role": "technician", "name": "师傅甲", "phone": "13800000000"},
+                    "text": "紧急报修 WX1：请立即响应。"}
+
+
+async def test_webhook_off_unsigned_and_retried_after_a_failure(settings, smtp_sink, hook_sink):
+    controller, _ = smtp_sink
+    key = f"test:{uuid.uuid4().hex}"
+    assert (await notify.deliver(local(settings, controller, None), "k", "A", key, [PAGE]))["off"] == 1
+    conf = local(settings, controller, hook_sink)
+    hook_sink.fail = 1
+    assert (await notify.deliver(conf, "k", "A", key, [PAGE]))["failed"] == 1  # the task retries
+    assert (await notify.deliver(conf, "k", "A", key, [PAGE]))["sent"] == 1
+    assert (await notify.deliver(conf, "k", "A", key, [PAGE]))["already"] == 1
+    assert len(hook_sink.posts) == 1 and "x-portal-signature" not in hook_sink.posts[0][0]
+    dead = settings.with_(notify_webhook_url="http://127.0.0.1:9/none")  # nothing listens: a failure, not a crash
+    assert (await notify.deliver(dead, "k", "A", f"test:{uuid.uuid4().hex}", [PAGE]))["failed"] == 1
+
+
+async def _notice_contacts(ref) -> set[str]:
+    from tenants.scope import tenant_tx
+
+    async with tenant_tx(ref.schema) as tx:
+        rows = await tx.connection.fetch("SELECT email FROM contact WHERE active AND receives_notices AND email <> ''")
+    return {r["email"] for r in rows}
+
+
+def deliveries(sent) -> list[list]:
+    return [args for name, args, _ in sent if name == "notify.deliver"]
+
+
+async def _email(user_id: int, address: str) -> None:
+    await DB.pool.execute("UPDATE core.staff_user SET email = $2 WHERE id = $1", user_id, address)
+
+
+async def test_urgent_repair_pages_on_duty_tells_the_tenant_once_and_names_no_other_tenant(
+        desk, settings, smtp_sink, hook_sink):
+    controller, box = smtp_sink
+    conf = local(settings, controller, hook_sink)
+    a, b, pa = desk["a"], desk["b"], desk["pa"]
+    tech = await technician(desk["b1"]["id"])
+    await _email(tech["id"], f"tech{tech['id']}@office.example")
+    with sent_tasks() as sent:
+        order = await service.report(a, pa, {**LEAK, "urgency": "urgent"})
+    with sent_tasks() as sent:
+        from tasks.repairs import page_on_duty
+
+        await run_body(page_on_duty.body, a, order["id"])
+        assert await run_body(dispatch.dispatch, a, order["id"], 0) == "dispatched"
+    events = deliveries(sent)
+    assert [e[1] for e in events] == ["repair.urgent", "repair.dispatched"]
+    for args in events + events:  # each task delivered twice: nothing goes out twice
+        await notify_task.send(a, args[1], args[2], args[3], conf)
+    got = mails(box)
+    to_tech = [m for m in got if m["To"].addresses[0].addr_spec == f"tech{tech['id']}@office.example"]
+    to_tenant = [m for m in got if m["To"].addresses[0].addr_spec == desk["user_a"]["email"]]
+    assert len(to_tech) == 1 and "紧急报修" in to_tech[0]["Subject"] and a.archive_no in text_of(to_tech[0])
+    assert len(to_tenant) == 1 and "已派单" in to_tenant[0]["Subject"]
+    assert f"师傅{tech['id']}" in text_of(to_tenant[0]) and "water" not in text_of(to_tenant[0])
+    pages = [p for p in hook_sink.bodies() if p["recipient"]["name"] == tech["principal"].name or
+             p["kind"] == "repair.urgent" and p["delivery"].endswith(f"staff:{tech['id']}")]
+    assert len(pages) == 1 and pages[0]["archive_no"] == a.archive_no
+    everything = "\n".join([text_of(m) for m in got] + [json.dumps(p, ensure_ascii=False) for p in hook_sink.bodies()])
+    assert b.name not in everything and b.archive_no not in everything
+
+
+async def test_completion_asks_to_confirm_and_auto_close_tells_the_tenant(desk, settings, smtp_sink):
+    controller, box = smtp_sink
+    conf = local(settings, controller, None)
+    a, pa = desk["a"], desk["pa"]
+    tech = await technician(desk["b1"]["id"])
+    order = await service.report(a, pa, LEAK)
+    await run_body(dispatch.dispatch, a, order["id"], 0)
+    await service.accept(a, tech["principal"], order["id"])
+    await service.on_site(a, tech["principal"], order["id"])
+    with sent_tasks() as sent:
+        await service.complete(a, tech["principal"], order["id"], {"note": "换了阀门"})
+    [completed] = deliveries(sent)
+    await notify_task.send(a, *completed[1:], conf)
+    await notify_task.send(a, *completed[1:], conf)
+    got = mails(box)
+    to = [m["To"].addresses[0].addr_spec for m in got]
+    assert desk["user_a"]["email"] in to and len(to) == len(set(to))  # the reporter and notice contacts, once each
+    contacts = await _notice_contacts(a)
+    assert set(to) == {desk["user_a"]["email"], *contacts}
+    msg = got[0]
+    assert "请确认" in msg["Subject"] and "7 天内重新打开" in text_of(msg)
+    from portal.core.workdays import now
+    import datetime as dt
+
+    await DB.pool.execute("UPDATE core.work_order_summary SET completed_at = $3 WHERE tenant_id = $1 AND order_id = $2",
+                          a.id, order["id"], now() - dt.timedelta(days=4))
+    async with __import__("tenants.scope", fromlist=["tenant_tx"]).tenant_tx(a.schema) as tx:
+        await tx.connection.execute("UPDATE work_order SET completed_at = $2 WHERE id = $1", order["id"],
+                                    now() - dt.timedelta(days=4))
+    with sent_tasks() as sent:
+        assert await scan.auto_close_one(a.id, order["id"], now())
+    [closed] = deliveries(sent)
+    assert closed[1] == "repair.auto_closed"
+    await notify_task.send(a, *closed[1:], conf)
+    assert "已关闭" in mails(box)[-1]["Subject"] and len(box.messages) == 2 * len(to)
+
+
+async def test_unassigned_and_sla_escalation_tell_the_supervisor_and_dept_head(desk, settings, smtp_sink, hook_sink):
+    from tests import factories
+
+    controller, box = smtp_sink
+    conf = local(settings, controller, hook_sink)
+    a = desk["a"]
+    sup = await factories.staff(["supervisor"], [desk["b1"]["id"]])
+    head = await factories.staff(["dept_head"], [desk["b1"]["id"]])
+    outside = await factories.staff(["supervisor"], [desk["b2"]["id"]])  # another building: not told
+    for person in (sup, head, outside):
+        await _email(person["id"], f"s{person['id']}@office.example")
+    order = await service.report(a, desk["pa"], {**LEAK, "category": "network"})  # nobody has the skill
+    with sent_tasks() as sent:
+        assert await run_body(dispatch.dispatch, a, order["id"], 0) == "unassigned"
+    [queued] = deliveries(sent)
+    await notify_task.send(a, *queued[1:], conf)
+    to = [m["To"].addresses[0].addr_spec for m in mails(box)]
+    assert f"s{sup['id']}@office.example" in to and f"s{outside['id']}@office.example" not in to
+    assert f"s{head['id']}@office.example" not in to
+    assert any(p["kind"] == "repair.unassigned" and p["recipient"]["role"] == "supervisor" for p in hook_sink.bodies())
+    # The SLA scan: far in the future every running clock is breached (warning and breach together).
+    import datetime as dt
+
+    from portal.core.workdays import now
+
+    with sent_tasks() as sent:
+        await scan.sla_scan(now() + dt.timedelta(days=30))
+    mine = [args for args in deliveries(sent) if args[0] == a.id and args[2] == order["id"]]
+    assert sorted(args[3][:1] for args in mine) == ["1", "2"]
+    before = len(box.messages)
+    for args in mine + mine:
+        await notify_task.send(a, *args[1:], conf)
+    new = mails(box)[before:]
+    subjects = {m["To"].addresses[0].addr_spec: m["Subject"] for m in new}
+    assert "已超时" in subjects[f"s{sup['id']}@office.example"]
+    assert "即将超时" in subjects[f"s{head['id']}@office.example"]
+    assert len(new) == len(subjects)  # one each, though every task ran twice
