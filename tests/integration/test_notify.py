@@ -234,3 +234,58 @@ async def test_unassigned_and_sla_escalation_tell_the_supervisor_and_dept_head(d
     assert "已超时" in subjects[f"s{sup['id']}@office.example"]
     assert "即将超时" in subjects[f"s{head['id']}@office.example"]
     assert len(new) == len(subjects)  # one each, though every task ran twice
+
+
+@pytest.fixture
+def notify_worker(settings, database, celery_app, smtp_sink, hook_sink):
+    """A real Celery worker of its own, on a queue of its own, whose settings
+    point at this test's SMTP and HTTP sinks."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from portal.cli import _env_for
+
+    controller, box = smtp_sink
+    queue = f"notify-test-{uuid.uuid4().hex[:8]}"
+    conf = local(settings, controller, hook_sink, secret="worker-secret")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tasks.worker", "worker", "--concurrency=1", "--loglevel=WARNING",
+         "-Q", queue, f"--hostname={queue}@%h", "--without-gossip", "--without-mingle"],
+        env=_env_for(conf), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not celery_app.control.ping(destination=[f"{queue}@{os.uname()[1]}"],
+                                                                 timeout=0.5):
+        assert process.poll() is None, "the worker exited during start-up"
+    yield queue, box, hook_sink
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def test_a_real_worker_sends_a_redelivered_event_once(desk, notify_worker, celery_app):
+    import asyncio
+
+    queue, box, hook = notify_worker
+    a = desk["a"]
+    tech = await technician(desk["b1"]["id"])
+    await _email(tech["id"], f"w{tech['id']}@office.example")
+    order = await service.report(a, desk["pa"], {**LEAK, "urgency": "urgent"})
+    args = [a.id, "repair.urgent", order["id"], "0"]
+    results = [celery_app.send_task("notify.deliver", args=args, queue=queue) for _ in range(2)]  # a redelivery
+    outcomes = [await asyncio.to_thread(r.get, timeout=60) for r in results]
+    assert sorted(o["sent"] > 0 for o in outcomes) == [False, True]  # one sent, the other found it sent
+    mine = [m for m in mails(box) if m["To"].addresses[0].addr_spec == f"w{tech['id']}@office.example"]
+    pages = [(h, json.loads(b)) for h, b in hook.posts if json.loads(b)["delivery"].endswith(f"staff:{tech['id']}")]
+    assert len(mine) == 1 and len(pages) == 1
+    headers, body = hook.posts[[json.loads(b)["delivery"] for _, b in hook.posts].index(pages[0][1]["delivery"])]
+    assert headers["x-portal-signature"] == "sha256=" + hmac.new(b"worker-secret", body, hashlib.sha256).hexdigest()
+    assert pages[0][1]["archive_no"] == a.archive_no and desk["b"].archive_no not in body.decode()
+    # The same order id under another tenant reads that tenant's rows only (it has no such order): nothing goes out.
+    posts, messages = len(hook.posts), len(box.messages)
+    other = celery_app.send_task("notify.deliver", args=[desk["b"].id, "repair.urgent", order["id"], "0"], queue=queue)
+    assert (await asyncio.to_thread(other.get, timeout=60))["sent"] == 0
+    assert len(hook.posts) == posts and len(box.messages) == messages
