@@ -101,6 +101,10 @@ async def lodge(ref: TenantRef, raw: Mapping[str, Any], principal: Principal, *,
         await audit.record("complaint.lodge", principal=principal, tenant_id=ref.id, target=f"complaint:{number}",
                            detail={"number": number, "kind": cleaned["channel"]})
         _notify(ref, complaint_id, "received")
+        if cleaned.get("grade") == "major":
+            from tasks.notify import deliver
+
+            on_commit(deliver, ref.id, "complaint.major", complaint_id, "")
     return complaint_id
 
 

@@ -289,3 +289,75 @@ async def test_a_real_worker_sends_a_redelivered_event_once(desk, notify_worker,
     other = celery_app.send_task("notify.deliver", args=[desk["b"].id, "repair.urgent", order["id"], "0"], queue=queue)
     assert (await asyncio.to_thread(other.get, timeout=60))["sent"] == 0
     assert len(hook.posts) == posts and len(box.messages) == messages
+
+
+async def test_complaint_escalation_tells_the_head_then_the_supervisor_and_major_uses_the_webhook(
+        database, settings, smtp_sink, hook_sink):
+    import datetime as dt
+
+    from portal.core.roles import Principal, Role
+    from portal.core.workdays import SHANGHAI
+    from tenants.complaints import service as complaints, summary
+    from tenants.registry import service as registry
+    from tests import factories
+
+    controller, box = smtp_sink
+    conf = local(settings, controller, hook_sink)
+    bld, elsewhere = await factories.building(), await factories.building()
+    ref = await registry.get_ref(await factories.tenant(bld))
+    other = await registry.get_ref(await factories.tenant(elsewhere))
+    clerk = await factories.staff(["clerk"], [bld["id"]])
+    head = await factories.staff(["dept_head"], [bld["id"]])
+    sup = await factories.staff(["supervisor"], [bld["id"]])
+    gm = await factories.staff(["general_manager"], [bld["id"]])
+    far = await factories.staff(["supervisor"], [elsewhere["id"]])  # not this tenant's building
+    for person in (head, sup, gm, far):
+        await _email(person["id"], f"c{person['id']}@office.example")
+    who = Principal(kind="staff", user_id=clerk["id"], name="前台", roles=frozenset({Role.CLERK}),
+                    building_ids=frozenset({bld["id"]}))
+    user = await factories.portal_user(ref.id)
+    tenant = Principal(kind="portal", user_id=user["id"], name="租户用户", tenant_id=ref.id)
+    lodged = dt.datetime(2026, 9, 30, 17, 20, tzinfo=SHANGHAI)  # first response due 10-08 08:50
+    base = {"channel": "phone", "complainant": "王先生", "contact": "", "against": "保洁",
+            "description": "走廊连续三天没有打扫", "request": "恢复每日保洁"}
+    with sent_tasks() as sent:
+        cid = await complaints.lodge(ref, {**base, "grade": "general"}, tenant, at=lodged)  # waits at step 1
+        major = await complaints.lodge(ref, {**base, "grade": "major"}, who,  # answer due 10-09 08:00
+                                       at=dt.datetime(2026, 10, 8, 8, 0, tzinfo=SHANGHAI))
+        await complaints.lodge(other, {**base, "grade": "general"}, who, at=lodged)  # another tenant's
+    assert [a[1:3] for a in deliveries(sent)] == [["complaint.major", major]]
+
+    async def run(at):
+        with sent_tasks() as sent:
+            await summary.escalate(at)
+        mine = [a for a in deliveries(sent) if a[0] == ref.id and a[2] in (cid, major)]
+        for args in deliveries(sent) + mine:  # ours twice: a redelivery
+            if args[0] == ref.id:
+                await notify_task.send(ref, *args[1:], conf)
+        return mine
+
+    await notify_task.send(ref, "complaint.major", major, "", conf)
+    first = await run(dt.datetime(2026, 10, 8, 8, 51, tzinfo=SHANGHAI))  # late after the holiday week: level 1
+    assert [(a[2], a[3][:1]) for a in first] == [(cid, "1")]
+    second = await run(dt.datetime(2026, 10, 9, 9, 0, tzinfo=SHANGHAI))  # still late a day later: level 2
+    assert sorted((a[2], a[3][:1]) for a in second) == sorted([(cid, "2"), (major, "1")])
+    got = [(m["To"].addresses[0].addr_spec, m["Subject"], text_of(m)) for m in mails(box)]
+    to_head = [g for g in got if g[0] == f"c{head['id']}@office.example"]
+    to_sup = [g for g in got if g[0] == f"c{sup['id']}@office.example"]
+    to_gm = [g for g in got if g[0] == f"c{gm['id']}@office.example"]
+    assert len(to_head) == 2 and all("已超期" in g[1] for g in to_head)  # both cases, once each
+    assert len(to_sup) == 2 and sum("仍然超期" in g[1] for g in to_sup) == 1 and sum("重大投诉" in g[1] for g in to_sup) == 1
+    from portal.core import i18n
+    from tenants.complaints import flow
+
+    step_name = i18n.translations("zh").gettext(flow.STEP_LABELS["record"])
+    assert any(f"“{step_name}”" in g[2] for g in to_head) and all("record" not in g[2] for g in got)
+    assert len(to_gm) == 1 and "重大投诉" in to_gm[0][1]
+    assert not [g for g in got if g[0] == f"c{far['id']}@office.example"]
+    assert all(other.name not in g[2] and other.archive_no not in g[2] for g in got)
+    hooks = hook_sink.bodies()
+    assert {h["kind"] for h in hooks} == {"complaint.major", "complaint.escalated"}
+    escalated = [h for h in hooks if h["kind"] == "complaint.escalated"]
+    assert escalated and all(  # the webhook only for the major case (here at level 1: the department head)
+        h["delivery"].split(":")[2] == str(major) and h["recipient"]["role"] == "dept_head" for h in escalated)
+    assert all(h["archive_no"] == ref.archive_no for h in hooks)
