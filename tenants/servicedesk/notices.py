@@ -9,8 +9,9 @@ the step commits; ``portal.core.notify`` sends each message once).
 - escalated: the SLA scan's warning (department heads) or breach (supervisors), e-mail and the gateway.
 
 Everything read comes from this tenant's schema and the office's staff rows;
-no other tenant is named. Texts are localized (the office's default language:
-people's language is not stored yet).
+no other tenant is named. Texts are localized: for the tenant in its language
+when known (that of its latest notice), else the office's; for staff in the
+office's language (a person's own language is not stored yet).
 """
 
 from __future__ import annotations
@@ -64,8 +65,15 @@ async def _staff(conn, role: str, building_id: int | None) -> list[tuple[str, st
     return [(f"staff:{r['id']}", r["display_name"], r["email"] or "") for r in await conn.fetch(_STAFF, role, building_id)]
 
 
-def _texts(event: str, row: dict, ref: TenantRef, settings, tr, tag: str) -> tuple[str, str]:
-    office = settings.office_name if settings.default_locale != "en" else settings.office_name_en
+async def tenant_locale(conn, settings) -> str:
+    """The tenant's language if known (the one its latest notice was issued in), else the office's."""
+    known = await conn.fetchval("SELECT locale FROM notice ORDER BY id DESC LIMIT 1")
+    return known if known in ("zh", "en") else (settings.default_locale or "zh")
+
+
+def _texts(event: str, row: dict, ref: TenantRef, settings, locale: str, tag: str) -> tuple[str, str]:
+    tr = i18n.translations(locale)
+    office = settings.office_name if locale != "en" else settings.office_name_en
     values = {"number": row["number"], "tenant": ref.name, "archive_no": ref.archive_no,
               "category": tr.gettext(CATEGORIES.get(row["category"], "Other repairs")),
               "location": row["location"] or "-", "technician": row["assignee_name"],
@@ -107,14 +115,15 @@ async def notices(ref: TenantRef, event: str, order_id: int, settings, tag: str 
     """The messages for one repair event; empty when the order is gone or no longer in that state."""
     if event not in EVENTS:
         return []
-    tr = i18n.translations(settings.default_locale or "zh")
     async with tenant_tx(ref.schema) as tx:
         conn = tx.connection
         row = await WorkOrder.select().where(WorkOrder.id == order_id).first().run()
         if row is None:
             return []
-        subject, text = _texts(event, row, ref, settings, tr, tag)
-        if event in ("dispatched", "completed", "auto_closed"):
+        to_tenant = event in ("dispatched", "completed", "auto_closed")
+        locale = await tenant_locale(conn, settings) if to_tenant else (settings.default_locale or "zh")
+        subject, text = _texts(event, row, ref, settings, locale, tag)
+        if to_tenant:
             return [Notice("mail", "tenant", who, name, address, subject, text)
                     for who, name, address in await _tenant_people(conn, ref, row)]
         if event == "urgent":

@@ -186,15 +186,22 @@ async def test_completion_asks_to_confirm_and_auto_close_tells_the_tenant(desk, 
 
     await DB.pool.execute("UPDATE core.work_order_summary SET completed_at = $3 WHERE tenant_id = $1 AND order_id = $2",
                           a.id, order["id"], now() - dt.timedelta(days=4))
-    async with __import__("tenants.scope", fromlist=["tenant_tx"]).tenant_tx(a.schema) as tx:
+    from tenants.scope import tenant_tx
+
+    async with tenant_tx(a.schema) as tx:
         await tx.connection.execute("UPDATE work_order SET completed_at = $2 WHERE id = $1", order["id"],
                                     now() - dt.timedelta(days=4))
+        # The tenant's notices go out in English: so do its repair e-mails from now on.
+        await tx.connection.execute("INSERT INTO notice (kind, number, title, issue_date, locale, created_by)"
+                                    " VALUES ('arrears', 'N-EN-1', 'Notice', current_date, 'en', 'test')")
     with sent_tasks() as sent:
         assert await scan.auto_close_one(a.id, order["id"], now())
     [closed] = deliveries(sent)
     assert closed[1] == "repair.auto_closed"
     await notify_task.send(a, *closed[1:], conf)
-    assert "已关闭" in mails(box)[-1]["Subject"] and len(box.messages) == 2 * len(to)
+    last = mails(box)[-1]
+    assert last["Subject"] == f"Your repair {order['number']} has been closed" and len(box.messages) == 2 * len(to)
+    assert "Water and plumbing" in text_of(last) and settings.office_name_en in text_of(last)
 
 
 async def test_unassigned_and_sla_escalation_tell_the_supervisor_and_dept_head(desk, settings, smtp_sink, hook_sink):
