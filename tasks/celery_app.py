@@ -9,7 +9,8 @@ from portal.core.settings import Settings
 from tenants.money import recovery
 
 TASK_MODULES = ["tasks.tenancy", "tasks.documents", "tasks.money", "tasks.repairs", "tasks.complaints",
-                "tasks.surveys", "tasks.retention", "tasks.destruction", "tasks.backups"]
+                "tasks.surveys", "tasks.retention", "tasks.destruction", "tasks.backups",
+                "tasks.notify"]
 
 
 def make_celery(settings: Settings) -> Celery:

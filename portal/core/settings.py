@@ -68,6 +68,10 @@ class Settings:
     default_locale: str = "zh"
     # Working intervals of a working day (deadlines and SLA clocks count only these).
     office_hours: str = "08:30-12:00,13:30-17:30"
+    # Outbound webhook for an SMS/WeChat gateway (outside this machine); empty = off. With a
+    # secret, each POST carries X-Portal-Signature: sha256=<HMAC-SHA256 of the body>.
+    notify_webhook_url: str = ""
+    notify_webhook_secret: str = ""
     repair_accept_minutes: int = 15  # a dispatched repair not accepted within this goes to the next technician
     business_letters: str = "A:写字楼租赁,B:商铺租赁,C:仓储租赁"
     business_letters_en: str = "A:Office leasing,B:Shop leasing,C:Storage leasing"

@@ -112,6 +112,10 @@ async def lodge(ref: TenantRef, raw: Mapping[str, Any], principal: Principal, *,
         if cleaned["legal_hold_requested"]:
             await _hold(ref, number, principal)
         _notify(ref, complaint_id, "received")
+        if cleaned.get("grade") == "major":
+            from tasks.notify import deliver
+
+            on_commit(deliver, ref.id, "complaint.major", complaint_id, "")
     return complaint_id
 
 
@@ -173,6 +177,9 @@ async def decide(ref: TenantRef, complaint_id: int, raw: Mapping[str, Any], prin
             if data["grade"] == "major":
                 await Complaint.update({Complaint.legal_hold_requested: True}).where(Complaint.id == complaint_id)
                 await _hold(ref, row["number"], principal)
+                from tasks.notify import deliver
+
+                on_commit(deliver, ref.id, "complaint.major", complaint_id, "")
         await summary.sync(ref, complaint_id, cal, at)
         if transition.after.outcome == approvals.Outcome.REJECTED or (
                 transition.step.name == "carry_out" and transition.decision == approvals.Decision.APPROVE):

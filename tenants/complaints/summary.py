@@ -72,7 +72,8 @@ def level_at(due: dt.datetime | None, progress_due: dt.datetime | None, at: dt.d
 async def escalate(at: dt.datetime | None = None) -> int:
     """Flag and escalate every open case that is late; returns how many rose a
     level. Idempotent: a level is written (and audited) once."""
-    from portal.core.jobs import core_tx
+    from portal.core.jobs import core_tx, on_commit
+    from tasks.notify import deliver
 
     at = at or now()
     raised = 0
@@ -90,5 +91,7 @@ async def escalate(at: dt.datetime | None = None) -> int:
             await audit.record("complaint.escalate", actor_name="system", tenant_id=row["tenant_id"],
                                target=f"complaint:{row['number']}",
                                detail={"number": row["number"], "step": row["step"], "to": ESCALATED_TO[level]})
+            on_commit(deliver, row["tenant_id"], "complaint.escalated", row["complaint_id"],
+                      f"{level}:{row['step']}:{(row['updated_at'] or row['lodged_at']).timestamp():.0f}")
             raised += 1
     return raised

@@ -33,6 +33,7 @@ DISPATCHABLE = ("reported", "unassigned")
 async def dispatch(ref: TenantRef, tx, order_id: int, round_: int, accept_minutes: int = ACCEPT_MINUTES) -> str:
     """Assign the order to the best technician on duty, or queue it for the
     dispatcher. Returns what happened ('dispatched', 'unassigned', 'skipped')."""
+    from tasks.notify import deliver
     from tasks.repairs import accept_timeout
 
     row = await queries.lock_order(tx.connection, order_id)
@@ -47,10 +48,12 @@ async def dispatch(ref: TenantRef, tx, order_id: int, round_: int, accept_minute
             await event(order_id, "unassigned", None, at=at)
             await audit.record("repair.unassigned", actor_name="dispatch", tenant_id=ref.id,
                                target=f"work_order:{order_id}", detail={"number": row["number"]})
+            on_commit(deliver, ref.id, "repair.unassigned", order_id, str(round_))
         return "unassigned"
     await save(ref, row, {"status": "dispatched", "assignee_id": tech["user_id"], "assignee_name": tech["name"]})
     await event(order_id, "dispatched", None, tech["name"], at=at)
     on_commit(accept_timeout, ref.id, order_id, round_, countdown=accept_minutes * 60)
+    on_commit(deliver, ref.id, "repair.dispatched", order_id, str(round_))
     return "dispatched"
 
 
@@ -80,6 +83,7 @@ async def timeout(ref: TenantRef, tx, order_id: int, round_: int) -> bool:
 
 async def assign(ref: TenantRef, principal: Principal, order_id: int, user_id: int | None) -> None:
     """A dispatcher assigns the order by hand (never above the technician's capacity)."""
+    from tasks.notify import deliver
     from tasks.repairs import accept_timeout
 
     if not principal.can(Perm.REPAIR_DISPATCH):
@@ -105,11 +109,14 @@ async def assign(ref: TenantRef, principal: Principal, order_id: int, user_id: i
         await event(order_id, "dispatched", principal, tech["name"])
         await audit.record("repair.assign", principal=principal, tenant_id=ref.id, target=f"work_order:{order_id}")
         on_commit(accept_timeout, ref.id, order_id, next_round, countdown=ACCEPT_MINUTES * 60)
+        on_commit(deliver, ref.id, "repair.dispatched", order_id, str(next_round))
 
 
 async def page_on_duty(ref: TenantRef, tx, order_id: int) -> int:
     """An urgent order: tell every technician on duty for its building (an
-    audit row per person; the outbound gateway is not wired yet)."""
+    audit row per person; e-mail and the gateway webhook after commit)."""
+    from tasks.notify import deliver
+
     row = await queries.lock_order(tx.connection, order_id)
     if row is None:
         return 0
@@ -117,5 +124,6 @@ async def page_on_duty(ref: TenantRef, tx, order_id: int) -> int:
     for tech in rows:
         await audit.record("repair.page", actor_name="dispatch", tenant_id=ref.id, target=f"work_order:{order_id}",
                            detail={"number": row["number"], "note": tech["name"]})
+    on_commit(deliver, ref.id, "repair.urgent", order_id, str(row["dispatch_round"]))
     return len(rows)
 

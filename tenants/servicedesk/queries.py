@@ -76,7 +76,7 @@ async def mark_breaches(conn, at: dt.datetime) -> list[dict]:
     rows = await conn.fetch(
         f"UPDATE core.work_order_summary s SET breached = true, escalation = 2, updated_at = now()"
         f" WHERE NOT s.paused AND NOT s.breached AND {_RUNNING_DUE} < $1"
-        f" RETURNING s.tenant_id, s.order_id, s.number, s.building_id", at)
+        f" RETURNING s.tenant_id, s.order_id, s.number, s.building_id, s.dispatch_round", at)
     return [dict(r) for r in rows]
 
 
@@ -84,7 +84,7 @@ async def mark_warnings(conn, at: dt.datetime, warn_before: dt.timedelta) -> lis
     rows = await conn.fetch(
         f"UPDATE core.work_order_summary s SET escalation = 1, updated_at = now()"
         f" WHERE NOT s.paused AND s.escalation = 0 AND {_RUNNING_DUE} < $1"
-        f" RETURNING s.tenant_id, s.order_id, s.number, s.building_id", at + warn_before)
+        f" RETURNING s.tenant_id, s.order_id, s.number, s.building_id, s.dispatch_round", at + warn_before)
     return [dict(r) for r in rows]
 
 

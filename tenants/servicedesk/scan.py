@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from portal.core import audit
-from portal.core.jobs import core_tx
+from portal.core.jobs import core_tx, on_commit
 from portal.core.workdays import now
 from tenants.registry.service import get_ref
 from tenants.scope import tenant_tx
@@ -22,6 +22,8 @@ async def sla_scan(at: dt.datetime | None = None) -> dict[str, int]:
     """Escalate orders whose running clock is due within the hour (to the
     department head) and mark breaches (to the supervisor): two statements
     over the summary table and an audit row per escalation, in one transaction."""
+    from tasks.notify import deliver
+
     at = at or now()
     async with core_tx() as tx:
         warned = await queries.mark_warnings(tx.connection, at, WARN_BEFORE)
@@ -29,9 +31,11 @@ async def sla_scan(at: dt.datetime | None = None) -> dict[str, int]:
         for row in warned:
             await audit.record("repair.escalate.dept_head", actor_name="sla", tenant_id=row["tenant_id"],
                                target=f"work_order:{row['order_id']}", detail={"number": row["number"]})
+            on_commit(deliver, row["tenant_id"], "repair.escalated", row["order_id"], f"1:{row['dispatch_round']}")
         for row in breached:
             await audit.record("repair.escalate.supervisor", actor_name="sla", tenant_id=row["tenant_id"],
                                target=f"work_order:{row['order_id']}", detail={"number": row["number"]})
+            on_commit(deliver, row["tenant_id"], "repair.escalated", row["order_id"], f"2:{row['dispatch_round']}")
     return {"warned": len(warned), "breached": len(breached)}
 
 

@@ -238,6 +238,9 @@ async def complete(ref: TenantRef, principal: Principal, order_id: int, raw: Map
         await save(ref, row, {"status": "completed", "completed_at": at})
         await event(order_id, "completed", principal, note, at=at)
         await audit.record("repair.complete", principal=principal, tenant_id=ref.id, target=f"work_order:{order_id}")
+        from tasks.notify import deliver
+
+        on_commit(deliver, ref.id, "repair.completed", order_id, str(row["dispatch_round"]))
 
 
 # --- the tenant -----------------------------------------------------------------------------------
@@ -277,6 +280,9 @@ async def close(tx, ref: TenantRef, row: dict, principal: Principal | None, *, r
     else:
         await audit.record("repair.auto_close", actor_name="repairs", tenant_id=ref.id,
                            target=f"work_order:{row['id']}")
+        from tasks.notify import deliver
+
+        on_commit(deliver, ref.id, "repair.auto_closed", row["id"], str(row["dispatch_round"]))
     on_commit(file_slip, ref.id, row["id"])
 
 

@@ -35,7 +35,7 @@ async def test_report_dispatch_and_the_whole_life_of_an_order(desk, settings):
     with sent_tasks() as sent:
         assert await run_body(dispatch.dispatch, a, order["id"], 0) == "dispatched"
         assert await run_body(dispatch.dispatch, a, order["id"], 0) == "skipped"  # redelivered
-    assert [s[0] for s in sent] == ["repairs.accept_timeout"] and sent[0][2]["countdown"] == 15 * 60
+    assert [s[0] for s in sent] == ["repairs.accept_timeout", "notify.deliver"] and sent[0][2]["countdown"] == 15 * 60
     row = await order_row(a, order["id"])
     assert row["assignee_id"] == idle["id"] and row["status"] == "dispatched"
     assert await load_of(idle["id"]) == 1
@@ -179,7 +179,7 @@ async def test_sla_scan_escalates_then_marks_breaches_and_auto_close(desk):
     with sent_tasks() as sent:
         assert await scan.auto_close_one(a.id, order["id"], later) is True
         assert await scan.auto_close_one(a.id, order["id"], later) is False
-    assert [s[0] for s in sent] == ["repairs.file_slip"]
+    assert [s[0] for s in sent] == ["notify.deliver", "repairs.file_slip"]
     assert (await order_row(a, order["id"]))["status"] == "closed"
 
 
