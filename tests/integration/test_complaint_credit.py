@@ -204,3 +204,51 @@ async def test_pages_statement_and_event_sentence_show_it(office, settings):
         sentence = events.change_sentence(row)
         assert number in sentence and "¥80.00" in sentence and "credited" not in sentence
     i18n.set_locale("zh")
+
+
+async def test_pages_through_http_and_isolation(database, client_factory):
+    """The console complaint and money pages and the portal money page show the
+    credit to whoever may read them; staff outside the building and the other
+    tenant's users see nothing of it (404 / absent); the payment form refuses
+    the credit's method (only the flow grants it)."""
+    from tests.integration.test_complaints_http import post_form, signed_in
+
+    bld, other_bld = await factories.building(), await factories.building()
+    ref = await registry.get_ref(await factories.tenant(bld))
+    other = await registry.get_ref(await factories.tenant(other_bld))
+    b = [bld["id"]]
+    clerk_row = await factories.staff(["clerk"], b)
+    p = {"clerk": person(clerk_row, "clerk", buildings=b),
+         "clerk2": person(await factories.staff(["clerk"], b), "clerk", buildings=b),
+         "supervisor": person(await factories.staff(["supervisor"]), "supervisor"),
+         "gm": person(await factories.staff(["general_manager"]), "general_manager")}
+    await _charge(ref, "100.00", "2026-01-10")
+    cid, number = await _to_gm(ref, p, DISCOUNT)
+    await _gm(ref, cid, p)
+    [credit] = await _credits(ref)
+
+    clerk = await signed_in(client_factory, [], login=clerk_row["username"])
+    case = await clerk.get(f"/console/tenants/{ref.id}/complaints/{cid}")
+    assert case.status_code == 200 and credit["receipt_no"] in case.text
+    finance = await signed_in(client_factory, ["finance"], b)
+    money = await finance.get(f"/console/tenants/{ref.id}/money")
+    assert money.status_code == 200 and f"减免（投诉 {number}）" in money.text
+    outsider = await signed_in(client_factory, ["clerk"], [other_bld["id"]])  # finance is office-wide
+    assert (await outsider.get(f"/console/tenants/{ref.id}/money")).status_code == 404
+    assert (await outsider.get(f"/console/tenants/{ref.id}/complaints/{cid}")).status_code == 404
+    assert number not in (await outsider.get(f"/console/tenants/{other.id}/money")).text
+
+    user = await factories.portal_user(ref.id)
+    tenant = await signed_in(client_factory, [], kind="portal", login=user["email"])
+    mine = await tenant.get("/portal/money")
+    assert mine.status_code == 200 and f"减免（投诉 {number}）" in mine.text
+    stranger_user = await factories.portal_user(other.id)
+    stranger = await signed_in(client_factory, [], kind="portal", login=stranger_user["email"])
+    theirs = await stranger.get("/portal/money")
+    assert theirs.status_code == 200 and number not in theirs.text and credit["receipt_no"] not in theirs.text
+
+    page = f"/console/tenants/{ref.id}/money"
+    refused = await post_form(finance, page, page + "/payments",
+                              {"amount": "100", "method": "complaint_discount", "reference": number})
+    assert refused.status_code == 422
+    assert len(await _credits(ref)) == 1 and await _credits(other) == []
