@@ -252,3 +252,44 @@ async def test_pages_through_http_and_isolation(database, client_factory):
                               {"amount": "100", "method": "complaint_discount", "reference": number})
     assert refused.status_code == 422
     assert len(await _credits(ref)) == 1 and await _credits(other) == []
+
+
+async def test_api_gm_approval_grants_it_and_reads_it_back(database, client_factory):
+    from tests.integration.test_api import staff_api
+
+    bld, other_bld = await factories.building(), await factories.building()
+    ref = await registry.get_ref(await factories.tenant(bld))
+    b = [bld["id"]]
+    p = {"clerk": person(await factories.staff(["clerk"], b), "clerk", buildings=b),
+         "clerk2": person(await factories.staff(["clerk"], b), "clerk", buildings=b),
+         "supervisor": person(await factories.staff(["supervisor"]), "supervisor")}
+    cid, number = await _to_gm(ref, p, {**DISCOUNT, "remedy_amount": "12.34"})
+    manager = await staff_api(client_factory, ["general_manager"])
+    decided = await manager.post(f"/tenants/{ref.id}/complaints/{cid}/decide",
+                                 {"decision": "approve", "expected_step": "gm"})
+    assert decided.status_code == 200, decided.text
+    body = decided.json()
+    assert body["credited_fen"] == 1234 and body["credit_receipt_no"].startswith("JM")
+    again = await manager.post(f"/tenants/{ref.id}/complaints/{cid}/decide",
+                               {"decision": "approve", "expected_step": "gm"})
+    assert again.status_code == 409 and len(await _credits(ref)) == 1
+    outsider = await staff_api(client_factory, ["clerk"], [other_bld["id"]])
+    assert (await outsider.get(f"/tenants/{ref.id}/complaints/{cid}")).status_code == 404
+
+
+async def test_concurrent_grants_for_one_complaint_make_one_credit(office):
+    """Two transactions granting the same complaint's credit at once: the
+    ledger lock orders them and the second finds the first."""
+    import asyncio
+
+    ref, _other, p = office
+    await _charge(ref, "100.00", "2026-01-10")
+
+    async def grant():
+        async with tenant_tx(ref.schema):
+            return await credits.grant_in_tx(ref, method="complaint_discount", reference="TS2026-777777",
+                                             fen=5000, principal=p["gm"])
+
+    first, second = await asyncio.gather(grant(), grant())
+    assert first == second and len(await _credits(ref)) == 1
+    assert (await _money(ref))["outstanding_fen"] == 5000
