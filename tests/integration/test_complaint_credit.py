@@ -293,3 +293,15 @@ async def test_concurrent_grants_for_one_complaint_make_one_credit(office):
     first, second = await asyncio.gather(grant(), grant())
     assert first == second and len(await _credits(ref)) == 1
     assert (await _money(ref))["outstanding_fen"] == 5000
+
+
+async def test_complaint_card_names_the_credit(office):
+    from tenants.complaints import card
+
+    ref, _other, p = office
+    cid, number = await _to_gm(ref, p, DISCOUNT)
+    await _gm(ref, cid, p)
+    [credit] = await _credits(ref)
+    pdf = await card.card_pdf(ref, cid)
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert "已记入账目的减免" in text and credit["receipt_no"] in text
