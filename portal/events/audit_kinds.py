@@ -112,6 +112,7 @@ MONEY = {
     "money.notice_batch.resend": N_("Sent the batch's undelivered e-mails again"),
     "money.fee_item.save": N_("Saved a fee item"),
     "money.billing.start": N_("Started a billing run"),
+    "money.credit.grant": N_("Granted a credit (a complaint's discount or compensation)"),
 }
 
 # The office calendar, the audit log itself and the demo data.

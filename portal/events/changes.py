@@ -168,6 +168,12 @@ def _payment(e: Mapping, who: str, ctx: Mapping) -> str:
     if f == "credit_allocated":
         amount, _rest = _split_amount(e["new_value"])
         return _sentence("%(actor)s applied %(amount)s of credit to open charges.", actor=who, amount=amount)
+    if f == "credited":  # an office credit (a complaint's discount or compensation): "200.00 TS2026-000012 JM2026-…"
+        amount, rest = _split_amount(e["new_value"])
+        number, _sep, receipt = rest.partition(" ")
+        return _join(_sentence("%(actor)s granted a credit of %(amount)s for complaint %(number)s.", actor=who,
+                               amount=amount, number=number),
+                     _sentence("Receipt %(receipt)s.", receipt=receipt) if receipt else "")
     if f == "reversed":
         match = _REASON.match(e["new_value"] or "")
         return _sentence("%(actor)s reversed a payment of %(amount)s. Reason: %(reason)s.", actor=who,

@@ -10,6 +10,7 @@ from portal.core import audit
 from portal.core.settings import load_settings
 from tenants.complaints import flow
 from tenants.complaints.tables import Complaint, ComplaintStep
+from tenants.money import credits
 from tenants.registry.service import TenantRef
 from tenants.scope import tenant_tx
 
@@ -22,6 +23,8 @@ async def _data(ref: TenantRef, complaint_id: int) -> tuple[dict | None, list[di
         row = await Complaint.select().where(Complaint.id == complaint_id).first().run()
         steps = await ComplaintStep.select().where(ComplaintStep.complaint_id == complaint_id).order_by(
             ComplaintStep.id).run()
+        if row is not None and row["remedy_fen"]:  # the ledger credit of an approved money remedy
+            row = {**row, "credit": await credits.for_complaint(row["number"])}
     return row, steps
 
 

@@ -80,6 +80,9 @@ def clean_step(step: str, decision: str, raw: Mapping[str, Any], grade: str = "g
         out["remedy_fen"] = form.run("remedy_amount", parse_yuan, str(raw.get("remedy_amount") or ""), default=0)
         if out["remedy_kind"] in ("discount", "compensation") and not out["remedy_fen"] and "remedy_kind" not in form.errors:
             form.fail("remedy_amount", "remedy_amount.required", "Give the amount of the discount or compensation.")
+        elif out["remedy_kind"] not in ("discount", "compensation") and out["remedy_fen"]:
+            form.fail("remedy_amount", "remedy_amount.not_money",
+                      "An amount is only given for a discount or compensation.")
     elif step == "carry_out":
         out["reply"] = _text(form, "reply", required="Write the reply the tenant will read.")
         out["feedback"] = _text(form, "feedback")

@@ -22,6 +22,7 @@ from tenants.complaints import flow, forms, queries, summary
 from tenants.complaints.tables import Complaint, ComplaintStep
 from tenants.destruction import holds
 from tenants.retention import activity as retention
+from tenants.money import credits
 from tenants.registry.service import TenantRef
 from tenants.scope import tenant_tx
 
@@ -29,6 +30,8 @@ from tenants.scope import tenant_tx
 PUBLIC_STATUS = {"received": "Received", "handling": "Being handled", "answered": "Answered",
                  "not_upheld": "Answered: not upheld", "closed": "Closed"}
 MAX_ID = 2_147_483_647
+# Remedies that are money: approved at step 7, each becomes this kind of ledger credit.
+MONEY_REMEDIES = {"discount": "complaint_discount", "compensation": "complaint_compensation"}
 
 
 def public_status(row: Mapping) -> str:
@@ -181,12 +184,23 @@ async def decide(ref: TenantRef, complaint_id: int, raw: Mapping[str, Any], prin
 
                 on_commit(deliver, ref.id, "complaint.major", complaint_id, "")
         await summary.sync(ref, complaint_id, cal, at)
+        if transition.step.name == "gm" and transition.decision == approvals.Decision.APPROVE:
+            await _grant_money_remedy(ref, row, principal)
         if transition.after.outcome == approvals.Outcome.REJECTED or (
                 transition.step.name == "carry_out" and transition.decision == approvals.Decision.APPROVE):
             _notify(ref, complaint_id, "reply")
         if transition.finished:
             _file_card_later(ref, complaint_id)
     return transition.after.step
+
+
+async def _grant_money_remedy(ref: TenantRef, row: Mapping, principal: Principal) -> None:
+    """Step 7 approved a discount or compensation: it becomes a credit in the
+    tenant's ledger in this transaction, once per complaint (its number)."""
+    method = MONEY_REMEDIES.get(row["remedy_kind"] or "")
+    if method and row["remedy_fen"] and row["remedy_fen"] > 0:
+        await credits.grant_in_tx(ref, method=method, reference=row["number"], fen=row["remedy_fen"],
+                                  principal=principal, note=(row["remedy"] or "")[:500])
 
 
 def _not_own_remedy(row: Mapping, principal: Principal) -> None:
@@ -228,8 +242,10 @@ async def read(ref: TenantRef, complaint_id: int, principal: Principal) -> dict:
             raise NotFound("No such complaint.")
         steps = await ComplaintStep.select().where(ComplaintStep.complaint_id == complaint_id).order_by(
             ComplaintStep.id).run() if principal.is_staff else []
+        credit = await credits.for_complaint(row["number"]) if row["remedy_fen"] else None
     out = _view(row, principal)
     if principal.is_staff:
+        out["credit"] = credit  # the ledger credit of an approved money remedy
         cal = await summary.calendar()
         out["steps"] = steps
         out["due_at"] = approvals.due_at(flow.flow_of(row), flow.case_of(row), cal)

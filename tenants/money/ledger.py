@@ -144,8 +144,11 @@ async def read_ledger() -> dict[str, Any]:
         c["adjustments"] = by_charge.get(c["id"], [])
     payments = await queries.payments_with_allocated()
     allocations = await queries.allocations_with_charge()
+    from tenants.money.credits import credit_label  # credits builds on this module
+
     for p in payments:
         p["allocations"] = [a for a in allocations if a["payment_id"] == p["id"]]
+        p["credit_label"] = credit_label(p["method"], p["reference"])  # an office credit names its source
     totals = await summary.compute()
     return {"charges": charges, "payments": payments, "deposits": await _deposits_with_entries(), "totals": totals}
 

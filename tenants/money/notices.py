@@ -20,6 +20,7 @@ from portal.core.roles import Perm, Principal
 from tenants.file.tables import Profile
 from tenants.money import filing, queries, summary
 from tenants.money.amounts import today
+from tenants.money.credits import credit_label
 from tenants.money.ledger import METHODS, fee_items_map, need
 from tenants.money.tables import Allocation, Charge, Deposit, DepositEntry, DepositKind, Notice, Payment
 from tenants.registry.service import TenantRef
@@ -101,6 +102,9 @@ async def build_context(ref: TenantRef, kind: str, settings, *, locale: str = "z
                           "credit": 0, "order": (r["due_date"], 0, r["id"])})
         for p in await Payment.select().order_by(Payment.paid_on, Payment.id):
             word = tr.gettext("Payment") if p["kind"] == "payment" else tr.gettext("Reversal")
+            if credit_label(p["method"], p["reference"], tr.gettext):  # an office credit: "Discount (complaint …)"
+                word = credit_label(p["method"], p["reference"], tr.gettext) + (
+                    "" if p["kind"] == "payment" else f" {tr.gettext('Reversal')}")
             lines.append({"date": p["paid_on"], "label": f"{word} {p['receipt_no']}", "debit": 0,
                           "credit": p["amount_fen"], "order": (p["paid_on"], 1, p["id"])})
         lines.sort(key=lambda line: line["order"])
@@ -116,7 +120,8 @@ async def build_context(ref: TenantRef, kind: str, settings, *, locale: str = "z
         allocs = await _receipt_allocations(subject_id)
         for a in allocs:
             a["label"] = _label(items, a, locale)
-        ctx.update(payment=payment, allocations=allocs, method_label=METHODS.get(payment["method"], ""),
+        ctx.update(payment=payment, allocations=allocs, method_label=METHODS.get(payment["method"], "")
+                   or credit_label(payment["method"], payment["reference"], tr.gettext),
                    unallocated_fen=payment["amount_fen"] - sum(a["amount_fen"] for a in allocs),
                    reversed=await Payment.exists().where(Payment.reverses_id == subject_id),
                    issue_date=payment["paid_on"])

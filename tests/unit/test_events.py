@@ -58,7 +58,7 @@ CHANGE_SAMPLES = [
     ("charge", "created", "", "水电 1200.50 (抄表)"), ("charge", "adjusted", "1200.50", "1000.00 (减免)"),
     ("charge", "billed", "", "2026-11: 3 charges, 4500.00"),
     ("payment", "recorded", "", f"3000.00 {METHODS['bank_transfer']} REF-1 SK2026-000001"),
-    ("payment", "credit_allocated", "", "200.00"), ("payment", "reversed", "3000.00", "0.00 (重复登记)"),
+    ("payment", "credit_allocated", "", "200.00"), ("payment", "credited", "", "200.00 TS2026-000012 JM2026-000031"), ("payment", "reversed", "3000.00", "0.00 (重复登记)"),
     ("notice", "issued", "", "Notice of arrears CJ2026-000063 1,200.00"),
     ("arrears", "issued", "", "催缴通知书 CJ2026-000064 1,200.00"),
     ("request", "withdrawn", "", "contact_update"),

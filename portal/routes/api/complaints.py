@@ -94,10 +94,14 @@ class ComplaintOut(Struct):
     closed_at: dt.datetime | None = None
     due_at: dt.datetime | None = None
     steps: list[StepOut] = []
+    credit_receipt_no: str = ""  # the ledger credit of an approved discount or compensation (step 7)
+    credited_fen: int = 0
 
 
 def _out(row: dict) -> ComplaintOut:
-    return build(ComplaintOut, row, steps=[build(StepOut, s) for s in row.get("steps", [])])
+    credit = row.get("credit") or {}
+    return build(ComplaintOut, row, steps=[build(StepOut, s) for s in row.get("steps", [])],
+                 credit_receipt_no=credit.get("receipt_no", ""), credited_fen=credit.get("amount_fen", 0))
 
 
 @get("/tenants/{tenant_id:int}/complaints", tags=TAGS, guards=[staff_requires(Perm.TENANT_READ)],
