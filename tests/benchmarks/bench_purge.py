@@ -56,9 +56,13 @@ async def _run(settings, objects: int, progress) -> dict:
         started = time.perf_counter()
         left = await purge.what_is_left(tenant_id)
         verify_s = time.perf_counter() - started
+        say("disposition scan over 5000 tenants…")
+        from tests.benchmarks.bench_retention import disposition_scan
+
+        scan = await disposition_scan(5000)
         return {"objects": objects, "purge_s": round(purge_s, 3), "verify_s": round(verify_s, 3),
                 "objects_left": left.get("s3", {}).get("versions", 0) + left.get("s3", {}).get("delete_markers", 0),
-                "status": job["status"]}
+                "status": job["status"], **scan}
     finally:
         await db.close_pool()
 
