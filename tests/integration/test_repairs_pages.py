@@ -94,6 +94,7 @@ async def test_board_and_roster_for_dispatchers_only(desk, client_factory):
     d = await _client(client_factory, dispatcher["username"])
     board = await d.get("/console/repairs?view=unassigned")
     assert board.status_code == 200 and order["number"] in board.text
+    assert "应完成时间" in board.text and "应还时间" not in board.text  # a repair's due time, not a loan's
     assert order["number"] in (await d.get("/console/repairs/board?view=unassigned")).text
     assert order["number"] not in (await (await _client(client_factory, blind["username"])).get(
         "/console/repairs")).text
