@@ -101,5 +101,6 @@ async def test_board_and_roster_for_dispatchers_only(desk, client_factory):
     clerk_client = await _client(client_factory, clerk["username"])
     assert (await clerk_client.get("/console/repairs")).status_code == 403
     assert order["number"] in (await clerk_client.get(f"/console/tenants/{a.id}")).text  # the tenant page lists it
-    assert (await d.get("/console/repairs/roster")).status_code == 200
+    roster = await d.get("/console/repairs/roster")
+    assert roster.status_code == 200 and "开始时间" in roster.text and "结束时间" in roster.text  # shift times, not dates
     assert (await d.get("/console/repairs?page=99999999999")).status_code in (200, 422)
