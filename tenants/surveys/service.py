@@ -32,7 +32,7 @@ from tenants.scope import tenant_tx
 from tenants.surveys import forms
 from tenants.surveys.tables import Survey, SurveyAnswer, SurveyInvitation
 
-STATUSES = {"draft": N_("Draft"), "open": N_("Open for answers"), "closed": N_("Closed")}
+STATUSES = {"draft": N_("Draft"), "open": N_("Open for answers"), "closed": N_("Survey closed")}
 DEFAULT_THRESHOLD = Decimal("3.5")
 
 

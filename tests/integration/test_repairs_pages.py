@@ -94,11 +94,13 @@ async def test_board_and_roster_for_dispatchers_only(desk, client_factory):
     d = await _client(client_factory, dispatcher["username"])
     board = await d.get("/console/repairs?view=unassigned")
     assert board.status_code == 200 and order["number"] in board.text
+    assert "应完成时间" in board.text and "应还时间" not in board.text  # a repair's due time, not a loan's
     assert order["number"] in (await d.get("/console/repairs/board?view=unassigned")).text
     assert order["number"] not in (await (await _client(client_factory, blind["username"])).get(
         "/console/repairs")).text
     clerk_client = await _client(client_factory, clerk["username"])
     assert (await clerk_client.get("/console/repairs")).status_code == 403
     assert order["number"] in (await clerk_client.get(f"/console/tenants/{a.id}")).text  # the tenant page lists it
-    assert (await d.get("/console/repairs/roster")).status_code == 200
+    roster = await d.get("/console/repairs/roster")
+    assert roster.status_code == 200 and "开始时间" in roster.text and "结束时间" in roster.text  # shift times, not dates
     assert (await d.get("/console/repairs?page=99999999999")).status_code in (200, 422)
