@@ -11,6 +11,7 @@ from portal.core import audit
 from portal.core.roles import Perm, Principal, Role
 from portal.core.db import DB, db_now
 from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
+from portal.accounts import queries
 from portal.accounts.tables import PortalInvite, PortalUser, StaffUser
 from tenants.registry.tables import Building
 from portal.security.passwords import hash_password, needs_rehash, password_problems, verify_password
@@ -23,26 +24,11 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-# The columns of the per-request principal lookups, built once (a joined column such as
-# ``tenant_id.active`` is a copy Piccolo makes on every attribute access).
-_STAFF_PRINCIPAL = (StaffUser.id, StaffUser.display_name, StaffUser.roles, StaffUser.building_ids, StaffUser.active,
-                    StaffUser.session_epoch, StaffUser.must_change_password)
-_PORTAL_PRINCIPAL = (PortalUser.id, PortalUser.display_name, PortalUser.tenant_id, PortalUser.active,
-                     PortalUser.session_epoch, PortalUser.tenant_id.active.as_alias("tenant_active"),
-                     # The tenant's registry row, so the portal's tenant dependency needs no query of its own.
-                     PortalUser.tenant_id.schema_name.as_alias("tenant_schema_name"),
-                     PortalUser.tenant_id.name.as_alias("tenant_name"),
-                     PortalUser.tenant_id.archive_no.as_alias("tenant_archive_no"),
-                     PortalUser.tenant_id.building_ids.as_alias("tenant_building_ids"),
-                     PortalUser.tenant_id.status.as_alias("tenant_status"),
-                     PortalUser.tenant_id.read_only.as_alias("tenant_read_only"))
-
-
 async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = "") -> Principal | None:
     """The signed-in person, or None if the account is gone, disabled or the
     session predates a 'sign out everywhere' / password change."""
     if kind == "staff":
-        row = await StaffUser.select(*_STAFF_PRINCIPAL).where(StaffUser.id == user_id).first().run()
+        row = await queries.staff_principal_row(user_id)
         if not row or not row["active"] or row["session_epoch"] != epoch:
             return None
         return Principal(
@@ -52,7 +38,7 @@ async def load_principal(kind: str, user_id: int, epoch: int, session_id: str = 
             must_change_password=row["must_change_password"],
         )
     if kind == "portal":
-        row = await PortalUser.select(*_PORTAL_PRINCIPAL).where(PortalUser.id == user_id).first().run()
+        row = await queries.portal_principal_row(user_id)
         if not row or not row["active"] or not row["tenant_active"] or row["session_epoch"] != epoch:
             return None
         tenant_row = {"id": row["tenant_id"], "active": row["tenant_active"], "schema_name": row["tenant_schema_name"],

@@ -161,3 +161,12 @@ async def ensure_database(settings: Settings) -> bool:
         return False
     finally:
         await conn.close()
+
+
+async def fetchrow(sql: str, *args):
+    """One row of a fixed SQL text, on the open transaction's connection when there
+    is one (so it sees that transaction's writes), else on the pool."""
+    tx = DB.current_transaction.get()
+    if tx is not None:
+        return await tx.connection.fetchrow(sql, *args)
+    return await DB.pool.fetchrow(sql, *args)

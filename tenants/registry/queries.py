@@ -6,7 +6,7 @@ Piccolo joins only through ``ForeignKey`` columns, so the joins live here.
 
 from __future__ import annotations
 
-from portal.core.db import DB
+from portal.core.db import DB, fetchrow
 
 # Columns the staff pages and the API show for a tenant's leased units.
 _LEASED_UNITS = (
@@ -118,3 +118,14 @@ async def next_tenant_numbers(conn) -> tuple[int, int]:
 async def lock_identity(conn, code: str) -> None:
     """Serialise the writers of one identity code until commit (a function call, not a table)."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"identity:{code}")
+
+
+# A tenant's reference (TenantRef's columns). Not for want of the builder: it runs on
+# every tenant page, and building it with Piccolo per request cost measurable web CPU
+# (portal bench web); a fixed text is one statement, parsed by the server only.
+_REF = ("SELECT id, schema_name, name, archive_no, building_ids, active, status, read_only"
+        " FROM core.tenant WHERE id = $1")
+
+
+async def ref_row(tenant_id: int):
+    return await fetchrow(_REF, tenant_id)

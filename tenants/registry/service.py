@@ -74,7 +74,7 @@ _REF_COLUMNS = (Tenant.id, Tenant.schema_name, Tenant.name, Tenant.archive_no, T
 
 
 async def get_ref(tenant_id: int) -> TenantRef:
-    row = await Tenant.select(*_REF_COLUMNS).where(Tenant.id == tenant_id).first().run()
+    row = await queries.ref_row(tenant_id)
     if row is None:
         raise NotFound("No such tenant.")
     return _ref(row)
