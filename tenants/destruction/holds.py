@@ -42,6 +42,18 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def document_ids(form: Form, raw: Mapping[str, Any]) -> list[int]:
+    """The form's ``document_ids`` for a scope of single documents: at least one, each a valid id."""
+    try:
+        ids = parse_ids(raw.get("document_ids"))
+    except FormErrors as exc:
+        form.fail("document_ids", "document_ids.invalid", exc.fields["document_ids"])
+        return []
+    if not ids:
+        form.fail("document_ids", "document_ids.required", "Name at least one document.")
+    return ids
+
+
 def parse_ids(raw: Any) -> list[int]:
     """Document ids from a form ("3, 5 7" or a list); a bad or out-of-range one is a field error."""
     values = raw if isinstance(raw, (list, tuple)) else str(raw or "").replace(",", " ").split()
@@ -84,14 +96,7 @@ def clean_hold(raw: Mapping[str, Any]) -> dict:
     scope = form.choice("scope", ("file", "documents"), default="file")
     reason = form.text("reason", limit=500, required="Give the reason for the hold.")
     case_ref = form.text("case_ref", limit=100, required="Give the case reference (dispute or complaint).")
-    ids: list[int] = []
-    if scope == "documents":
-        try:
-            ids = parse_ids(raw.get("document_ids"))
-        except FormErrors as exc:
-            form.fail("document_ids", "document_ids.invalid", exc.fields["document_ids"])
-        if not ids and "document_ids" not in form.errors:
-            form.fail("document_ids", "document_ids.required", "Name at least one document.")
+    ids = document_ids(form, raw) if scope == "documents" else []
     form.check()
     return {"scope": scope, "reason": reason, "case_ref": case_ref, "document_ids": ids}
 

@@ -20,7 +20,7 @@ from portal.core.errors import Conflict, Forbidden, FormErrors, NotFound
 from portal.core.forms import Form
 from portal.core.jobs import core_tx, on_commit
 from portal.core.roles import LEADERSHIP, Perm, Principal
-from tenants.destruction.holds import assert_not_held, now, parse_ids
+from tenants.destruction.holds import assert_not_held, document_ids, now
 from tenants.destruction.tables import DestructionRequest, PurgeJob
 from tenants.registry.service import get_refs, ref_for_staff
 from tenants.scope import tenant_tx
@@ -75,14 +75,7 @@ def clean_request(raw: Mapping[str, Any]) -> dict:
     signer_2 = form.text("signer_2", limit=60, required="Name the two people who sign the destruction list.")
     if signer_1 and signer_1 == signer_2:
         form.fail("signer_2", "signer_2.same", "The destruction list needs two different people.")
-    ids: list[int] = []
-    if scope == "documents":
-        try:
-            ids = parse_ids(raw.get("document_ids"))
-        except FormErrors as exc:
-            form.fail("document_ids", "document_ids.invalid", exc.fields["document_ids"])
-        if not ids and "document_ids" not in form.errors:
-            form.fail("document_ids", "document_ids.required", "Name at least one document.")
+    ids = document_ids(form, raw) if scope == "documents" else []
     form.check()
     return {"scope": scope, "reason": reason, "early": early, "early_reason": early_reason if early else "",
             "signer_1": signer_1, "signer_2": signer_2, "document_ids": ids}
