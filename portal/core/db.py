@@ -163,10 +163,28 @@ async def ensure_database(settings: Settings) -> bool:
         await conn.close()
 
 
-async def fetchrow(sql: str, *args):
-    """One row of a fixed SQL text, on the open transaction's connection when there
-    is one (so it sees that transaction's writes), else on the pool."""
+def _runner():
+    """The open transaction's connection when there is one (so a fixed SQL text
+    sees that transaction's writes and takes part in it), else the pool."""
     tx = DB.current_transaction.get()
-    if tx is not None:
-        return await tx.connection.fetchrow(sql, *args)
-    return await DB.pool.fetchrow(sql, *args)
+    return tx.connection if tx is not None else DB.pool
+
+
+async def fetchrow(sql: str, *args):
+    """One row of a fixed SQL text (see ``_runner``)."""
+    return await _runner().fetchrow(sql, *args)
+
+
+async def fetch(sql: str, *args) -> list:
+    """The rows of a fixed SQL text (see ``_runner``)."""
+    return await _runner().fetch(sql, *args)
+
+
+async def fetchval(sql: str, *args):
+    """One value of a fixed SQL text (see ``_runner``)."""
+    return await _runner().fetchval(sql, *args)
+
+
+async def execute(sql: str, *args) -> str:
+    """Run a fixed SQL text that returns no rows (see ``_runner``)."""
+    return await _runner().execute(sql, *args)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenants.file.forms import as_text
-from tenants.file.tables import ChangeLog
+from tenants.file import queries
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,5 @@ class Actor:
 async def record(actor: Actor, entity: str, field: str, old: Any = None, new: Any = None, *,
                  entity_id: int | None = None) -> None:
     """One change-log row, in the caller's tenant transaction (``tenant_tx``)."""
-    await ChangeLog.insert(ChangeLog(
-        actor_kind=actor.kind, actor_name=actor.name, approved_by=actor.approved_by, entity=entity,
-        entity_id=entity_id, field=field, old_value=as_text(old), new_value=as_text(new),
-        request_id=actor.request_id,
-    )).run()
+    await queries.insert_change(actor.kind, actor.name, actor.approved_by, entity, entity_id, field,
+                                as_text(old), as_text(new), actor.request_id)

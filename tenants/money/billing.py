@@ -27,7 +27,7 @@ from tenants.money import queries, recovery, summary
 from tenants.money.amounts import AmountError, add_months, month_end, parse_period, to_fen, today
 from tenants.money.ledger import fee_items_map, need
 from tenants.money.payments import settle_from_credit
-from tenants.money.tables import BillingRun, BillingRunItem, FeeItem, FeeSubscription
+from tenants.money.tables import BillingRun, BillingRunItem, FeeItem
 from tenants.registry.tables import Tenant
 from tenants.retention import service as retention
 from tenants.registry.visibility import scope_ids
@@ -237,17 +237,14 @@ async def bill_tenant(run_id: int, tenant_id: int, *, rule: LateFeeRule = LateFe
         schema = row["schema_name"]
     if area is None:
         area = (await leased_areas([tenant_id])).get(tenant_id, Decimal(0))
-    item = (BillingRunItem.run_id == run_id) & (BillingRunItem.tenant_id == tenant_id)
     async with tenant_tx(check_schema(schema)):
-        row = await BillingRunItem.select(BillingRunItem.status).where(item).lock_rows("UPDATE").first()
-        if row is None:
+        status = await queries.lock_run_item(run_id, tenant_id)
+        if status is None:
             raise NotFound("The tenant is not part of this run.")
-        if row["status"] == "done":
+        if status == "done":
             return {"tenant_id": tenant_id, "skipped": True, "charges": 0, "billed_fen": 0}
         locked = await summary.lock(tenant_id)
-        subs = await FeeSubscription.select(FeeSubscription.fee_item, FeeSubscription.quantity,
-                                            FeeSubscription.unit_price, FeeSubscription.active).where(
-            FeeSubscription.active == True)  # noqa: E712 - a Piccolo expression
+        subs = await queries.active_subscriptions()
         dues = await queries.open_dues_before(period) if rule.on else {}
         lines = compute_lines(period, items, area or Decimal(0), subs, dues, rule)
         inserted = await queries.insert_billed_charges(period, run_id, lines) if lines else []
@@ -259,9 +256,7 @@ async def bill_tenant(run_id: int, tenant_id: int, *, rule: LateFeeRule = LateFe
             if locked["credit_fen"] > 0:
                 await settle_from_credit(SYSTEM)
             await summary.refresh(tenant_id)
-        await BillingRunItem.update({
-            BillingRunItem.status: "done", BillingRunItem.charges: len(inserted), BillingRunItem.billed_fen: billed,
-            BillingRunItem.error: None, BillingRunItem.finished_at: queries.NOW}).where(item)
+        await queries.finish_run_item(run_id, tenant_id, len(inserted), billed)
     return {"tenant_id": tenant_id, "skipped": False, "charges": len(inserted), "billed_fen": billed}
 
 

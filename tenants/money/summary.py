@@ -27,9 +27,7 @@ async def compute() -> dict[str, Any]:
 
 async def write(tenant_id: int, summary: dict[str, Any]) -> None:
     """Replace the tenant's core money rows (in the caller's transaction)."""
-    columns = [getattr(TenantMoney, k) for k in TOTALS]
-    await TenantMoney.insert(TenantMoney(tenant_id=tenant_id, **{k: summary[k] for k in TOTALS})).on_conflict(
-        target=TenantMoney.tenant_id, action="DO UPDATE", values=[*columns, TenantMoney.updated_at]).run()
+    await queries.write_summary(tenant_id, summary)
     await queries.replace_dues(tenant_id, summary["dues"])
     await queries.replace_periods(tenant_id, summary["periods"])
 
@@ -44,12 +42,7 @@ async def lock(tenant_id: int) -> dict[str, Any]:
     """Serialize the tenant's ledger changes: lock its summary row (created if
     missing) for the rest of the transaction. Every ledger change takes this
     lock first, so two payments for one tenant run one after the other."""
-    locked = TenantMoney.select().where(TenantMoney.tenant_id == tenant_id).lock_rows("UPDATE")
-    row = await locked.first()
-    if row is None:
-        await TenantMoney.insert(TenantMoney(tenant_id=tenant_id)).on_conflict(action="DO NOTHING").run()
-        row = await locked.first()
-    return row
+    return await queries.lock_summary(tenant_id)
 
 
 async def stored(tenant_id: int) -> dict[str, Any]:
