@@ -16,8 +16,10 @@ _seq = itertools.count(1)
 SYSTEM = Principal(kind="staff", user_id=0, name="test-system", roles=frozenset({Role.GENERAL_MANAGER}))
 
 
-def credit_code() -> str:
-    body = f"91310000{next(_seq) % 10**9:09d}"[:17]
+def credit_code(number: int | None = None) -> str:
+    """A valid credit code; ``number`` makes it stable (benchmarks that resume
+    provisioning in a new process), else the next of this process."""
+    body = f"91310000{(next(_seq) if number is None else number) % 10**9:09d}"[:17]
     return validators.make_valid_credit_code(body)
 
 

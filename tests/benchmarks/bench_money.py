@@ -78,7 +78,7 @@ async def _provision(n: int, jobs: int, progress) -> None:
         while not queue.empty():
             index, unit = queue.get_nowait()
             data = {"name": f"基准企业{index:05d}有限公司", "kind": "E", "level": "0", "status": "active",
-                    "business_letter": "A", "credit_code": credit_code(), "legal_rep": "王五"}
+                    "business_letter": "A", "credit_code": credit_code(500_000_000 + index), "legal_rep": "王五"}
             contact = {"name": f"联系人{index}", "email": f"c{index}@bench.example", "mobile": f"139{index:08d}",
                        "is_primary": True, "receives_notices": True}
             await registry.create_tenant(data, [contact], [unit], SYSTEM, business_letters=LETTERS)
