@@ -118,30 +118,6 @@ async def next_in_sequence(sequence: str) -> int:
     return row["n"]
 
 
-async def replace_dues(tenant_id: int, dues: dict[dt.date, int]) -> None:
-    """The tenant's outstanding per due date, replaced in one statement: a
-    data-modifying CTE with an UPSERT from unnest (no builder equivalent)."""
-    await execute(
-        "WITH gone AS (DELETE FROM core.tenant_money_due WHERE tenant_id = $1 AND NOT (due_date = ANY($2::date[])))"
-        " INSERT INTO core.tenant_money_due (tenant_id, due_date, outstanding_fen)"
-        " SELECT $1, d, f FROM unnest($2::date[], $3::bigint[]) AS x(d, f)"
-        " ON CONFLICT (tenant_id, due_date) DO UPDATE SET outstanding_fen = excluded.outstanding_fen",
-        tenant_id, list(dues), list(dues.values()))
-
-
-async def replace_periods(tenant_id: int, periods: dict[dt.date, tuple[int, int]]) -> None:
-    """The tenant's billed/collected per month, replaced in one statement: a
-    data-modifying CTE with an UPSERT from unnest (no builder equivalent)."""
-    await execute(
-        "WITH gone AS (DELETE FROM core.tenant_money_period WHERE tenant_id = $1"
-        " AND NOT (period = ANY($2::date[])))"
-        " INSERT INTO core.tenant_money_period (tenant_id, period, billed_fen, collected_fen)"
-        " SELECT $1, p, b, c FROM unnest($2::date[], $3::bigint[], $4::bigint[]) AS x(p, b, c)"
-        " ON CONFLICT (tenant_id, period) DO UPDATE SET billed_fen = excluded.billed_fen,"
-        " collected_fen = excluded.collected_fen",
-        tenant_id, list(periods), [b for b, _ in periods.values()], [c for _, c in periods.values()])
-
-
 async def void_numbers(limit: int, batch_id: int | None, building_ids: list[int] | None) -> list[dict[str, Any]]:
     """Void notice numbers with their tenant's name, newest first: a join with
     core.tenant (no foreign key) and an array overlap for the building scope."""
@@ -302,11 +278,24 @@ async def lock_batch_item(batch_id: int, tenant_id: int) -> dict[str, Any] | Non
 _TOTALS = ("charged_fen", "allocated_fen", "paid_fen", "outstanding_fen", "credit_fen", "deposits_held_fen",
            "open_charges", "oldest_due")
 _LOCK_SUMMARY = "SELECT * FROM core.tenant_money WHERE tenant_id = $1 FOR UPDATE"
+# The totals, the open amounts per due date and the months, replaced in one
+# statement: data-modifying CTEs (each UPSERTs from unnest and deletes what is
+# gone), so a refresh is one round trip instead of three.
 _WRITE_SUMMARY = (
-    f"INSERT INTO core.tenant_money (tenant_id, {', '.join(_TOTALS)}, updated_at)"
+    f"WITH totals AS (INSERT INTO core.tenant_money (tenant_id, {', '.join(_TOTALS)}, updated_at)"
     f" VALUES ($1, {', '.join(f'${n}' for n in range(2, len(_TOTALS) + 2))}, now())"
     f" ON CONFLICT (tenant_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _TOTALS)},"
-    " updated_at = excluded.updated_at")
+    " updated_at = excluded.updated_at),"
+    " dues_gone AS (DELETE FROM core.tenant_money_due WHERE tenant_id = $1 AND NOT (due_date = ANY($10::date[]))),"
+    " dues AS (INSERT INTO core.tenant_money_due (tenant_id, due_date, outstanding_fen)"
+    " SELECT $1, d, f FROM unnest($10::date[], $11::bigint[]) AS x(d, f)"
+    " ON CONFLICT (tenant_id, due_date) DO UPDATE SET outstanding_fen = excluded.outstanding_fen),"
+    " periods_gone AS (DELETE FROM core.tenant_money_period WHERE tenant_id = $1"
+    " AND NOT (period = ANY($12::date[])))"
+    " INSERT INTO core.tenant_money_period (tenant_id, period, billed_fen, collected_fen)"
+    " SELECT $1, p, b, c FROM unnest($12::date[], $13::bigint[], $14::bigint[]) AS x(p, b, c)"
+    " ON CONFLICT (tenant_id, period) DO UPDATE SET billed_fen = excluded.billed_fen,"
+    " collected_fen = excluded.collected_fen")
 
 
 async def lock_summary(tenant_id: int) -> dict[str, Any]:
@@ -318,9 +307,11 @@ async def lock_summary(tenant_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-async def write_summary(tenant_id: int, totals: dict[str, Any]) -> None:
-    """Replace the tenant's core money totals."""
-    await execute(_WRITE_SUMMARY, tenant_id, *(totals[k] for k in _TOTALS))
+async def write_summary(tenant_id: int, summary: dict[str, Any]) -> None:
+    """Replace the tenant's core money rows: totals, dues and months (``_WRITE_SUMMARY``)."""
+    dues, periods = summary["dues"], summary["periods"]
+    await execute(_WRITE_SUMMARY, tenant_id, *(summary[k] for k in _TOTALS), list(dues), list(dues.values()),
+                  list(periods), [b for b, _ in periods.values()], [c for _, c in periods.values()])
 
 
 async def lock_run_item(run_id: int, tenant_id: int) -> str | None:

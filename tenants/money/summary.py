@@ -28,8 +28,6 @@ async def compute() -> dict[str, Any]:
 async def write(tenant_id: int, summary: dict[str, Any]) -> None:
     """Replace the tenant's core money rows (in the caller's transaction)."""
     await queries.write_summary(tenant_id, summary)
-    await queries.replace_dues(tenant_id, summary["dues"])
-    await queries.replace_periods(tenant_id, summary["periods"])
 
 
 async def refresh(tenant_id: int) -> dict[str, Any]:
