@@ -15,7 +15,7 @@ from typing import AsyncIterator
 from piccolo.engine.postgres import PostgresTransaction
 
 from portal.core import jobs
-from portal.core.db import DB
+from portal.core.db import DB, OpeningTransaction
 
 SCHEMA_PATTERN = re.compile(r"^t_[0-9]{6}$")
 # Piccolo's transaction objects use __slots__, so the scoped schema is kept
@@ -52,16 +52,19 @@ async def tenant_tx(schema: str) -> AsyncIterator[PostgresTransaction]:
     if DB.current_transaction.get() is not None:
         raise TenantScopeError("tenant_tx cannot be nested inside another transaction")
     with jobs.collecting() as pending:
-        async with DB.transaction(allow_nested=False) as tx:
-            await enter_schema(tx, schema)
+        async with OpeningTransaction(DB, _scope_statement(schema)) as tx:
             yield tx
     # Reached only once the transaction has committed.
     await jobs.send(pending)
 
 
+def _scope_statement(schema: str) -> str:
+    # The name has passed the strict pattern check, so it may be spelled in the
+    # text: a query without parameters rides a simple-protocol message (with the
+    # BEGIN, in tenant_tx), where a bound parameter costs a parse/describe round trip.
+    return f"SELECT pg_catalog.set_config('search_path', '{check_schema(schema)}', true)"
+
+
 async def enter_schema(tx: PostgresTransaction, schema: str) -> None:
     """Scope an open transaction to ``schema`` until it ends (SET LOCAL)."""
-    # The name has passed the strict pattern check, so it may be spelled in the
-    # text: a query without parameters is one simple-protocol message, where a
-    # bound parameter costs a parse/describe round trip on every transaction.
-    await tx.connection.execute(f"SELECT pg_catalog.set_config('search_path', '{check_schema(schema)}', true)")
+    await tx.connection.execute(_scope_statement(schema))

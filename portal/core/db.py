@@ -11,7 +11,7 @@ import contextvars
 import re
 from urllib.parse import urlparse
 
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.querystring import QueryString
 
 from portal.core.settings import Settings
@@ -38,6 +38,36 @@ class PortalEngine(PostgresEngine):
 
 
 DB = PortalEngine()
+
+
+class OpeningTransaction(PostgresTransaction):
+    """A Piccolo transaction (builder queries inside it use its connection)
+    whose BEGIN carries a first statement in the same simple-protocol message:
+    one round trip instead of two for every tenant transaction. ``opening`` must
+    be a fixed, checked text (no parameters can ride a simple query)."""
+
+    __slots__ = ("opening",)
+
+    def __init__(self, engine: PostgresEngine, opening: str) -> None:
+        super().__init__(engine, allow_nested=False)
+        self.opening = opening
+
+    async def begin(self) -> None:
+        try:
+            await self.connection.execute(f"BEGIN; {self.opening}")
+        except BaseException:
+            # __aexit__ will not run: hand the connection back (the pool rolls back
+            # whatever was opened).
+            await self.engine.pool.release(self.connection)
+            raise
+
+    async def commit(self) -> None:
+        await self.connection.execute("COMMIT")
+        self._committed = True
+
+    async def rollback(self) -> None:
+        await self.connection.execute("ROLLBACK")
+        self._rolled_back = True
 
 
 def db_now() -> QueryString:

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
-from portal.core.db import execute
+from portal.core import rows
+from portal.core.db import execute, fetchrow
+from tenants.file.tables import ChangeLog, ChangeRequest, Contact, Profile
 
 
-async def change_page(conn, page: int, per_page: int) -> tuple[list[dict], int]:
-    """One page of the change log and the total count in one query: the count
-    rides along as a window function; a second query only past the last page."""
-    offset = (max(page, 1) - 1) * per_page
-    rows = await conn.fetch(
-        "SELECT *, count(*) OVER () AS _total FROM change_log ORDER BY at DESC, id DESC LIMIT $1 OFFSET $2",
-        per_page, offset,
-    )
-    changes = [dict(r) for r in rows]
-    total = 0
-    for change in changes:
-        total = change.pop("_total")
-    if not changes and offset:
-        total = await conn.fetchval("SELECT count(*) FROM change_log")
-    return changes, total
+# The file as its pages show it (profile, contacts, one page of the change log
+# and its total, the latest requests) in one statement of JSON aggregates, which
+# the builder cannot say: one round trip instead of four on the busiest page.
+_FILE = """
+SELECT (SELECT to_jsonb(p) FROM profile p WHERE p.id = 1) AS profile,
+  (SELECT jsonb_agg(to_jsonb(c) ORDER BY c.active DESC, c.is_primary DESC, c.id) FROM contact c) AS contacts,
+  (SELECT jsonb_agg(to_jsonb(l) ORDER BY l.at DESC, l.id DESC)
+     FROM (SELECT * FROM change_log ORDER BY at DESC, id DESC LIMIT $1 OFFSET $2) l) AS changes,
+  (SELECT count(*) FROM change_log) AS changes_total,
+  (SELECT jsonb_agg(to_jsonb(r) ORDER BY r.submitted_at DESC, r.id DESC)
+     FROM (SELECT * FROM change_request ORDER BY submitted_at DESC, id DESC LIMIT $3) r) AS requests
+"""
+
+
+async def file_page(page: int, per_page: int, requests: int) -> dict:
+    """Profile, contacts, the change log's page ``page`` and total, the latest
+    ``requests`` change requests of the tenant on the path."""
+    row = await fetchrow(_FILE, per_page, (max(page, 1) - 1) * per_page, requests)
+    return {
+        "profile": rows.typed(Profile, rows.loads(row["profile"])),
+        "contacts": rows.typed_rows(Contact, rows.loads(row["contacts"]) or []),
+        "changes": rows.typed_rows(ChangeLog, rows.loads(row["changes"]) or []),
+        "changes_total": row["changes_total"],
+        "requests": rows.typed_rows(ChangeRequest, rows.loads(row["requests"]) or []),
+    }
 
 
 async def insert_change(actor_kind: str, actor_name: str, approved_by: str, entity: str, entity_id: int | None,

@@ -39,23 +39,11 @@ def _actor(principal: Principal) -> Actor:
 
 async def read_file(ref: TenantRef, principal: Principal, *, changes_page: int = 1, audit_view: bool = True) -> dict:
     """Profile, contacts, change log and pending requests of one tenant."""
-    async with tenant_tx(ref.schema) as tx:
-        profile = await Profile.select().where(Profile.id == 1).first().run()
-        contacts = await Contact.select().order_by(Contact.active, Contact.is_primary, ascending=False).order_by(
-            Contact.id).run()
-        changes, total_changes = await queries.change_page(tx.connection, changes_page, CHANGES_PER_PAGE)
-        requests = await ChangeRequest.select().order_by(ChangeRequest.submitted_at, ChangeRequest.id,
-                                                         ascending=False).limit(50).run()
+    async with tenant_tx(ref.schema):
+        data = await queries.file_page(changes_page, CHANGES_PER_PAGE, requests=50)
         if principal.is_staff and audit_view:
             await audit.record("tenant.view", principal=principal, tenant_id=ref.id, target=ref.archive_no)
-    return {
-        "profile": profile,
-        "contacts": contacts,
-        "changes": changes,
-        "changes_total": total_changes,
-        "changes_page": changes_page,
-        "requests": [_request_dict(r) for r in requests],
-    }
+    return {**data, "changes_page": changes_page, "requests": [_request_dict(r) for r in data["requests"]]}
 
 
 def _request_dict(row) -> dict:
