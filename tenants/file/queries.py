@@ -5,10 +5,11 @@ from __future__ import annotations
 from portal.core import rows
 from portal.core.db import execute, fetchrow
 from tenants.file.tables import ChangeLog, ChangeRequest, Contact, Profile
+from tenants.registry.queries import LEASED_UNITS_JSON
 
 
 # The file as its pages show it (profile, contacts, one page of the change log
-# and its total, the latest requests) in one statement of JSON aggregates, which
+# and its total, the latest requests, the leased units) in one statement of JSON aggregates, which
 # the builder cannot say: one round trip instead of four on the busiest page.
 _FILE = """
 SELECT (SELECT to_jsonb(p) FROM profile p WHERE p.id = 1) AS profile,
@@ -17,20 +18,22 @@ SELECT (SELECT to_jsonb(p) FROM profile p WHERE p.id = 1) AS profile,
      FROM (SELECT * FROM change_log ORDER BY at DESC, id DESC LIMIT $1 OFFSET $2) l) AS changes,
   (SELECT count(*) FROM change_log) AS changes_total,
   (SELECT jsonb_agg(to_jsonb(r) ORDER BY r.submitted_at DESC, r.id DESC)
-     FROM (SELECT * FROM change_request ORDER BY submitted_at DESC, id DESC LIMIT $3) r) AS requests
+     FROM (SELECT * FROM change_request ORDER BY submitted_at DESC, id DESC LIMIT $3) r) AS requests,
+  """ + LEASED_UNITS_JSON.format(tenant="$4") + """ AS units
 """
 
 
-async def file_page(page: int, per_page: int, requests: int) -> dict:
+async def file_page(tenant_id: int, page: int, per_page: int, requests: int) -> dict:
     """Profile, contacts, the change log's page ``page`` and total, the latest
-    ``requests`` change requests of the tenant on the path."""
-    row = await fetchrow(_FILE, per_page, (max(page, 1) - 1) * per_page, requests)
+    ``requests`` change requests of the tenant on the path, and its leased units."""
+    row = await fetchrow(_FILE, per_page, (max(page, 1) - 1) * per_page, requests, tenant_id)
     return {
         "profile": rows.typed(Profile, rows.loads(row["profile"])),
         "contacts": rows.typed_rows(Contact, rows.loads(row["contacts"]) or []),
         "changes": rows.typed_rows(ChangeLog, rows.loads(row["changes"]) or []),
         "changes_total": row["changes_total"],
         "requests": rows.typed_rows(ChangeRequest, rows.loads(row["requests"]) or []),
+        "units": rows.loads(row["units"]) or [],
     }
 
 

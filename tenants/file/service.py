@@ -38,9 +38,9 @@ def _actor(principal: Principal) -> Actor:
 
 
 async def read_file(ref: TenantRef, principal: Principal, *, changes_page: int = 1, audit_view: bool = True) -> dict:
-    """Profile, contacts, change log and pending requests of one tenant."""
+    """Profile, contacts, change log, pending requests and leased units of one tenant."""
     async with tenant_tx(ref.schema):
-        data = await queries.file_page(changes_page, CHANGES_PER_PAGE, requests=50)
+        data = await queries.file_page(ref.id, changes_page, CHANGES_PER_PAGE, requests=50)
         if principal.is_staff and audit_view:
             await audit.record("tenant.view", principal=principal, tenant_id=ref.id, target=ref.archive_no)
     return {**data, "changes_page": changes_page, "requests": [_request_dict(r) for r in data["requests"]]}

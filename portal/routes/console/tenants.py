@@ -105,14 +105,13 @@ async def _file_page(request: Request, ref, *, status_code: int = 200, changes_p
     """The tenant's file page; the invitation form re-renders it with its result."""
     principal = request.state.principal
     data = await file_service.read_file(ref, principal, changes_page=changes_page, audit_view=audit_view)
-    units = await registry.leased_units(ref.id)
     people = await accounts.list_portal_users(ref.id) if principal.can(Perm.PORTAL_INVITE) and not ref.via_grant \
         else None
     context = {"invite_link": None, "invite_errors": {}, "invite_values": {},
                "links": await identity.links_of(ref.id, principal), **extra,
                "repairs": [] if ref.via_grant else await repair_service.list_orders(ref, principal, limit=5)}
     return render("console/tenant.html", status_code=status_code, principal=principal, ref=ref,
-                  units=units, people=people, fee_items=await ledger.fee_items_map(), **context,
+                  people=people, fee_items=await ledger.fee_items_map(), **context,
                   **data, **_choices(request), repair_labels=repair_labels)
 
 

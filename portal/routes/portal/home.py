@@ -8,7 +8,6 @@ from litestar.response import Template
 from portal.routes.forms import page_number
 from portal.web.render import portal_guard, render
 from tenants.file import forms, service as file_service
-from tenants.registry import service as registry
 from portal.web.request_diff import request_changes
 from portal.web.tenancy import Tenant
 
@@ -41,7 +40,7 @@ async def home(request: Request, my_tenant: Tenant, changes: str = "1") -> Templ
         requests=describe_requests(data["requests"], data["profile"], data["contacts"]),
         changes=[c for c in data["changes"] if visible_change(c)], changes_total=data["changes_total"],
         changes_page=data["changes_page"], changes_per_page=file_service.CHANGES_PER_PAGE,
-        units=await registry.leased_units(my_tenant.id), kinds=forms.KIND_LABELS, statuses=forms.STATUS_LABELS,
+        units=data["units"], kinds=forms.KIND_LABELS, statuses=forms.STATUS_LABELS,
         titles=file_service.REQUEST_TITLES, contact_names={c["id"]: c["name"] for c in data["contacts"]},
     )
 
