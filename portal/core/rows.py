@@ -1,4 +1,4 @@
-"""Rows that come back as JSON (``to_jsonb`` / ``jsonb_agg``), typed again.
+"""Rows that come back as JSON (``row_to_json`` / ``json_agg``), typed again.
 
 A page that needs several small reads can take them in one statement as JSON
 aggregates (one round trip instead of one per read). JSON has no dates or
@@ -41,7 +41,7 @@ def _plan(table: type[Table]) -> list[tuple[str, Any]]:
 
 
 def typed(table: type[Table], row: dict[str, Any] | None) -> dict[str, Any] | None:
-    """One ``to_jsonb`` row of ``table`` as the builder would return it."""
+    """One ``row_to_json`` row of ``table`` as the builder would return it."""
     if row is None:
         return None
     out = {}

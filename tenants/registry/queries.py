@@ -19,7 +19,7 @@ _LEASED_UNITS = (
 # The same units as one JSON array, for a page that reads them in its own statement
 # (tenants/file/queries.py); ``{tenant}`` is that statement's parameter.
 LEASED_UNITS_JSON = (
-    "(SELECT jsonb_agg(jsonb_build_object('id', u.id, 'building_id', u.building_id, 'building_name', b.name,"
+    "(SELECT json_agg(json_build_object('id', u.id, 'building_id', u.building_id, 'building_name', b.name,"
     " 'code', u.code, 'floor', u.floor, 'area_m2', u.area_m2) ORDER BY b.code, u.code)"
     " FROM core.tenant_unit tu JOIN core.unit u ON u.id = tu.unit_id JOIN core.building b ON b.id = u.building_id"
     " WHERE tu.tenant_id = {tenant})"
