@@ -65,7 +65,7 @@ class ChangeRequest(Table, tablename="change_request", db=DB):
     submitted_at = Timestamptz()
     status = Text(default="pending")
     decided_by = Text(null=True)
-    decided_at = Timestamptz(null=True)
+    decided_at = Timestamptz(null=True, default=None)
     reason = Text()
 
 
