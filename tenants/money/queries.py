@@ -275,16 +275,17 @@ async def lock_batch_item(batch_id: int, tenant_id: int) -> dict[str, Any] | Non
 # The per-tenant path of every billing run and every ledger change below runs
 # thousands of times a run: fixed texts, because building each with the query
 # builder cost 0.1-0.2 ms of CPU (``portal bench billing`` regressed ~25 %).
-_TOTALS = ("charged_fen", "allocated_fen", "paid_fen", "outstanding_fen", "credit_fen", "deposits_held_fen",
-           "open_charges", "oldest_due")
+# The core money row's totals, in column order (summary.py reads and compares them).
+TOTALS = ("charged_fen", "allocated_fen", "paid_fen", "outstanding_fen", "credit_fen", "deposits_held_fen",
+          "open_charges", "oldest_due")
 _LOCK_SUMMARY = "SELECT * FROM core.tenant_money WHERE tenant_id = $1 FOR UPDATE"
 # The totals, the open amounts per due date and the months, replaced in one
 # statement: data-modifying CTEs (each UPSERTs from unnest and deletes what is
 # gone), so a refresh is one round trip instead of three.
 _WRITE_SUMMARY = (
-    f"WITH totals AS (INSERT INTO core.tenant_money (tenant_id, {', '.join(_TOTALS)}, updated_at)"
-    f" VALUES ($1, {', '.join(f'${n}' for n in range(2, len(_TOTALS) + 2))}, now())"
-    f" ON CONFLICT (tenant_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _TOTALS)},"
+    f"WITH totals AS (INSERT INTO core.tenant_money (tenant_id, {', '.join(TOTALS)}, updated_at)"
+    f" VALUES ($1, {', '.join(f'${n}' for n in range(2, len(TOTALS) + 2))}, now())"
+    f" ON CONFLICT (tenant_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in TOTALS)},"
     " updated_at = excluded.updated_at),"
     " dues_gone AS (DELETE FROM core.tenant_money_due WHERE tenant_id = $1 AND NOT (due_date = ANY($10::date[]))),"
     " dues AS (INSERT INTO core.tenant_money_due (tenant_id, due_date, outstanding_fen)"
@@ -310,7 +311,7 @@ async def lock_summary(tenant_id: int) -> dict[str, Any]:
 async def write_summary(tenant_id: int, summary: dict[str, Any]) -> None:
     """Replace the tenant's core money rows: totals, dues and months (``_WRITE_SUMMARY``)."""
     dues, periods = summary["dues"], summary["periods"]
-    await execute(_WRITE_SUMMARY, tenant_id, *(summary[k] for k in _TOTALS), list(dues), list(dues.values()),
+    await execute(_WRITE_SUMMARY, tenant_id, *(summary[k] for k in TOTALS), list(dues), list(dues.values()),
                   list(periods), [b for b, _ in periods.values()], [c for _, c in periods.values()])
 
 

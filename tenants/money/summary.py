@@ -11,8 +11,7 @@ from typing import Any
 from tenants.money import queries
 from tenants.money.tables import TenantMoney, TenantMoneyDue, TenantMoneyPeriod
 
-TOTALS = ("charged_fen", "allocated_fen", "paid_fen", "outstanding_fen", "credit_fen", "deposits_held_fen",
-          "open_charges", "oldest_due")
+TOTALS = queries.TOTALS
 
 
 async def compute() -> dict[str, Any]:
