@@ -204,6 +204,14 @@ class _Response:
     def __init__(self) -> None:
         self.body = bytearray()
         self.done = False
+        self.keep_alive = False
+        self.parser: httptools.HttpResponseParser | None = None
+
+    def on_headers_complete(self) -> None:
+        # Asked here, as uvicorn does: after the message is complete the
+        # parser has reset and always answers False (every request then
+        # paid for a new connection).
+        self.keep_alive = self.parser.should_keep_alive()
 
     def on_body(self, data: bytes) -> None:
         self.body += data
@@ -225,13 +233,13 @@ class Client:
         self.writer.write(f"GET {path} HTTP/1.1\r\nHost: bench.local\r\nCookie: portal_session={session}\r\n\r\n"
                           .encode())
         response = _Response()
-        parser = httptools.HttpResponseParser(response)
+        parser = response.parser = httptools.HttpResponseParser(response)
         while not response.done:
             data = await self.reader.read(65536)
             if not data:
                 raise ConnectionError("server closed the connection")
             parser.feed_data(data)
-        if not parser.should_keep_alive():
+        if not response.keep_alive:
             await self.close()
         return parser.get_status_code(), bytes(response.body)
 
