@@ -115,12 +115,10 @@ def demo() -> None:
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 def web(reload: bool) -> None:
     """Run the web server only."""
-    import uvicorn
+    from portal.web import serve
 
     settings = _settings()
-    uvicorn.run("portal.asgi:app", host=settings.host, port=settings.port, reload=reload, proxy_headers=True,
-                log_level="info", access_log=settings.access_log,
-                workers=1 if reload else web_workers(settings))
+    serve.run(settings, workers=1 if reload else web_workers(settings), reload=reload)
 
 
 def web_workers(settings: Settings) -> int:
