@@ -59,7 +59,7 @@ async def sync_summary(ref: TenantRef, row: dict) -> None:
                   assignee_name=row["assignee_name"], dispatch_round=row["dispatch_round"],
                   reported_at=row["created_at"], response_due_at=row["response_due_at"],
                   onsite_due_at=row["onsite_due_at"], completion_due_at=row["completion_due_at"],
-                  paused=row["status"] == "paused", completed_at=row["completed_at"], updated_at=now())
+                  due_at=sla.running_due(row), paused=row["status"] == "paused", completed_at=row["completed_at"], updated_at=now())
     cols = [getattr(S, k) for k in values]
     await S.insert(S(tenant_id=ref.id, order_id=row["id"], **values)).on_conflict(
         target=(S.tenant_id, S.order_id), action="DO UPDATE", values=cols).run()

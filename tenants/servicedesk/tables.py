@@ -137,6 +137,7 @@ class WorkOrderSummary(Table, tablename="work_order_summary", schema="core", db=
     response_due_at = Timestamptz()
     onsite_due_at = Timestamptz()
     completion_due_at = Timestamptz()
+    due_at = Timestamptz(null=True, default=None)  # the running clock's (sla.running_due); none while paused
     paused = Boolean(default=False)
     completed_at = Timestamptz(null=True, default=None)
     escalation = SmallInt(default=0)

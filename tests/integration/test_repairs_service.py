@@ -241,3 +241,40 @@ async def test_reopen_within_seven_days_dispatches_a_new_round(desk):
     assert sent[0][1] == [a.id, order["id"], 1] and (await summary_row(a.id, order["id"]))["status"] == "reported"
     with pytest.raises(FormErrors):
         await service.rate(a, pa, order["id"], {"rating": "0"})
+
+
+async def test_board_row_keeps_the_running_clocks_due_time_and_pages_in_due_order(desk):
+    from portal.core.roles import Role
+    from tenants.servicedesk import board
+    from tests.integration.repairs_support import principal_of
+
+    a = desk["a"]
+    tech = await technician(desk["b1"]["id"])
+    with sent_tasks():
+        order = await service.report(a, desk["pa"], LEAK)
+        await run_body(dispatch.dispatch, a, order["id"], 0)
+    row = await summary_row(a.id, order["id"])
+    assert row["status"] == "dispatched" and row["due_at"] == row["response_due_at"]
+    await service.accept(a, tech["principal"], order["id"])
+    row = await summary_row(a.id, order["id"])
+    assert row["due_at"] == row["onsite_due_at"]
+    await service.pause(a, tech["principal"], order["id"], {"note": "等配件"})
+    assert (await summary_row(a.id, order["id"]))["due_at"] is None  # no clock runs while paused
+    await service.resume(a, tech["principal"], order["id"])
+    row = await summary_row(a.id, order["id"])
+    assert row["due_at"] == row["onsite_due_at"] is not None
+
+    with sent_tasks():  # not dispatched: they wait with their response clocks running
+        for i in range(board.PER_PAGE):
+            await service.report(a, desk["pa"], {**LEAK, "category": ("other", "hvac", "water")[i % 3]})
+    dispatcher = principal_of({"id": 0}, Role.DISPATCHER, [desk["b1"]["id"]])
+    first = await board.board(dispatcher)
+    second = await board.board(dispatcher, page=2)
+    assert first["total"] == second["total"] == board.PER_PAGE + 1 and first["pages"] == 2
+    shown = first["rows"] + second["rows"]
+    assert len(first["rows"]) == board.PER_PAGE and len(second["rows"]) == 1
+    assert len({r["order_id"] for r in shown}) == board.PER_PAGE + 1
+    due = [r["due_at"] for r in shown]
+    assert due == sorted(due) and all(r["tenant_name"] == a.name for r in shown)
+    other = principal_of({"id": 0}, Role.DISPATCHER, [desk["b2"]["id"]])
+    assert (await board.board(other))["total"] == 0  # another building's dispatcher sees none of them
