@@ -71,7 +71,8 @@ def auto_close() -> int:
 
 @shared_task(name="repairs.sweep")
 def sweep() -> int:
-    """Re-send dispatches whose message was lost after commit."""
+    """Re-send dispatches whose message was lost after commit, and dispatch
+    unassigned orders again once someone on duty could take them."""
     from portal.core import jobs
     from tenants.servicedesk.scan import lost_dispatches
 

@@ -6,21 +6,25 @@ import datetime as dt
 
 from portal.core.db import DB
 
+def _on_duty_at(at: str) -> str:
+    """A technician ``t`` on shift and not on leave at ``at`` (shifts and leave
+    are kept in Shanghai local time)."""
+    local = f"({at}::timestamptz AT TIME ZONE 'Asia/Shanghai')"
+    return f"""EXISTS (SELECT 1 FROM core.technician_shift sh WHERE sh.user_id = t.user_id
+                AND sh.day = {local}::date AND {local}::time >= sh.starts AND {local}::time < sh.ends)
+   AND NOT EXISTS (SELECT 1 FROM core.technician_leave l WHERE l.user_id = t.user_id
+                AND {local}::date BETWEEN l.starts_on AND l.ends_on)"""
+
+
 # Eligible technicians, least loaded first then longest since their last
 # assignment (round robin on ties); FOR UPDATE SKIP LOCKED and array containment
-# are not expressible in Piccolo. The duty check reads shifts and leave in
-# Shanghai local time. A row taken by a concurrent dispatch is skipped.
-_PICK = """
+# are not expressible in Piccolo. A row taken by a concurrent dispatch is skipped.
+_PICK = f"""
 SELECT t.user_id, t.name FROM core.technician t
  WHERE t.active AND t.open_load < t.capacity
    AND $1 = ANY (t.skills) AND ($2::integer IS NULL OR $2 = ANY (t.building_ids))
    AND NOT (t.user_id = ANY ($3::integer[]))
-   AND EXISTS (SELECT 1 FROM core.technician_shift s WHERE s.user_id = t.user_id
-                AND s.day = ($4::timestamptz AT TIME ZONE 'Asia/Shanghai')::date
-                AND ($4::timestamptz AT TIME ZONE 'Asia/Shanghai')::time >= s.starts
-                AND ($4::timestamptz AT TIME ZONE 'Asia/Shanghai')::time < s.ends)
-   AND NOT EXISTS (SELECT 1 FROM core.technician_leave l WHERE l.user_id = t.user_id
-                AND ($4::timestamptz AT TIME ZONE 'Asia/Shanghai')::date BETWEEN l.starts_on AND l.ends_on)
+   AND {_on_duty_at("$4")}
  ORDER BY t.open_load, t.last_assigned_at NULLS FIRST, t.user_id
  LIMIT 1
 """
@@ -130,15 +134,10 @@ async def my_orders(conn, user_id: int) -> list[dict]:
 
 
 # Technicians on shift now for a building (array containment and local time: raw SQL).
-_ON_DUTY = """
+_ON_DUTY = f"""
 SELECT t.user_id, t.name FROM core.technician t WHERE t.active
    AND ($1::integer IS NULL OR $1 = ANY (t.building_ids))
-   AND EXISTS (SELECT 1 FROM core.technician_shift s WHERE s.user_id = t.user_id
-                AND s.day = ($2::timestamptz AT TIME ZONE 'Asia/Shanghai')::date
-                AND ($2::timestamptz AT TIME ZONE 'Asia/Shanghai')::time >= s.starts
-                AND ($2::timestamptz AT TIME ZONE 'Asia/Shanghai')::time < s.ends)
-   AND NOT EXISTS (SELECT 1 FROM core.technician_leave l WHERE l.user_id = t.user_id
-                AND ($2::timestamptz AT TIME ZONE 'Asia/Shanghai')::date BETWEEN l.starts_on AND l.ends_on)
+   AND {_on_duty_at("$2")}
 """
 
 
@@ -158,6 +157,24 @@ async def stuck_reported(conn, before: dt.datetime, limit: int = 500) -> list[tu
     rows = await conn.fetch("SELECT tenant_id, order_id, dispatch_round FROM core.work_order_summary"
                             " WHERE status = 'reported' AND updated_at < $1 ORDER BY updated_at LIMIT $2",
                             before, limit)
+    return [(r["tenant_id"], r["order_id"], r["dispatch_round"]) for r in rows]
+
+
+# Orders waiting in the dispatcher's queue that a technician now on duty with
+# capacity left could take (a shift began, leave ended, load was freed): the
+# sweep sends their dispatch again. Across tenants, from core only.
+_ASSIGNABLE = f"""
+SELECT s.tenant_id, s.order_id, s.dispatch_round FROM core.work_order_summary s
+ WHERE s.status = 'unassigned' AND EXISTS (
+       SELECT 1 FROM core.technician t WHERE t.active AND t.open_load < t.capacity
+          AND s.category = ANY (t.skills) AND (s.building_id IS NULL OR s.building_id = ANY (t.building_ids))
+          AND {_on_duty_at("$1")})
+ ORDER BY s.reported_at LIMIT $2
+"""
+
+
+async def assignable_unassigned(conn, at: dt.datetime, limit: int = 200) -> list[tuple[int, int, int]]:
+    rows = await conn.fetch(_ASSIGNABLE, at, limit)
     return [(r["tenant_id"], r["order_id"], r["dispatch_round"]) for r in rows]
 
 

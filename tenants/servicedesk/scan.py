@@ -1,6 +1,7 @@
 """Beat work over ``core.work_order_summary`` only (no tenant schema is read
 to find work): the SLA scan that escalates and marks breaches, the automatic
-close of unconfirmed orders, and the sweep that re-sends lost dispatches."""
+close of unconfirmed orders, and the sweep that re-sends lost dispatches and
+dispatches again what waits unassigned once someone on duty could take it."""
 
 from __future__ import annotations
 
@@ -56,6 +57,9 @@ async def due_for_auto_close(at: dt.datetime | None = None) -> list[tuple[int, i
 
 
 async def lost_dispatches(at: dt.datetime | None = None) -> list[tuple[int, int, int]]:
+    """Orders to dispatch (again): those whose dispatch message was lost, and
+    unassigned ones a technician now on duty could take (a shift began)."""
     at = at or now()
     async with core_tx() as tx:
-        return await queries.stuck_reported(tx.connection, at - SWEEP_AFTER)
+        return (await queries.stuck_reported(tx.connection, at - SWEEP_AFTER)
+                + await queries.assignable_unassigned(tx.connection, at))

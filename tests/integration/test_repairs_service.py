@@ -278,3 +278,35 @@ async def test_board_row_keeps_the_running_clocks_due_time_and_pages_in_due_orde
     assert due == sorted(due) and all(r["tenant_name"] == a.name for r in shown)
     other = principal_of({"id": 0}, Role.DISPATCHER, [desk["b2"]["id"]])
     assert (await board.board(other))["total"] == 0  # another building's dispatcher sees none of them
+
+
+async def test_an_unassigned_order_is_dispatched_again_once_a_shift_begins(desk):
+    import datetime as dt
+
+    from portal.core.workdays import now
+    from tenants.servicedesk import scan
+
+    a = desk["a"]
+    late = await technician(desk["b1"]["id"], on_shift=False)  # their shift has not begun
+    await technician(desk["b2"]["id"])  # on duty, but for another building
+    with sent_tasks():
+        order = await service.report(a, desk["pa"], LEAK)
+        assert await run_body(dispatch.dispatch, a, order["id"], 0) == "unassigned"
+    waiting = (a.id, order["id"], 0)
+    assert waiting not in await scan.lost_dispatches()  # nobody could take it: no futile retries
+
+    today = now().date()
+    await DB.pool.execute("INSERT INTO core.technician_shift (user_id, day, starts, ends) VALUES ($1, $2, $3, $4)",
+                          late["id"], today, dt.time(0), dt.time(23, 59, 59))
+    assert waiting in await scan.lost_dispatches()  # the sweep sends its dispatch again
+    with sent_tasks():
+        assert await run_body(dispatch.dispatch, a, order["id"], 0) == "dispatched"
+    assert (await order_row(a, order["id"]))["assignee_id"] == late["id"]
+    assert waiting not in await scan.lost_dispatches()
+
+    await DB.pool.execute("INSERT INTO core.technician_leave (user_id, starts_on, ends_on) VALUES ($1, $2, $2)",
+                          late["id"], today)
+    with sent_tasks():
+        second = await service.report(a, desk["pa"], LEAK)
+        assert await run_body(dispatch.dispatch, a, second["id"], 0) == "unassigned"
+    assert (a.id, second["id"], 0) not in await scan.lost_dispatches()  # on leave today
