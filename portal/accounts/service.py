@@ -95,6 +95,13 @@ def _clean_staff(raw: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
             out["email"] = validators.validate_email(email)
         except validators.ValidationError as exc:
             errors["email"] = exc.message
+    mobile = str(raw.get("mobile") or "").strip()
+    out["mobile"] = ""
+    if mobile:
+        try:
+            out["mobile"] = validators.validate_mobile(mobile)
+        except validators.ValidationError as exc:
+            errors["mobile"] = exc.message
     roles = raw.get("roles") or []
     roles = [roles] if isinstance(roles, str) else list(roles)
     if not roles or any(r not in Role._value2member_map_ for r in roles):
@@ -133,7 +140,7 @@ async def create_staff(raw: Mapping[str, Any], password: str, actor: Principal |
             raise FormErrors({"username": "This user name is taken."})
         staff_id = (await StaffUser.insert(StaffUser(
             username=data["username"], display_name=data["display_name"], email=data["email"],
-            department=data["department"], password_hash=password_hash, roles=data["roles"],
+            mobile=data["mobile"], department=data["department"], password_hash=password_hash, roles=data["roles"],
             building_ids=data["building_ids"], must_change_password=actor is not None,
         )).returning(StaffUser.id).run())[0]["id"]
         await audit.record("staff.create", principal=actor, actor_name="system", target=f"staff:{staff_id}",
@@ -153,7 +160,8 @@ async def update_staff(staff_id: int, raw: Mapping[str, Any], actor: Principal) 
         old = await S.select(S.roles, S.building_ids).where(S.id == staff_id).first().run()
         if old is None:
             raise NotFound("No such staff account.")
-        await S.update({S.display_name: data["display_name"], S.email: data["email"], S.department: data["department"],
+        await S.update({S.display_name: data["display_name"], S.email: data["email"], S.mobile: data["mobile"],
+                        S.department: data["department"],
                         S.roles: data["roles"], S.building_ids: data["building_ids"]}).where(S.id == staff_id).run()
         await audit.record("staff.update", principal=actor, target=f"staff:{staff_id}", detail={
             "roles": [list(old["roles"]), data["roles"]], "buildings": [list(old["building_ids"]), data["building_ids"]],
@@ -211,8 +219,8 @@ async def change_password(principal: Principal, current: str, new: str) -> None:
 
 async def list_staff() -> list[dict]:
     S = StaffUser
-    return await S.select(S.id, S.username, S.display_name, S.email, S.department, S.roles, S.building_ids, S.active,
-                          S.must_change_password, S.last_login_at, S.created_at).order_by(
+    return await S.select(S.id, S.username, S.display_name, S.email, S.mobile, S.department, S.roles, S.building_ids,
+                          S.active, S.must_change_password, S.last_login_at, S.created_at).order_by(
         S.active, ascending=False).order_by(S.username).run()
 
 

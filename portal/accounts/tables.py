@@ -12,6 +12,7 @@ class StaffUser(Table, tablename="staff_user", schema="core", db=DB):
     username = Text()
     display_name = Text()
     email = Text()
+    mobile = Text()  # 11 digits or empty: the notification gateway's SMS address
     department = Text()
     password_hash = Text()
     roles = Array(base_column=Text())

@@ -93,12 +93,13 @@ async def _load_buildings(plan: Plan) -> dict[int, int]:
 
 async def _load_staff(building_ids: dict[int, int]) -> int:
     created = 0
-    for person in STAFF:
+    for number, person in enumerate(STAFF):
         if await StaffUser.exists().where(StaffUser.username == person.username).run():
             continue
         await accounts.create_staff({
             "username": person.username, "display_name": person.display_name, "roles": [person.role.value],
             "department": person.department, "email": f"{person.username}@office.example",
+            "mobile": f"13800010{number:03d}",
             "building_ids": [building_ids[n] for n in person.buildings],
         }, DEMO_PASSWORD, None)
         created += 1

@@ -42,11 +42,11 @@ async def load_servicedesk(settings, building_ids: dict[int, int], tenant_ids: d
     dispatcher = Principal(kind="staff", user_id=0, name="郑海", roles=frozenset({Role.DISPATCHER}),
                            building_ids=frozenset(building_ids.values()))
     techs = {}
-    for username, name, skills, buildings, capacity in TECHNICIANS:
+    for number, (username, name, skills, buildings, capacity) in enumerate(TECHNICIANS):
         row = await StaffUser.select(StaffUser.id).where(StaffUser.username == username).first().run()
         user_id = row["id"] if row else await accounts.create_staff({
             "username": username, "display_name": name, "roles": [Role.TECHNICIAN.value], "department": "工程部",
-            "email": f"{username}@office.example", "building_ids": [building_ids[n] for n in buildings]},
+            "email": f"{username}@office.example", "mobile": f"13800020{number:03d}", "building_ids": [building_ids[n] for n in buildings]},
             DEMO_PASSWORD, None)
         await roster.save_technician(dispatcher, user_id, {"skills": skills, "capacity": str(capacity), "active": "1"})
         for offset in range(-1, 14):

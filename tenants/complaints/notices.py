@@ -23,7 +23,7 @@ EVENTS = ("escalated", "major")
 
 # Staff with a role who see one of the tenant's buildings (an empty scope is the whole office);
 # core.staff_user belongs to portal.accounts, which domains may not import.
-_STAFF = ("SELECT id, display_name, email, department FROM core.staff_user WHERE active AND $1 = ANY (roles)"
+_STAFF = ("SELECT id, display_name, email, mobile, department FROM core.staff_user WHERE active AND $1 = ANY (roles)"
           " AND (cardinality(building_ids) = 0 OR building_ids && $2::int[]) ORDER BY id")
 
 
@@ -73,5 +73,5 @@ async def notices(ref: TenantRef, event: str, complaint_id: int, settings, tag: 
         who = f"staff:{person['id']}"
         out.append(Notice("mail", role, who, person["display_name"], person["email"] or "", subject, text))
         if webhook:
-            out.append(Notice("webhook", role, who, person["display_name"], "", subject, text))
+            out.append(Notice("webhook", role, who, person["display_name"], person["mobile"], subject, text))
     return out

@@ -31,9 +31,9 @@ ROLE_OF_LEVEL = {"1": "dept_head", "2": "supervisor"}
 
 # Staff with a role whose building scope covers the building (an empty scope is the whole office);
 # core.staff_user belongs to portal.accounts, which domains may not import.
-_STAFF = ("SELECT id, display_name, email FROM core.staff_user WHERE active AND $1 = ANY (roles)"
+_STAFF = ("SELECT id, display_name, email, mobile FROM core.staff_user WHERE active AND $1 = ANY (roles)"
           " AND (cardinality(building_ids) = 0 OR $2::int IS NULL OR $2 = ANY (building_ids)) ORDER BY id")
-_BY_ID = "SELECT id, display_name, email FROM core.staff_user WHERE active AND id = ANY ($1::int[]) ORDER BY id"
+_BY_ID = "SELECT id, display_name, email, mobile FROM core.staff_user WHERE active AND id = ANY ($1::int[]) ORDER BY id"
 # The reporter's portal account, only if it belongs to this tenant.
 _REPORTER = "SELECT id, display_name, email FROM core.portal_user WHERE id = $1 AND tenant_id = $2 AND active"
 
@@ -61,8 +61,8 @@ async def _tenant_people(conn, ref: TenantRef, row: dict) -> list[tuple[str, str
     return out
 
 
-async def _staff(conn, role: str, building_id: int | None) -> list[tuple[str, str, str]]:
-    return [(f"staff:{r['id']}", r["display_name"], r["email"] or "") for r in await conn.fetch(_STAFF, role, building_id)]
+async def _staff(conn, role: str, building_id: int | None) -> list[dict]:
+    return [dict(r) for r in await conn.fetch(_STAFF, role, building_id)]
 
 
 async def tenant_locale(conn, settings) -> str:
@@ -128,14 +128,14 @@ async def notices(ref: TenantRef, event: str, order_id: int, settings, tag: str 
                     for who, name, address in await _tenant_people(conn, ref, row)]
         if event == "urgent":
             on_duty = [t["user_id"] for t in await queries.on_duty(conn, row["building_id"], now())]
-            people = [(f"staff:{r['id']}", r["display_name"], r["email"] or "")
-                      for r in await conn.fetch(_BY_ID, on_duty)]
+            people = [dict(r) for r in await conn.fetch(_BY_ID, on_duty)]
             role = "technician"
         else:
             role = "supervisor" if event == "unassigned" else ROLE_OF_LEVEL.get(tag[:1], "dept_head")
             people = await _staff(conn, role, row["building_id"])
     out = []
-    for who, name, address in people:
-        out.append(Notice("mail", role, who, name, address, subject, text))
-        out.append(Notice("webhook", role, who, name, "", subject, text))
+    for person in people:  # by e-mail, and by the gateway to their mobile
+        who = f"staff:{person['id']}"
+        out.append(Notice("mail", role, who, person["display_name"], person["email"] or "", subject, text))
+        out.append(Notice("webhook", role, who, person["display_name"], person["mobile"], subject, text))
     return out

@@ -136,6 +136,7 @@ async def test_urgent_repair_pages_on_duty_tells_the_tenant_once_and_names_no_ot
     a, b, pa = desk["a"], desk["b"], desk["pa"]
     tech = await technician(desk["b1"]["id"])
     await _email(tech["id"], f"tech{tech['id']}@office.example")
+    await DB.pool.execute("UPDATE core.staff_user SET mobile = '13912345678' WHERE id = $1", tech["id"])
     with sent_tasks() as sent:
         order = await service.report(a, pa, {**LEAK, "urgency": "urgent"})
     with sent_tasks() as sent:
@@ -156,6 +157,7 @@ async def test_urgent_repair_pages_on_duty_tells_the_tenant_once_and_names_no_ot
     pages = [p for p in hook_sink.bodies() if p["recipient"]["name"] == tech["principal"].name or
              p["kind"] == "repair.urgent" and p["delivery"].endswith(f"staff:{tech['id']}")]
     assert len(pages) == 1 and pages[0]["archive_no"] == a.archive_no
+    assert pages[0]["recipient"]["phone"] == "13912345678"  # the gateway can text the technician
     everything = "\n".join([text_of(m) for m in got] + [json.dumps(p, ensure_ascii=False) for p in hook_sink.bodies()])
     assert b.name not in everything and b.archive_no not in everything
 

@@ -401,3 +401,20 @@ async def test_audit_log_is_append_only(database):
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
             await DB.pool.execute(sql)
     assert await DB.pool.fetchval("SELECT count(*) FROM core.audit_log WHERE action = 'test.append_only'") >= 1
+
+
+async def test_admin_keeps_a_mobile_number_for_the_gateway(database, client_factory):
+    _, client = await _admin(client_factory)
+    bld = await factories.building()
+    person = await factories.staff(["technician"], [bld["id"]])
+    data = {"display_name": "维修师傅", "email": "", "department": "工程部", "roles": ["technician"],
+            "building_ids": [str(bld["id"])]}
+    bad = await _post(client, f"/console/staff/{person['id']}/edit", {**data, "mobile": "12345"}, "/console/staff")
+    assert bad.status_code == 422 and 'id="e-mobile"' in bad.text and "11" in bad.text  # 11 digits, in Chinese
+    assert await DB.pool.fetchval("SELECT mobile FROM core.staff_user WHERE id = $1", person["id"]) == ""
+    good = await _post(client, f"/console/staff/{person['id']}/edit", {**data, "mobile": "+86 139-1234-5678"},
+                       "/console/staff")
+    assert good.status_code in (302, 303)
+    assert await DB.pool.fetchval("SELECT mobile FROM core.staff_user WHERE id = $1", person["id"]) == "13912345678"
+    page = await client.get(f"/console/staff/{person['id']}/edit")
+    assert 'value="13912345678"' in page.text and "手机" in page.text

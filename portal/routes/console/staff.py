@@ -23,7 +23,7 @@ from tenants.registry import service as registry
 
 ADMIN = [requires(Perm.STAFF_MANAGE)]
 MULTI = ("roles", "building_ids")
-TEXT_FIELDS = ("username", "display_name", "email", "department")
+TEXT_FIELDS = ("username", "display_name", "email", "mobile", "department")
 # Accounts unused this long are flagged on the list ("unused accounts removed").
 STALE_DAYS = 90
 
