@@ -28,7 +28,7 @@ from tenants.scope import tenant_tx
 
 # What the tenant reads for a case, never the internal step.
 PUBLIC_STATUS = {"received": "Received", "handling": "Being handled", "answered": "Answered",
-                 "not_upheld": "Answered: not upheld", "closed": "Closed"}
+                 "not_upheld": "Answered: not upheld", "closed": "Case closed"}
 MAX_ID = 2_147_483_647
 # Remedies that are money: approved at step 7, each becomes this kind of ledger credit.
 MONEY_REMEDIES = {"discount": "complaint_discount", "compensation": "complaint_compensation"}
