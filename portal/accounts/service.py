@@ -88,20 +88,14 @@ def _clean_staff(raw: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     if not out["display_name"] or len(out["display_name"]) > 60:
         errors["display_name"] = "The name is required."
     out["department"] = str(raw.get("department") or "").strip()[:60]
-    email = str(raw.get("email") or "").strip()
-    out["email"] = ""
-    if email:
-        try:
-            out["email"] = validators.validate_email(email)
-        except validators.ValidationError as exc:
-            errors["email"] = exc.message
-    mobile = str(raw.get("mobile") or "").strip()
-    out["mobile"] = ""
-    if mobile:
-        try:
-            out["mobile"] = validators.validate_mobile(mobile)
-        except validators.ValidationError as exc:
-            errors["mobile"] = exc.message
+    for name, validate in (("email", validators.validate_email), ("mobile", validators.validate_mobile)):
+        value = str(raw.get(name) or "").strip()  # both optional: empty stays empty
+        out[name] = ""
+        if value:
+            try:
+                out[name] = validate(value)
+            except validators.ValidationError as exc:
+                errors[name] = exc.message
     roles = raw.get("roles") or []
     roles = [roles] if isinstance(roles, str) else list(roles)
     if not roles or any(r not in Role._value2member_map_ for r in roles):

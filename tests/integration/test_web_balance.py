@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from tests.benchmarks.bench_web import Client
+from tests.benchmarks.bench_web import Client, _stop_server
 from tests.integration.money_support import free_port
 from tests.integration.test_up_supervision import _children
 
@@ -90,10 +89,5 @@ def test_connections_opened_together_are_shared_by_the_workers(database, setting
             assert sum(held) == CONNECTIONS, held  # and the bench client kept them alive
             assert min(held) >= 3, f"connections per worker: {held}"
     finally:
-        os.killpg(web.pid, signal.SIGTERM)
-        try:
-            web.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(web.pid, signal.SIGKILL)
-            web.wait()
+        _stop_server(web)
         log.close()
