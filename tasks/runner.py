@@ -81,8 +81,9 @@ def tenant_task(name: str, *, in_transaction: bool = True, **options):
                 return run(lambda: resolved(None, tenant_id, args, kwargs))
 
         task.__name__, task.__doc__ = body.__name__, body.__doc__
-        declared = shared_task(name=name, **options)(task)
-        declared.body = body
-        return declared
+        # ``body`` is an attribute of the task class, not set on the proxy
+        # shared_task returns: the proxy resolves to a new task object for each
+        # Celery app (a test's worker app), which would not carry it.
+        return shared_task(name=name, body=staticmethod(body), **options)(task)
 
     return declare
