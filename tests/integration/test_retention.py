@@ -365,3 +365,24 @@ async def test_a_dormant_files_pending_request_leaves_the_clerks_review_queue(da
     await _set_last_business(ref.id, D(2001, 1, 1))
     assert await retention.make_dormant(ref, D(2002, 1, 1))
     assert not await queued(clerk) and await queued(archivist)
+
+
+async def test_business_on_a_dormant_file_is_flagged_on_the_dormant_list(database, client_factory):
+    # A payment on a dormant file moves its last business date; a person
+    # reactivates it with a reason, and the list tells them which ones to look at.
+    bld = await factories.building()
+    quiet, paying = await _dormant_tenant(bld), await _dormant_tenant(bld)
+    await payments.record_payment(paying, {"amount": "100", "paid_on": today().isoformat(), "method": "cash"},
+                                  FINANCE)
+    assert await _core(paying.id) == {"status": "dormant", "last_business_on": today(), "dormant_since": D(2002, 1, 1)}
+    archivist = await _signed_in(client_factory, ["archivist"])
+    rows: dict[str, str] = {}
+    for page in range(1, 50):  # the session's other tests leave dormant files too
+        listing = await archivist.get(f"/console/retention/dormant?page={page}")
+        assert listing.status_code == 200
+        for ref in (quiet, paying):
+            if ref.archive_no in listing.text:
+                rows[ref.archive_no] = listing.text.split(ref.archive_no, 1)[1].split("</tr>", 1)[0]
+        if len(rows) == 2 or "<tr" not in listing.text.split("<tbody>", 1)[-1]:
+            break
+    assert "休眠后又有业务往来" in rows[paying.archive_no] and "休眠后又有业务往来" not in rows[quiet.archive_no]
