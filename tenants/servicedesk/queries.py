@@ -6,6 +6,7 @@ import datetime as dt
 
 from portal.core.db import DB
 
+
 def _on_duty_at(at: str) -> str:
     """A technician ``t`` on shift and not on leave at ``at`` (shifts and leave
     are kept in Shanghai local time)."""

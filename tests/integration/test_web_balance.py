@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -91,3 +92,26 @@ def test_connections_opened_together_are_shared_by_the_workers(database, setting
     finally:
         _stop_server(web)
         log.close()
+
+
+def test_a_port_another_server_listens_on_is_refused(database, settings, tmp_path):
+    # Another server of the same user with SO_REUSEPORT (an orphaned
+    # `portal web`): the workers' sockets could join its group and share its
+    # connections, so `portal web` refuses the port instead.
+    from portal.cli import _env_for
+
+    with socket.socket() as orphan:
+        orphan.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        orphan.bind(("127.0.0.1", 0))
+        orphan.listen()
+        port = orphan.getsockname()[1]
+        env = {**_env_for(settings), "PORTAL_PORT": str(port), "PORTAL_WEB_WORKERS": "2",
+               "PORTAL_DATA_DIR": str(tmp_path)}
+        web = subprocess.Popen([sys.executable, "-m", "portal.cli", "web"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            output, _ = web.communicate(timeout=60)
+        finally:
+            _stop_server(web)  # the whole group, had it started after all
+    assert web.returncode == 1
+    assert f"port {port} on 127.0.0.1 is taken" in output
