@@ -11,6 +11,7 @@ from portal.core import audit
 from portal.core.roles import Perm, Principal, Role
 from portal.core.db import DB, db_now
 from portal.core.errors import Conflict, FormErrors, Forbidden, NotFound
+from portal.core.params import INT4_MAX, whole_number
 from portal.accounts import queries
 from portal.accounts.tables import PortalInvite, PortalUser, StaffUser
 from tenants.registry.tables import Building
@@ -103,10 +104,10 @@ def _clean_staff(raw: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     out["roles"] = sorted(set(roles))
     buildings = raw.get("building_ids") or []
     buildings = [buildings] if isinstance(buildings, (str, int)) else list(buildings)
-    try:
-        out["building_ids"] = sorted({int(b) for b in buildings})
-    except (TypeError, ValueError):
+    ids = {whole_number(b) for b in buildings}
+    if None in ids or any(not 1 <= i <= INT4_MAX for i in ids):  # also never past PostgreSQL's integer
         errors["building_ids"] = "Choose buildings from the list."
+    out["building_ids"] = sorted(i for i in ids if i is not None)
     if errors:
         raise FormErrors(errors)
     return out

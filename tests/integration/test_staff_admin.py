@@ -416,5 +416,11 @@ async def test_admin_keeps_a_mobile_number_for_the_gateway(database, client_fact
                        "/console/staff")
     assert good.status_code in (302, 303)
     assert await DB.pool.fetchval("SELECT mobile FROM core.staff_user WHERE id = $1", person["id"]) == "13912345678"
+    for buildings in (["99999999999999"], ["0"], ["abc"]):  # past PostgreSQL's integer: a 422, not a 500
+        refused = await _post(client, f"/console/staff/{person['id']}/edit", {**data, "building_ids": buildings},
+                              "/console/staff")
+        assert refused.status_code == 422
+        assert 'id="e-building_ids"' in refused.text or "数字超出范围" in refused.text
+    assert await DB.pool.fetchval("SELECT building_ids FROM core.staff_user WHERE id = $1", person["id"]) == [bld["id"]]
     page = await client.get(f"/console/staff/{person['id']}/edit")
     assert 'value="13912345678"' in page.text and "手机" in page.text
