@@ -74,12 +74,12 @@ def sweep() -> int:
     """Re-send dispatches whose message was lost after commit, and dispatch
     unassigned orders again once someone on duty could take them."""
     from portal.core import jobs
-    from tenants.servicedesk.scan import lost_dispatches
+    from tenants.servicedesk.scan import dispatches_to_resend
 
     async def body() -> int:
-        lost = await lost_dispatches()
-        for tenant_id, order_id, round_ in lost:
+        due = await dispatches_to_resend()
+        for tenant_id, order_id, round_ in due:
             await jobs.send_now(dispatch_order, tenant_id, order_id, round_)
-        return len(lost)
+        return len(due)
 
     return run(body)

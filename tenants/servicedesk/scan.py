@@ -56,7 +56,7 @@ async def due_for_auto_close(at: dt.datetime | None = None) -> list[tuple[int, i
         return await queries.due_for_auto_close(tx.connection, at - dt.timedelta(days=AUTO_CLOSE_DAYS))
 
 
-async def lost_dispatches(at: dt.datetime | None = None) -> list[tuple[int, int, int]]:
+async def dispatches_to_resend(at: dt.datetime | None = None) -> list[tuple[int, int, int]]:
     """Orders to dispatch (again): those whose dispatch message was lost, and
     unassigned ones a technician now on duty could take (a shift began)."""
     at = at or now()

@@ -208,13 +208,13 @@ async def test_a_dispatch_lost_after_commit_is_swept_up(desk):
     a = desk["a"]
     with sent_tasks():
         order = await service.report(a, desk["pa"], LEAK)  # the dispatch message goes nowhere
-    assert (a.id, order["id"], 0) not in await scan.lost_dispatches(now())  # too fresh to call lost
-    assert (a.id, order["id"], 0) in await scan.lost_dispatches(now() + dt.timedelta(minutes=3))
+    assert (a.id, order["id"], 0) not in await scan.dispatches_to_resend(now())  # too fresh to call lost
+    assert (a.id, order["id"], 0) in await scan.dispatches_to_resend(now() + dt.timedelta(minutes=3))
     await technician(desk["b1"]["id"])
     with sent_tasks():
         assert await run_body(dispatch.dispatch, a, order["id"], 0) == "dispatched"
         assert await run_body(dispatch.dispatch, a, order["id"], 0) == "skipped"  # a second copy does nothing
-    assert (a.id, order["id"], 0) not in await scan.lost_dispatches(now() + dt.timedelta(minutes=3))
+    assert (a.id, order["id"], 0) not in await scan.dispatches_to_resend(now() + dt.timedelta(minutes=3))
 
 
 async def test_reopen_within_seven_days_dispatches_a_new_round(desk):
@@ -293,20 +293,20 @@ async def test_an_unassigned_order_is_dispatched_again_once_a_shift_begins(desk)
         order = await service.report(a, desk["pa"], LEAK)
         assert await run_body(dispatch.dispatch, a, order["id"], 0) == "unassigned"
     waiting = (a.id, order["id"], 0)
-    assert waiting not in await scan.lost_dispatches()  # nobody could take it: no futile retries
+    assert waiting not in await scan.dispatches_to_resend()  # nobody could take it: no futile retries
 
     today = now().date()
     await DB.pool.execute("INSERT INTO core.technician_shift (user_id, day, starts, ends) VALUES ($1, $2, $3, $4)",
                           late["id"], today, dt.time(0), dt.time(23, 59, 59))
-    assert waiting in await scan.lost_dispatches()  # the sweep sends its dispatch again
+    assert waiting in await scan.dispatches_to_resend()  # the sweep sends its dispatch again
     with sent_tasks():
         assert await run_body(dispatch.dispatch, a, order["id"], 0) == "dispatched"
     assert (await order_row(a, order["id"]))["assignee_id"] == late["id"]
-    assert waiting not in await scan.lost_dispatches()
+    assert waiting not in await scan.dispatches_to_resend()
 
     await DB.pool.execute("INSERT INTO core.technician_leave (user_id, starts_on, ends_on) VALUES ($1, $2, $2)",
                           late["id"], today)
     with sent_tasks():
         second = await service.report(a, desk["pa"], LEAK)
         assert await run_body(dispatch.dispatch, a, second["id"], 0) == "unassigned"
-    assert (a.id, second["id"], 0) not in await scan.lost_dispatches()  # on leave today
+    assert (a.id, second["id"], 0) not in await scan.dispatches_to_resend()  # on leave today

@@ -91,7 +91,7 @@ async def test_a_worker_killed_mid_dispatch_loses_no_order_and_assigns_none_twic
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=30)
     # The sweep finds what the dead worker never finished and re-sends it (run here in-process).
-    lost = [key for key in await scan.lost_dispatches(now() + dt.timedelta(minutes=3)) if key[0] == ref.id]
+    lost = [key for key in await scan.dispatches_to_resend(now() + dt.timedelta(minutes=3)) if key[0] == ref.id]
     print(f"orders left undispatched by the killed worker: {len(lost)} of {len(orders)}")
     with sent_tasks():
         for tenant_id, order_id, round_ in lost:
